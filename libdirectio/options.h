@@ -1,0 +1,51 @@
+/* Mount options: the Solaris mount_nfs vocabulary plus nconnect and the
+ * engine's own tunables.  Shared by profiles, URL arguments, the nbdkit
+ * plugin and the tool.  Pure data and parsing: no threads, no I/O. */
+#ifndef DIO_OPTIONS_H
+#define DIO_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DIO_MAX_NCONNECT 16
+#define DIO_MAX_WINDOW 256
+#define DIO_MIN_XFER 4096u              /* smallest rsize/wsize accepted */
+#define DIO_MAX_XFER (16u * 1024 * 1024) /* largest rsize/wsize accepted */
+
+struct dio_options {
+  uint32_t rsize;         /* READ size; 0 = the server's maximum */
+  uint32_t wsize;         /* WRITE size; 0 = the server's maximum */
+  uint32_t nconnect;      /* TCP connections per mount, 1..16 */
+  uint32_t window;        /* RPCs in flight per connection, 1..256 */
+  uint32_t timeo;         /* RPC timeout, tenths of a second (soft only) */
+  uint32_t retrans;       /* tries before a soft mount gives up */
+  bool soft;              /* false = hard: retry forever */
+  bool readonly;          /* ro: writes fail with EROFS */
+  bool forcedirectio;     /* every file direct from open */
+  uint32_t vers;          /* NFS version: only 3 */
+  uint32_t port;          /* NFS port; 0 = ask the portmapper */
+  uint32_t mountport;     /* MOUNT port; 0 = ask the portmapper */
+  uint64_t cache_size;    /* buffered-mode cache per mount, bytes */
+};
+
+/* Defaults: hard, timeo=600, retrans=2, nconnect=2, window=2,
+ * rsize=wsize=0 (server max), vers=3, noforcedirectio, rw,
+ * cache_size=64 MiB. */
+void dio_options_init (struct dio_options *o);
+
+/* Apply one word: "key" or "key=value".  Numbers accept K/M/G suffixes
+ * (powers of 1024) where they are sizes.  On error returns -1 and writes
+ * into err a message naming the word and why ("rsize=abc: not a number"). */
+int dio_options_set (struct dio_options *o, const char *word,
+                     char *err, size_t errlen);
+
+/* Apply a comma-separated list of words, left to right.  Empty words
+ * ("a,,b") are errors.  On error, -1 with err naming the bad word. */
+int dio_options_parse (struct dio_options *o, const char *list,
+                       char *err, size_t errlen);
+
+/* True if key (without "=value") is a word of the vocabulary. */
+bool dio_options_known (const char *key);
+
+#endif /* DIO_OPTIONS_H */
