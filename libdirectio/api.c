@@ -1,0 +1,518 @@
+/* The public dio_* entry points: argument checks, descriptor lookup, and
+ * the dispatch to the engine.  Every failure sets errno and a message
+ * naming the call and the descriptor or path.
+ *
+ * Threading: no state of its own; see fdtable.c and file.h. */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "directio.h"
+#include "dreq.h"
+#include "errors.h"
+#include "fdtable.h"
+#include "file.h"
+#include "mount.h"
+#include "options.h"
+#include "url.h"
+
+/* Linux's MAX_RW_COUNT: larger requests are shortened, as the kernel
+ * shortens them. */
+#define MAX_RW_COUNT ((size_t) (INT_MAX & ~4095))
+
+/* ---- open ------------------------------------------------------------ */
+
+static int
+check_open_flags (const char *path, int flags)
+{
+  if ((flags & O_ACCMODE) == O_ACCMODE)
+    return dio_error_msg (EINVAL, "dio_open: %s: invalid access mode", path);
+  if (flags & O_APPEND)
+    return dio_error_msg (EINVAL, "dio_open: %s: O_APPEND is not supported: "
+                          "NFS has no atomic append", path);
+  if (flags & (O_DIRECTORY | O_PATH))
+    return dio_error_msg (EINVAL, "dio_open: %s: only regular files", path);
+  return 0;
+}
+
+/* Turn a path (URL or profile path) into a URL and options. */
+static int
+resolve (const char *path, const char *options, struct dio_options *o,
+         struct dio_url *u)
+{
+  char err[300];
+
+  dio_options_init (o);
+  if (strncmp (path, "nfs://", 6) != 0)
+    return dio_error_msg (ENOENT, "dio_open: %s: not an nfs:// URL", path);
+  if (dio_url_parse (path, o, u) == -1)
+    return -1;
+  if (options && dio_options_parse (o, options, err, sizeof err) == -1) {
+    dio_url_free (u);
+    return dio_error_msg (EINVAL, "dio_open: %s: options: %s", path, err);
+  }
+  return 0;
+}
+
+int
+dio_open_options (const char *path, int flags, mode_t mode,
+                  const char *options)
+{
+  struct dio_options o;
+  struct dio_url u;
+  struct dio_mount *m;
+  struct dio_ofd *f;
+  const char *rel;
+  int fd;
+
+  if (path == NULL)
+    return dio_error_msg (EFAULT, "dio_open: path is NULL");
+  if (check_open_flags (path, flags) == -1)
+    return -1;
+  if (resolve (path, options, &o, &u) == -1)
+    return -1;
+  if (o.readonly && (flags & O_ACCMODE) != O_RDONLY) {
+    dio_url_free (&u);
+    return dio_error_msg (EROFS, "dio_open: %s: mounted read-only (ro)", path);
+  }
+  if (dio_mount_get (&u, &o, &m, &rel) == -1) {
+    int err = errno;
+    char msg[512];
+    snprintf (msg, sizeof msg, "%s", dio_last_error ());
+    dio_url_free (&u);
+    return dio_error_msg (err, "dio_open: %s: %s", path, msg);
+  }
+  if (dio_file_open (m, rel, path, flags, mode, &f) == -1) {
+    int err = errno;
+    dio_mount_put (m);
+    dio_url_free (&u);
+    errno = err;
+    return -1;
+  }
+  dio_url_free (&u);
+  fd = dio_fd_install (f);
+  if (fd == -1)
+    dio_ofd_put (f);
+  return fd;
+}
+
+int
+dio_open (const char *path, int flags, ...)
+{
+  mode_t mode = 0;
+
+  if (flags & (O_CREAT | __O_TMPFILE)) {
+    va_list ap;
+    va_start (ap, flags);
+    mode = va_arg (ap, int);
+    va_end (ap);
+  }
+  return dio_open_options (path, flags, mode, NULL);
+}
+
+/* ---- descriptor checks ----------------------------------------------- */
+
+static struct dio_ofd *
+lookup (const char *fn, int fd)
+{
+  struct dio_ofd *f = dio_fd_get (fd);
+  if (f == NULL)
+    dio_error_msg (EBADF, "%s: fd %d: not an open libdirectio descriptor",
+                   fn, fd);
+  return f;
+}
+
+static int
+check_access (const char *fn, struct dio_ofd *f, bool write)
+{
+  int acc = f->flags & O_ACCMODE;
+  if (write && acc == O_RDONLY)
+    return dio_error_msg (EBADF, "%s: %s: not open for writing", fn, f->name);
+  if (!write && acc == O_WRONLY)
+    return dio_error_msg (EBADF, "%s: %s: not open for reading", fn, f->name);
+  if (write && f->ino->mount->opts.readonly)
+    return dio_error_msg (EROFS, "%s: %s: mounted read-only", fn, f->name);
+  return 0;
+}
+
+/* Sum an iovec array, refusing what POSIX refuses. */
+static int
+iov_total (const char *fn, const struct iovec *iov, int iovcnt,
+           size_t *total)
+{
+  size_t sum = 0;
+
+  if (iovcnt < 0 || iovcnt > IOV_MAX)
+    return dio_error_msg (EINVAL, "%s: iovcnt %d out of range 0..%d",
+                          fn, iovcnt, IOV_MAX);
+  if (iovcnt > 0 && iov == NULL)
+    return dio_error_msg (EFAULT, "%s: iov is NULL", fn);
+  for (int i = 0; i < iovcnt; i++) {
+    if (iov[i].iov_len > SSIZE_MAX - sum)
+      return dio_error_msg (EINVAL, "%s: total length over SSIZE_MAX", fn);
+    if (iov[i].iov_len > 0 && iov[i].iov_base == NULL)
+      return dio_error_msg (EFAULT, "%s: iov[%d].iov_base is NULL", fn, i);
+    sum += iov[i].iov_len;
+  }
+  *total = sum;
+  return 0;
+}
+
+static int
+check_range (const char *fn, struct dio_ofd *f, off_t offset, size_t count,
+             bool write)
+{
+  if (offset < 0)
+    return dio_error_msg (EINVAL, "%s: %s: negative offset %jd", fn, f->name,
+                          (intmax_t) offset);
+  if (count > 0 && (uint64_t) offset > (uint64_t) INT64_MAX - count)
+    return dio_error_msg (write ? EFBIG : EINVAL,
+                          "%s: %s: offset %jd + count %zu overflows", fn,
+                          f->name, (intmax_t) offset, count);
+  return 0;
+}
+
+/* ---- data path ------------------------------------------------------- */
+
+/* Shorten an iovec array to at most max bytes (the kernel's cap). */
+static int
+cap_iov (const struct iovec *iov, int iovcnt, size_t total,
+         struct iovec **out)
+{
+  size_t left = MAX_RW_COUNT;
+  int n;
+
+  *out = NULL;
+  if (total <= MAX_RW_COUNT)
+    return iovcnt;
+  *out = malloc (iovcnt * sizeof **out);
+  if (*out == NULL)
+    return -1;
+  for (n = 0; n < iovcnt && left > 0; n++) {
+    (*out)[n] = iov[n];
+    (*out)[n].iov_len = DIO_MIN (iov[n].iov_len, left);
+    left -= (*out)[n].iov_len;
+  }
+  return n;
+}
+
+static ssize_t
+do_io (const char *fn, struct dio_ofd *f, bool write, int flags,
+       const struct iovec *iov, int iovcnt, off_t offset)
+{
+  struct iovec *capped;
+  size_t total = 0;
+  ssize_t r;
+  int n;
+
+  if (check_access (fn, f, write) == -1
+      || iov_total (fn, iov, iovcnt, &total) == -1
+      || check_range (fn, f, offset, total, write) == -1)
+    return -1;
+  if (total == 0)
+    return 0;
+  n = cap_iov (iov, iovcnt, total, &capped);
+  if (n == -1)
+    return dio_error (ENOMEM, "%s", fn);
+  r = dio_dreq_run (f->ino, write, flags, capped ? capped : iov, n, offset);
+  if (r == -1)
+    dio_error (errno, "%s: %s: offset %jd", fn, f->name, (intmax_t) offset);
+  free (capped);
+  return r;
+}
+
+static ssize_t
+positional (const char *fn, int fd, bool write, int flags,
+            const struct iovec *iov, int iovcnt, off_t offset)
+{
+  struct dio_ofd *f = lookup (fn, fd);
+  ssize_t r;
+
+  if (f == NULL)
+    return -1;
+  r = do_io (fn, f, write, flags, iov, iovcnt, offset);
+  dio_ofd_put (f);
+  return r;
+}
+
+/* read/write/readv/writev: at the file offset, which they advance. */
+static ssize_t
+sequential (const char *fn, int fd, bool write, const struct iovec *iov,
+            int iovcnt)
+{
+  struct dio_ofd *f = lookup (fn, fd);
+  ssize_t r;
+
+  if (f == NULL)
+    return -1;
+  pthread_mutex_lock (&f->pos_lock);
+  if (f->pos > INT64_MAX) {
+    pthread_mutex_unlock (&f->pos_lock);
+    dio_ofd_put (f);
+    return dio_error_msg (EINVAL, "%s: file offset out of range", fn);
+  }
+  r = do_io (fn, f, write, 0, iov, iovcnt, (off_t) f->pos);
+  if (r > 0)
+    f->pos += r;
+  pthread_mutex_unlock (&f->pos_lock);
+  dio_ofd_put (f);
+  return r;
+}
+
+ssize_t
+dio_pread (int fd, void *buf, size_t count, off_t offset)
+{
+  struct iovec v = { buf, count };
+  if (buf == NULL && count > 0)
+    return dio_error_msg (EFAULT, "dio_pread: buf is NULL");
+  return positional ("dio_pread", fd, false, 0, &v, 1, offset);
+}
+
+ssize_t
+dio_pwrite (int fd, const void *buf, size_t count, off_t offset)
+{
+  return dio_pwrite2 (fd, buf, count, offset, 0);
+}
+
+ssize_t
+dio_pwrite2 (int fd, const void *buf, size_t count, off_t offset, int flags)
+{
+  struct iovec v = { (void *) buf, count };
+  if (buf == NULL && count > 0)
+    return dio_error_msg (EFAULT, "dio_pwrite: buf is NULL");
+  if (flags & ~DIO_WRITE_UNSTABLE)
+    return dio_error_msg (EINVAL, "dio_pwrite2: unknown flags 0x%x", flags);
+  return positional ("dio_pwrite", fd, true, flags, &v, 1, offset);
+}
+
+ssize_t
+dio_preadv (int fd, const struct iovec *iov, int iovcnt, off_t offset)
+{
+  return positional ("dio_preadv", fd, false, 0, iov, iovcnt, offset);
+}
+
+ssize_t
+dio_pwritev (int fd, const struct iovec *iov, int iovcnt, off_t offset)
+{
+  return positional ("dio_pwritev", fd, true, 0, iov, iovcnt, offset);
+}
+
+ssize_t
+dio_read (int fd, void *buf, size_t count)
+{
+  struct iovec v = { buf, count };
+  if (buf == NULL && count > 0)
+    return dio_error_msg (EFAULT, "dio_read: buf is NULL");
+  return sequential ("dio_read", fd, false, &v, 1);
+}
+
+ssize_t
+dio_write (int fd, const void *buf, size_t count)
+{
+  struct iovec v = { (void *) buf, count };
+  if (buf == NULL && count > 0)
+    return dio_error_msg (EFAULT, "dio_write: buf is NULL");
+  return sequential ("dio_write", fd, true, &v, 1);
+}
+
+ssize_t
+dio_readv (int fd, const struct iovec *iov, int iovcnt)
+{
+  return sequential ("dio_readv", fd, false, iov, iovcnt);
+}
+
+ssize_t
+dio_writev (int fd, const struct iovec *iov, int iovcnt)
+{
+  return sequential ("dio_writev", fd, true, iov, iovcnt);
+}
+
+/* ---- asynchronous ---------------------------------------------------- */
+
+static int
+aio (const char *fn, int fd, bool write, int flags, void *buf, size_t count,
+     off_t offset, dio_complete_fn cb, void *opaque)
+{
+  struct iovec v = { buf, count };
+  struct dio_ofd *f;
+  int r = -1;
+
+  if (cb == NULL)
+    return dio_error_msg (EINVAL, "%s: callback is NULL", fn);
+  if (buf == NULL && count > 0)
+    return dio_error_msg (EFAULT, "%s: buf is NULL", fn);
+  if (count > MAX_RW_COUNT)
+    v.iov_len = MAX_RW_COUNT;
+  f = lookup (fn, fd);
+  if (f == NULL)
+    return -1;
+  if (check_access (fn, f, write) == 0
+      && check_range (fn, f, offset, count, write) == 0)
+    /* The request holds the inode; the descriptor may close meanwhile. */
+    r = dio_dreq_start (f->ino, write, flags, &v, 1, offset, cb, opaque);
+  dio_ofd_put (f);
+  return r;
+}
+
+int
+dio_aio_pread (int fd, void *buf, size_t count, off_t offset,
+               dio_complete_fn fn, void *opaque)
+{
+  return aio ("dio_aio_pread", fd, false, 0, buf, count, offset, fn, opaque);
+}
+
+int
+dio_aio_pwrite (int fd, const void *buf, size_t count, off_t offset,
+                int flags, dio_complete_fn fn, void *opaque)
+{
+  if (flags & ~DIO_WRITE_UNSTABLE)
+    return dio_error_msg (EINVAL, "dio_aio_pwrite: unknown flags 0x%x",
+                          flags);
+  return aio ("dio_aio_pwrite", fd, true, flags, (void *) buf, count,
+              offset, fn, opaque);
+}
+
+/* ---- metadata -------------------------------------------------------- */
+
+off_t
+dio_lseek (int fd, off_t offset, int whence)
+{
+  struct dio_ofd *f = lookup ("dio_lseek", fd);
+  struct stat st;
+  int64_t base = 0, pos;
+
+  if (f == NULL)
+    return -1;
+  pthread_mutex_lock (&f->pos_lock);
+  switch (whence) {
+  case SEEK_SET: base = 0; break;
+  case SEEK_CUR: base = f->pos; break;
+  case SEEK_END: case SEEK_DATA: case SEEK_HOLE:
+    if (dio_inode_getattr (f->ino, &st) == -1)
+      goto err;
+    base = whence == SEEK_END ? st.st_size : 0;
+    break;
+  default:
+    dio_error_msg (EINVAL, "dio_lseek: %s: bad whence %d", f->name, whence);
+    goto err;
+  }
+  if ((offset > 0 && base > INT64_MAX - offset) || base + offset < 0) {
+    dio_error_msg (EINVAL, "dio_lseek: %s: offset out of range", f->name);
+    goto err;
+  }
+  pos = base + offset;
+  /* NFSv3 cannot tell holes: all data up to EOF, one hole at EOF. */
+  if ((whence == SEEK_DATA || whence == SEEK_HOLE) && pos >= st.st_size) {
+    dio_error_msg (ENXIO, "dio_lseek: %s: offset at or past EOF", f->name);
+    goto err;
+  }
+  if (whence == SEEK_HOLE)
+    pos = st.st_size;
+  f->pos = pos;
+  pthread_mutex_unlock (&f->pos_lock);
+  dio_ofd_put (f);
+  return pos;
+
+ err:
+  pthread_mutex_unlock (&f->pos_lock);
+  dio_ofd_put (f);
+  return -1;
+}
+
+int
+dio_fstat (int fd, struct stat *st)
+{
+  struct dio_ofd *f;
+  int r;
+
+  if (st == NULL)
+    return dio_error_msg (EFAULT, "dio_fstat: st is NULL");
+  f = lookup ("dio_fstat", fd);
+  if (f == NULL)
+    return -1;
+  r = dio_inode_getattr (f->ino, st);
+  dio_ofd_put (f);
+  return r;
+}
+
+int
+dio_fsync (int fd)
+{
+  struct dio_ofd *f = lookup ("dio_fsync", fd);
+  int r;
+
+  if (f == NULL)
+    return -1;
+  r = dio_inode_sync (f->ino);
+  dio_ofd_put (f);
+  return r;
+}
+
+int
+dio_fdatasync (int fd)
+{
+  return dio_fsync (fd);
+}
+
+int
+dio_ftruncate (int fd, off_t length)
+{
+  struct dio_ofd *f = lookup ("dio_ftruncate", fd);
+  int r = -1;
+
+  if (f == NULL)
+    return -1;
+  if (length < 0)
+    dio_error_msg (EINVAL, "dio_ftruncate: %s: negative length", f->name);
+  else if ((f->flags & O_ACCMODE) == O_RDONLY)
+    dio_error_msg (EINVAL, "dio_ftruncate: %s: not open for writing",
+                   f->name);
+  else if (f->ino->mount->opts.readonly)
+    dio_error_msg (EROFS, "dio_ftruncate: %s: mounted read-only", f->name);
+  else
+    r = dio_inode_truncate (f->ino, length);
+  dio_ofd_put (f);
+  return r;
+}
+
+int
+dio_close (int fd)
+{
+  return dio_fd_remove (fd);
+}
+
+int
+dio_is_dio_fd (int fd)
+{
+  struct dio_ofd *f = dio_fd_get (fd);
+  dio_ofd_put (f);
+  return f != NULL;
+}
+
+int
+dio_stats (int fd, struct dio_stats *st)
+{
+  struct dio_ofd *f;
+  struct dio_mount *m;
+
+  if (st == NULL)
+    return dio_error_msg (EFAULT, "dio_stats: st is NULL");
+  f = lookup ("dio_stats", fd);
+  if (f == NULL)
+    return -1;
+  m = f->ino->mount;
+  dio_mount_stats_copy (&m->stats, st);
+  st->rsize = m->rsize;
+  st->wsize = m->wsize;
+  st->nconnect = m->nconn;
+  st->window = m->opts.window;
+  dio_ofd_put (f);
+  return 0;
+}

@@ -1,0 +1,77 @@
+/* Metadata calls: a job that issues one async operation, and a waiter.
+ *
+ * Threading: the call lives on the caller's stack; the service thread
+ * fills err/msg/arg and signals; the caller reads them after waking. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <nfsc/libnfs.h>
+#include <nfsc/libnfs-raw.h>
+
+#include "call.h"
+#include "errors.h"
+#include "mount.h"
+
+static int
+call_start (struct dio_job *job, struct dio_conn *conn)
+{
+  struct dio_call *call = (struct dio_call *) job;
+
+  call->conn = conn;
+  dio_count (call->m->stats.other_rpcs, 1);
+  return call->issue (call, conn);
+}
+
+static void
+call_fail (struct dio_job *job, int err)
+{
+  struct dio_call *call = (struct dio_call *) job;
+
+  call->err = err;
+  if (call->conn && call->msg[0] == '\0')
+    snprintf (call->msg, sizeof call->msg, "%s",
+              nfs_get_error (dio_conn_nfs (call->conn)));
+  dio_waiter_signal (&call->w);
+}
+
+int
+dio_call_run (struct dio_mount *m, struct dio_call *call,
+              dio_call_issue_fn issue, void *arg)
+{
+  memset (call, 0, sizeof *call);
+  dio_waiter_init (&call->w);
+  call->m = m;
+  call->issue = issue;
+  call->arg = arg;
+  call->job.start = call_start;
+  call->job.fail = call_fail;
+  dio_mount_submit (m, &call->job);
+  dio_waiter_wait (&call->w);
+  dio_waiter_destroy (&call->w);
+  return call->err;
+}
+
+void
+dio_call_done (struct dio_call *call, int err)
+{
+  if (err)
+    dio_count (call->m->stats.errors, 1);
+  call->err = err;
+  dio_conn_job_done (call->conn, &call->job);
+  dio_waiter_signal (&call->w);
+}
+
+int
+dio_call_rpc_errno (struct dio_call *call, int rpc_status, int nfsstat)
+{
+  if (rpc_status != RPC_STATUS_SUCCESS) {
+    snprintf (call->msg, sizeof call->msg, "%s",
+              rpc_get_error (dio_conn_rpc (call->conn)));
+    if (rpc_status == RPC_STATUS_TIMEOUT)
+      dio_count (call->m->stats.timeouts, 1);
+    return dio_rpcstatus_errno (rpc_status);
+  }
+  return dio_nfsstat_errno (nfsstat);
+}

@@ -1,0 +1,60 @@
+/* One connection: a libnfs context mounted on the export, owned and driven
+ * by its own service thread.  Other threads hand it jobs through a queue
+ * and a wake-up eventfd; the service thread starts them within a window
+ * and runs their completion callbacks. */
+#ifndef DIO_CONN_H
+#define DIO_CONN_H
+
+#include "internal.h"
+
+struct nfs_context;
+struct rpc_context;
+struct dio_conn;
+struct dio_mount_stats;
+
+/* A unit of work for a service thread.  start() runs on the service
+ * thread and issues one asynchronous libnfs call whose callback (also on
+ * the service thread) must end with dio_conn_job_done().  If start()
+ * returns an errno instead of 0, nothing was issued and the connection
+ * calls fail() with it (there is no callback to come). */
+struct dio_job {
+  struct dio_job *next;
+  int (*start) (struct dio_job *job, struct dio_conn *conn);
+  void (*fail) (struct dio_job *job, int err);
+  uint32_t bytes;               /* payload, for the window */
+};
+
+/* How to reach and mount the export. */
+struct dio_conn_params {
+  const char *url;              /* nfs://server/export?libnfs-args */
+  const char *server;
+  const char *export;
+  int timeout_ms;               /* soft RPC timeout, 0 = hard */
+  uint32_t window_bytes;        /* payload in flight before jobs queue */
+  uint32_t window_max;          /* RPCs in flight, whatever their size */
+  struct dio_mount_stats *stats;
+};
+
+/* Start a connection: its thread mounts the export and then serves.
+ * Returns NULL with dio_error set (naming the server and the reason). */
+struct dio_conn *dio_conn_start (const struct dio_conn_params *p);
+
+/* Stop the thread and destroy the context.  No job may be queued or in
+ * flight.  Accepts NULL. */
+void dio_conn_stop (struct dio_conn *c);
+
+/* Queue a job (any thread, including service threads). */
+void dio_conn_submit (struct dio_conn *c, struct dio_job *job);
+
+/* Service thread only: the job's RPC has completed. */
+void dio_conn_job_done (struct dio_conn *c, struct dio_job *job);
+
+/* Service thread only: the context, for issuing calls from start(). */
+struct nfs_context *dio_conn_nfs (struct dio_conn *c);
+struct rpc_context *dio_conn_rpc (struct dio_conn *c);
+
+/* The server's transfer maxima, read once after mounting. */
+uint32_t dio_conn_readmax (const struct dio_conn *c);
+uint32_t dio_conn_writemax (const struct dio_conn *c);
+
+#endif /* DIO_CONN_H */

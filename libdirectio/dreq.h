@@ -1,0 +1,37 @@
+/* Direct requests: one caller's read or write, split into rsize/wsize
+ * chunks sent in parallel over the mount's connections, with the
+ * UNSTABLE + COMMIT + verifier protocol for writes. */
+#ifndef DIO_DREQ_H
+#define DIO_DREQ_H
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "internal.h"
+
+struct dio_inode;
+
+typedef void (*dio_dreq_done_fn) (void *opaque, ssize_t result, int err);
+
+/* Start a direct read (write = false) or write of the bytes described by
+ * iov at offset.  flags: DIO_WRITE_UNSTABLE.  The iovec array is copied;
+ * the buffers it points to must stay valid until fn runs (once, on an
+ * engine thread, with the contiguous prefix transferred, or -1 and the
+ * errno of the first failed chunk).  Returns 0, or -1 with dio_error set
+ * and fn not called. */
+int dio_dreq_start (struct dio_inode *ino, bool write, int flags,
+                    const struct iovec *iov, int iovcnt, uint64_t offset,
+                    dio_dreq_done_fn fn, void *opaque);
+
+/* The same, waiting for the result: sync = async + wait. */
+ssize_t dio_dreq_run (struct dio_inode *ino, bool write, int flags,
+                      const struct iovec *iov, int iovcnt, uint64_t offset);
+
+/* Copy between an iovec array, starting pos bytes into it, and a flat
+ * buffer. */
+void dio_iov_to_buf (const struct iovec *iov, int iovcnt, uint64_t pos,
+                     void *buf, size_t len);
+void dio_buf_to_iov (const struct iovec *iov, int iovcnt, uint64_t pos,
+                     const void *buf, size_t len);
+
+#endif /* DIO_DREQ_H */

@@ -1,0 +1,27 @@
+/* Error reporting: errno plus a thread-local message (libnbd's errors.c
+ * model), and the NFS status to errno map. */
+#ifndef DIO_ERRORS_H
+#define DIO_ERRORS_H
+
+#include <stdarg.h>
+
+/* Set errno to errnum and the thread's message to the formatted text
+ * followed by ": strerror(errnum)".  Always returns -1. */
+int dio_error (int errnum, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+
+/* As dio_error, but the text is used as is (no strerror appended). */
+int dio_error_msg (int errnum, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+
+/* Forget the thread's message (successful calls do not clear it; callers
+ * read it only after a failure, as with errno). */
+void dio_error_clear (void);
+
+/* Map an nfsstat3 value to an errno. */
+int dio_nfsstat_errno (int nfsstat3);
+
+/* Map a libnfs rpc_cb status (RPC_STATUS_*) to an errno. */
+int dio_rpcstatus_errno (int rpc_status);
+
+#endif /* DIO_ERRORS_H */

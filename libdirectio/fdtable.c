@@ -1,0 +1,88 @@
+/* The fd table.
+ *
+ * Threading: slots and cap are guarded by table_lock (readers take it
+ * shared).  A slot is cleared before its kernel descriptor is closed, and
+ * both happen under the write lock, so a number the kernel hands out
+ * again is never still mapped to the old file. */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "fdtable.h"
+#include "file.h"
+
+static pthread_rwlock_t table_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct dio_ofd **slots;
+static int cap;
+
+static int
+grow_locked (int fd)
+{
+  int ncap = cap ? cap : 64;
+  struct dio_ofd **n;
+
+  while (ncap <= fd)
+    ncap *= 2;
+  n = realloc (slots, ncap * sizeof *n);
+  if (n == NULL)
+    return -1;
+  for (int i = cap; i < ncap; i++)
+    n[i] = NULL;
+  slots = n;
+  cap = ncap;
+  return 0;
+}
+
+int
+dio_fd_install (struct dio_ofd *f)
+{
+  int fd = open ("/dev/null", O_PATH | O_CLOEXEC);
+
+  if (fd == -1)
+    return dio_error (errno, "%s: reserving a descriptor", f->name);
+  pthread_rwlock_wrlock (&table_lock);
+  if (fd >= cap && grow_locked (fd) == -1) {
+    pthread_rwlock_unlock (&table_lock);
+    close (fd);
+    return dio_error (ENOMEM, "%s: fd table", f->name);
+  }
+  slots[fd] = f;
+  pthread_rwlock_unlock (&table_lock);
+  return fd;
+}
+
+struct dio_ofd *
+dio_fd_get (int fd)
+{
+  struct dio_ofd *f = NULL;
+
+  if (fd < 0)
+    return NULL;
+  pthread_rwlock_rdlock (&table_lock);
+  if (fd < cap && (f = slots[fd]) != NULL)
+    dio_ofd_get (f);
+  pthread_rwlock_unlock (&table_lock);
+  return f;
+}
+
+int
+dio_fd_remove (int fd)
+{
+  struct dio_ofd *f = NULL;
+
+  if (fd < 0)
+    return dio_error_msg (EBADF, "fd %d: not open", fd);
+  pthread_rwlock_wrlock (&table_lock);
+  if (fd < cap && (f = slots[fd]) != NULL) {
+    slots[fd] = NULL;
+    close (fd);
+  }
+  pthread_rwlock_unlock (&table_lock);
+  if (f == NULL)
+    return dio_error_msg (EBADF, "fd %d: not a libdirectio descriptor", fd);
+  dio_ofd_put (f);
+  return 0;
+}

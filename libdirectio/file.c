@@ -1,0 +1,393 @@
+/* Open files: opening through libnfs, inodes shared per file handle,
+ * open file descriptions, and the metadata RPCs on an open file.
+ *
+ * Threading: see file.h for which lock guards which field.  Metadata RPCs
+ * run on service threads through dio_call (call.h). */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include <nfsc/libnfs.h>
+#include <nfsc/libnfs-raw.h>
+#include <nfsc/libnfs-raw-nfs.h>
+
+#include "call.h"
+#include "errors.h"
+#include "file.h"
+#include "mount.h"
+
+/* libnfs 4.0 hands out file handles only as struct nfs_fh, whose
+ * definition is private; this is its layout there (libnfs-private.h).
+ * configure checks nfs_get_fh exists; open_cb checks the length. */
+struct libnfs4_fh {
+  int len;
+  char *val;
+};
+
+/* ---- inodes ---------------------------------------------------------- */
+
+void
+dio_inode_get (struct dio_inode *ino)
+{
+  pthread_mutex_lock (&ino->mount->inode_lock);
+  ino->refs++;
+  pthread_mutex_unlock (&ino->mount->inode_lock);
+}
+
+void
+dio_inode_put (struct dio_inode *ino)
+{
+  struct dio_mount *m;
+  struct dio_inode **pp;
+
+  if (ino == NULL)
+    return;
+  m = ino->mount;
+  pthread_mutex_lock (&m->inode_lock);
+  if (--ino->refs > 0) {
+    pthread_mutex_unlock (&m->inode_lock);
+    return;
+  }
+  for (pp = &m->inodes; *pp != ino; pp = &(*pp)->next)
+    ;
+  *pp = ino->next;
+  pthread_mutex_unlock (&m->inode_lock);
+  pthread_mutex_destroy (&ino->lock);
+  free (ino);
+  dio_mount_put (m);
+}
+
+/* The inode for fh on m, shared with other opens of the same file.  A
+ * new inode takes over the caller's mount reference; *created says so. */
+static struct dio_inode *
+inode_find_or_add (struct dio_mount *m, const struct dio_fh *fh,
+                   bool *created)
+{
+  struct dio_inode *ino;
+
+  pthread_mutex_lock (&m->inode_lock);
+  for (ino = m->inodes; ino; ino = ino->next)
+    if (ino->fh.len == fh->len && memcmp (ino->fh.data, fh->data, fh->len) == 0)
+      break;
+  *created = ino == NULL;
+  if (ino)
+    ino->refs++;
+  else if ((ino = calloc (1, sizeof *ino)) != NULL) {
+    ino->mount = m;
+    ino->fh = *fh;
+    ino->refs = 1;
+    ino->direct = true;
+    pthread_mutex_init (&ino->lock, NULL);
+    ino->next = m->inodes;
+    m->inodes = ino;
+  }
+  pthread_mutex_unlock (&m->inode_lock);
+  return ino;
+}
+
+/* ---- open ------------------------------------------------------------ */
+
+struct open_args {
+  const char *rel;
+  int flags;
+  mode_t mode;
+  struct dio_fh fh;
+};
+
+static void
+close_cb (int err, struct nfs_context *nfs, void *data, void *priv)
+{
+}
+
+static void
+open_cb (int err, struct nfs_context *nfs, void *data, void *priv)
+{
+  struct dio_call *call = priv;
+  struct open_args *a = call->arg;
+
+  if (err < 0) {
+    snprintf (call->msg, sizeof call->msg, "%s", (char *) data);
+    dio_call_done (call, -err);
+    return;
+  }
+  struct nfsfh *nfsfh = data;
+  struct libnfs4_fh *fh = (struct libnfs4_fh *) nfs_get_fh (nfsfh);
+  if (fh->len <= 0 || fh->len > DIO_FH_MAX) {
+    snprintf (call->msg, sizeof call->msg, "bad file handle length %d",
+              fh->len);
+    err = -EPROTO;
+  }
+  else {
+    a->fh.len = fh->len;
+    memcpy (a->fh.data, fh->val, fh->len);
+  }
+  /* We keep only the handle; libnfs's file object is not needed. */
+  nfs_close_async (nfs, nfsfh, close_cb, NULL);
+  dio_call_done (call, -err);
+}
+
+static int
+issue_open (struct dio_call *call, struct dio_conn *conn)
+{
+  struct open_args *a = call->arg;
+  int flags = a->flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC);
+
+  if (nfs_open2_async (dio_conn_nfs (conn), a->rel, flags, a->mode,
+                       open_cb, call) != 0)
+    return EIO;
+  return 0;
+}
+
+int
+dio_file_open (struct dio_mount *m, const char *rel, const char *name,
+               int flags, mode_t mode, struct dio_ofd **out)
+{
+  struct open_args a = { .rel = rel, .flags = flags, .mode = mode };
+  struct dio_call call;
+  struct dio_ofd *f;
+  bool created;
+  int err;
+
+  err = dio_call_run (m, &call, issue_open, &a);
+  if (err)
+    return dio_error_msg (err, "%s: %s%s%s", name, strerror (err),
+                          call.msg[0] ? ": " : "", call.msg);
+  f = calloc (1, sizeof *f);
+  if (f == NULL || (f->name = strdup (name)) == NULL) {
+    free (f);
+    return dio_error (ENOMEM, "%s", name);
+  }
+  f->ino = inode_find_or_add (m, &a.fh, &created);
+  if (f->ino == NULL) {
+    free (f->name);
+    free (f);
+    return dio_error (ENOMEM, "%s", name);
+  }
+  if (!created)
+    dio_mount_put (m);          /* the inode already holds one */
+  f->flags = flags;
+  f->refs = 1;
+  pthread_mutex_init (&f->pos_lock, NULL);
+  *out = f;
+  return 0;
+}
+
+void
+dio_ofd_get (struct dio_ofd *f)
+{
+  __atomic_fetch_add (&f->refs, 1, __ATOMIC_RELAXED);
+}
+
+void
+dio_ofd_put (struct dio_ofd *f)
+{
+  if (f == NULL || __atomic_sub_fetch (&f->refs, 1, __ATOMIC_ACQ_REL) > 0)
+    return;
+  pthread_mutex_destroy (&f->pos_lock);
+  dio_inode_put (f->ino);
+  free (f->name);
+  free (f);
+}
+
+/* ---- GETATTR --------------------------------------------------------- */
+
+static void
+fattr_to_stat (const fattr3 *a, struct stat *st)
+{
+  static const mode_t types[] = {
+    [NF3REG] = S_IFREG, [NF3DIR] = S_IFDIR, [NF3BLK] = S_IFBLK,
+    [NF3CHR] = S_IFCHR, [NF3LNK] = S_IFLNK, [NF3SOCK] = S_IFSOCK,
+    [NF3FIFO] = S_IFIFO,
+  };
+
+  memset (st, 0, sizeof *st);
+  st->st_dev = a->fsid;
+  st->st_ino = a->fileid;
+  st->st_mode = (a->mode & 07777)
+    | (a->type <= NF3FIFO ? types[a->type] : S_IFREG);
+  st->st_nlink = a->nlink;
+  st->st_uid = a->uid;
+  st->st_gid = a->gid;
+  st->st_rdev = makedev (a->rdev.specdata1, a->rdev.specdata2);
+  st->st_size = a->size;
+  st->st_blksize = 1024 * 1024;
+  st->st_blocks = (a->used + 511) / 512;
+  st->st_atim.tv_sec = a->atime.seconds;
+  st->st_atim.tv_nsec = a->atime.nseconds;
+  st->st_mtim.tv_sec = a->mtime.seconds;
+  st->st_mtim.tv_nsec = a->mtime.nseconds;
+  st->st_ctim.tv_sec = a->ctime.seconds;
+  st->st_ctim.tv_nsec = a->ctime.nseconds;
+}
+
+struct fh_args {
+  struct dio_inode *ino;
+  uint64_t size;                /* SETATTR */
+  struct stat *st;              /* GETATTR */
+  char verf[NFS3_VERF_SIZE];    /* COMMIT */
+};
+
+static void
+set_fh (nfs_fh3 *to, const struct dio_inode *ino)
+{
+  to->data.data_len = ino->fh.len;
+  to->data.data_val = (char *) ino->fh.data;
+}
+
+static void
+getattr_cb (struct rpc_context *rpc, int status, void *data, void *priv)
+{
+  struct dio_call *call = priv;
+  struct fh_args *a = call->arg;
+  GETATTR3res *res = data;
+  int err = dio_call_rpc_errno (call, status, res ? res->status : 0);
+
+  if (err == 0)
+    fattr_to_stat (&res->GETATTR3res_u.resok.obj_attributes, a->st);
+  dio_call_done (call, err);
+}
+
+static int
+issue_getattr (struct dio_call *call, struct dio_conn *conn)
+{
+  struct fh_args *a = call->arg;
+  GETATTR3args args;
+
+  memset (&args, 0, sizeof args);
+  set_fh (&args.object, a->ino);
+  return rpc_nfs3_getattr_async (dio_conn_rpc (conn), getattr_cb, &args,
+                                 call) == 0 ? 0 : EIO;
+}
+
+int
+dio_inode_getattr (struct dio_inode *ino, struct stat *st)
+{
+  struct fh_args a = { .ino = ino, .st = st };
+  struct dio_call call;
+  int err = dio_call_run (ino->mount, &call, issue_getattr, &a);
+
+  return err ? dio_error_msg (err, "GETATTR: %s%s%s", strerror (err),
+                              call.msg[0] ? ": " : "", call.msg) : 0;
+}
+
+/* ---- SETATTR size ---------------------------------------------------- */
+
+static void
+setattr_cb (struct rpc_context *rpc, int status, void *data, void *priv)
+{
+  struct dio_call *call = priv;
+  SETATTR3res *res = data;
+
+  dio_call_done (call, dio_call_rpc_errno (call, status,
+                                           res ? res->status : 0));
+}
+
+static int
+issue_setattr (struct dio_call *call, struct dio_conn *conn)
+{
+  struct fh_args *a = call->arg;
+  SETATTR3args args;
+
+  memset (&args, 0, sizeof args);
+  set_fh (&args.object, a->ino);
+  args.new_attributes.size.set_it = 1;
+  args.new_attributes.size.set_size3_u.size = a->size;
+  return rpc_nfs3_setattr_async (dio_conn_rpc (conn), setattr_cb, &args,
+                                 call) == 0 ? 0 : EIO;
+}
+
+int
+dio_inode_truncate (struct dio_inode *ino, uint64_t size)
+{
+  struct fh_args a = { .ino = ino, .size = size };
+  struct dio_call call;
+  int err = dio_call_run (ino->mount, &call, issue_setattr, &a);
+
+  return err ? dio_error_msg (err, "SETATTR size=%" PRIu64 ": %s%s%s", size,
+                              strerror (err), call.msg[0] ? ": " : "",
+                              call.msg) : 0;
+}
+
+/* ---- COMMIT and the unstable-write ledger ---------------------------- */
+
+static void
+commit_cb (struct rpc_context *rpc, int status, void *data, void *priv)
+{
+  struct dio_call *call = priv;
+  struct fh_args *a = call->arg;
+  COMMIT3res *res = data;
+  int err = dio_call_rpc_errno (call, status, res ? res->status : 0);
+
+  if (err == 0)
+    memcpy (a->verf, res->COMMIT3res_u.resok.verf, NFS3_VERF_SIZE);
+  dio_call_done (call, err);
+}
+
+static int
+issue_commit (struct dio_call *call, struct dio_conn *conn)
+{
+  struct fh_args *a = call->arg;
+  COMMIT3args args;
+
+  memset (&args, 0, sizeof args);
+  set_fh (&args.file, a->ino);
+  dio_count (call->m->stats.commit_rpcs, 1);
+  return rpc_nfs3_commit_async (dio_conn_rpc (conn), commit_cb, &args,
+                                call) == 0 ? 0 : EIO;
+}
+
+void
+dio_inode_note_unstable (struct dio_inode *ino, const char *verf,
+                         bool mismatch)
+{
+  pthread_mutex_lock (&ino->lock);
+  if (!ino->unstable_pending) {
+    memcpy (ino->unstable_verf, verf, NFS3_VERF_SIZE);
+    ino->unstable_pending = true;
+  }
+  else if (memcmp (ino->unstable_verf, verf, NFS3_VERF_SIZE) != 0)
+    mismatch = true;
+  if (mismatch)
+    ino->unstable_broken = true;
+  pthread_mutex_unlock (&ino->lock);
+}
+
+int
+dio_inode_sync (struct dio_inode *ino)
+{
+  struct fh_args a = { .ino = ino };
+  struct dio_call call;
+  bool pending, broken;
+  char verf[NFS3_VERF_SIZE];
+  int err;
+
+  /* Take the ledger: writes sent from now on start a new one. */
+  pthread_mutex_lock (&ino->lock);
+  pending = ino->unstable_pending;
+  broken = ino->unstable_broken;
+  memcpy (verf, ino->unstable_verf, NFS3_VERF_SIZE);
+  ino->unstable_pending = ino->unstable_broken = false;
+  pthread_mutex_unlock (&ino->lock);
+  if (!pending)
+    return 0;                   /* direct writes are stable on return */
+
+  err = dio_call_run (ino->mount, &call, issue_commit, &a);
+  if (err) {
+    /* Nothing is known lost yet: keep the ledger for the next try. */
+    dio_inode_note_unstable (ino, verf, broken);
+    return dio_error_msg (err == ETIMEDOUT ? err : EIO,
+                          "COMMIT failed (%s%s%s): unstable writes may be lost",
+                          strerror (err), call.msg[0] ? ": " : "", call.msg);
+  }
+  if (broken || memcmp (verf, a.verf, NFS3_VERF_SIZE) != 0) {
+    dio_count (ino->mount->stats.verifier_mismatches, 1);
+    return dio_error_msg (EIO, "COMMIT: the server restarted since the "
+                          "writes were sent (write verifier changed): "
+                          "unstable writes may be lost");
+  }
+  return 0;
+}

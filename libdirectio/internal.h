@@ -1,0 +1,44 @@
+/* Private definitions shared by the engine's files.  Nothing here is
+ * installed. */
+#ifndef DIO_INTERNAL_H
+#define DIO_INTERNAL_H
+
+#include <config.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NFS3_VERF_SIZE 8
+#define DIO_FH_MAX 64 /* NFS3_FHSIZE */
+
+/* A file handle, copied out of libnfs so that any connection can use it. */
+struct dio_fh {
+  uint32_t len;
+  char data[DIO_FH_MAX];
+};
+
+/* One-shot completion a caller thread waits on: the "wait" of
+ * "sync = async + wait". */
+struct dio_waiter {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  bool done;
+};
+
+void dio_waiter_init (struct dio_waiter *w);
+void dio_waiter_destroy (struct dio_waiter *w);
+void dio_waiter_wait (struct dio_waiter *w);
+void dio_waiter_signal (struct dio_waiter *w);
+
+/* Relaxed atomic counters for statistics. */
+#define dio_count(ctr, n) __atomic_fetch_add (&(ctr), (n), __ATOMIC_RELAXED)
+#define dio_load(ctr) __atomic_load_n (&(ctr), __ATOMIC_RELAXED)
+
+#define DIO_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define DIO_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#endif /* DIO_INTERNAL_H */

@@ -1,0 +1,258 @@
+/* Mounts and the process's registry of them.
+ *
+ * Threading: the registry (list, refs) is guarded by registry_lock, which
+ * is also held while a new mount is made, so two opens of one export never
+ * mount it twice.  A mount's fields are immutable once it is in the
+ * registry, except the atomics and what inode_lock guards. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "errors.h"
+#include "mount.h"
+#include "url.h"
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dio_mount *registry;
+
+static bool
+options_equal (const struct dio_options *a, const struct dio_options *b)
+{
+  return a->rsize == b->rsize && a->wsize == b->wsize
+    && a->nconnect == b->nconnect && a->window == b->window
+    && a->timeo == b->timeo && a->retrans == b->retrans
+    && a->soft == b->soft && a->readonly == b->readonly
+    && a->forcedirectio == b->forcedirectio && a->vers == b->vers
+    && a->port == b->port && a->mountport == b->mountport
+    && a->cache_size == b->cache_size;
+}
+
+/* Is export a component-wise prefix of path?  Sets *rel to the rest. */
+static bool
+export_covers (const char *export, const char *path, const char **rel)
+{
+  size_t n = strlen (export);
+
+  if (strcmp (export, "/") == 0) {
+    *rel = path;
+    return true;
+  }
+  if (strncmp (export, path, n) != 0 || (path[n] != '/' && path[n] != '\0'))
+    return false;
+  *rel = path[n] ? path + n : "/";
+  return true;
+}
+
+static struct dio_mount *
+registry_find (const struct dio_url *u, const struct dio_options *opts,
+               const char **rel)
+{
+  for (struct dio_mount *m = registry; m; m = m->next)
+    if (strcmp (m->server, u->server) == 0
+        && strcmp (m->nfs_args, u->nfs_args) == 0
+        && options_equal (&m->opts, opts)
+        && export_covers (m->export, u->path, rel))
+      return m;
+  return NULL;
+}
+
+/* nfs://server/export?args for libnfs: our options become its ports. */
+static char *
+libnfs_url (const char *server, const char *export,
+            const struct dio_options *o, const char *nfs_args)
+{
+  char *s;
+  char ports[64] = "";
+  int n = 0;
+
+  if (o->port)
+    n += snprintf (ports + n, sizeof ports - n, "&nfsport=%u", o->port);
+  if (o->mountport)
+    snprintf (ports + n, sizeof ports - n, "&mountport=%u", o->mountport);
+  if (asprintf (&s, "nfs://%s%s?version=3%s%s%s", server, export, ports,
+                nfs_args[0] ? "&" : "", nfs_args) == -1)
+    return NULL;
+  return s;
+}
+
+static int
+conn_params (struct dio_mount *m, struct dio_conn_params *p)
+{
+  uint32_t xfer_hint = m->opts.rsize ? m->opts.rsize : 1024 * 1024;
+
+  memset (p, 0, sizeof *p);
+  p->url = libnfs_url (m->server, m->export, &m->opts, m->nfs_args);
+  if (p->url == NULL)
+    return dio_error (ENOMEM, "asprintf");
+  p->server = m->server;
+  p->export = m->export;
+  p->timeout_ms = m->opts.soft
+    ? (int) (m->opts.timeo * 100 * DIO_MAX (m->opts.retrans, 1u)) : 0;
+  /* The window counts full-size RPCs; small ones may go deeper, which is
+   * what random 4 KiB I/O needs (FACTS.md). */
+  p->window_bytes = m->opts.window * DIO_MAX (xfer_hint, m->opts.wsize);
+  p->window_max = DIO_MAX (m->opts.window, 64u);
+  p->stats = &m->stats;
+  return 0;
+}
+
+/* Errors that mean "this path is not an export": try a longer one. */
+static bool
+not_an_export (int err)
+{
+  return err == ENOENT || err == EACCES || err == EPERM || err == ENOTDIR
+    || err == EINVAL;
+}
+
+/* Mount the shortest prefix of the file's directory that the server
+ * exports, with the first connection. */
+static int
+probe_export (struct dio_mount *m, const char *path)
+{
+  const char *end = strrchr (path, '/');
+  const char *p = path;
+  struct dio_conn_params cp;
+  int r = -1;
+
+  if (end == path)
+    end = path + 1;             /* a file at the server's root */
+  for (;;) {
+    const char *next = strchr (p + 1, '/');
+    if (next == NULL || next > end)
+      next = end;
+    free (m->export);
+    m->export = strndup (path, next - path);
+    if (m->export == NULL)
+      return dio_error (ENOMEM, "strndup");
+    if (conn_params (m, &cp) == -1)
+      return -1;
+    m->conns[0] = dio_conn_start (&cp);
+    free ((char *) cp.url);
+    if (m->conns[0]) {
+      r = 0;
+      break;
+    }
+    if (next >= end || !not_an_export (errno))
+      break;
+    p = next;
+  }
+  return r;
+}
+
+static void
+mount_free (struct dio_mount *m)
+{
+  for (uint32_t i = 0; i < m->nconn; i++)
+    dio_conn_stop (m->conns[i]);
+  pthread_mutex_destroy (&m->inode_lock);
+  free (m->server);
+  free (m->export);
+  free (m->nfs_args);
+  free (m);
+}
+
+static uint32_t
+clamp_xfer (uint32_t want, uint32_t server_max)
+{
+  uint32_t v = server_max ? server_max : 1024 * 1024;
+  if (want && want < v)
+    v = want;
+  return v;
+}
+
+static struct dio_mount *
+mount_new (const struct dio_url *u, const struct dio_options *opts)
+{
+  struct dio_mount *m = calloc (1, sizeof *m);
+  struct dio_conn_params cp;
+
+  if (m == NULL) {
+    dio_error (ENOMEM, "calloc");
+    return NULL;
+  }
+  pthread_mutex_init (&m->inode_lock, NULL);
+  m->opts = *opts;
+  m->server = strdup (u->server);
+  m->nfs_args = strdup (u->nfs_args);
+  if (!m->server || !m->nfs_args) {
+    dio_error (ENOMEM, "strdup");
+    goto err;
+  }
+  if (probe_export (m, u->path) == -1)
+    goto err;
+  m->nconn = 1;
+  m->rsize = clamp_xfer (opts->rsize, dio_conn_readmax (m->conns[0]));
+  m->wsize = clamp_xfer (opts->wsize, dio_conn_writemax (m->conns[0]));
+  if (conn_params (m, &cp) == -1)
+    goto err;
+  for (; m->nconn < opts->nconnect; m->nconn++) {
+    m->conns[m->nconn] = dio_conn_start (&cp);
+    if (m->conns[m->nconn] == NULL) {
+      free ((char *) cp.url);
+      goto err;
+    }
+  }
+  free ((char *) cp.url);
+  return m;
+
+ err:
+  {
+    int err = errno;
+    mount_free (m);
+    errno = err;
+  }
+  return NULL;
+}
+
+int
+dio_mount_get (const struct dio_url *u, const struct dio_options *opts,
+               struct dio_mount **out, const char **rel)
+{
+  struct dio_mount *m;
+
+  pthread_mutex_lock (&registry_lock);
+  m = registry_find (u, opts, rel);
+  if (m == NULL) {
+    m = mount_new (u, opts);
+    if (m == NULL) {
+      pthread_mutex_unlock (&registry_lock);
+      return -1;
+    }
+    export_covers (m->export, u->path, rel);
+    m->next = registry;
+    registry = m;
+  }
+  m->refs++;
+  pthread_mutex_unlock (&registry_lock);
+  *out = m;
+  return 0;
+}
+
+void
+dio_mount_put (struct dio_mount *m)
+{
+  struct dio_mount **pp;
+
+  if (m == NULL)
+    return;
+  pthread_mutex_lock (&registry_lock);
+  if (--m->refs > 0) {
+    pthread_mutex_unlock (&registry_lock);
+    return;
+  }
+  for (pp = &registry; *pp != m; pp = &(*pp)->next)
+    ;
+  *pp = m->next;
+  pthread_mutex_unlock (&registry_lock);
+  mount_free (m);
+}
+
+void
+dio_mount_submit (struct dio_mount *m, struct dio_job *job)
+{
+  uint32_t i = __atomic_fetch_add (&m->next_conn, 1, __ATOMIC_RELAXED);
+  dio_conn_submit (m->conns[i % m->nconn], job);
+}

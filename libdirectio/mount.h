@@ -1,0 +1,46 @@
+/* A mount: one export of one server, with a pool of nconnect connections.
+ * Opens of files on the same export with the same options share one. */
+#ifndef DIO_MOUNT_H
+#define DIO_MOUNT_H
+
+#include "internal.h"
+#include "options.h"
+#include "stats.h"
+
+struct dio_conn;
+struct dio_job;
+struct dio_url;
+
+struct dio_mount {
+  /* Immutable after creation. */
+  char *server, *export, *nfs_args;
+  struct dio_options opts;
+  uint32_t rsize, wsize;        /* effective transfer sizes */
+  uint32_t nconn;
+  struct dio_conn *conns[DIO_MAX_NCONNECT];
+
+  struct dio_mount_stats stats; /* atomics */
+  uint32_t next_conn;           /* atomic round-robin cursor */
+
+  /* Guarded by the registry lock. */
+  struct dio_mount *next;
+  unsigned refs;
+
+  /* Guarded by inode_lock: the inodes open on this mount. */
+  pthread_mutex_t inode_lock;
+  struct dio_inode *inodes;
+};
+
+/* Find or create the mount serving u->path with opts; *rel is set to the
+ * path inside the export (starting with '/', within u->path's storage).
+ * Takes a reference.  -1 with dio_error on failure. */
+int dio_mount_get (const struct dio_url *u, const struct dio_options *opts,
+                   struct dio_mount **out, const char **rel);
+
+/* Drop a reference; the last one stops the connections.  Accepts NULL. */
+void dio_mount_put (struct dio_mount *m);
+
+/* Hand a job to the next connection of the pool. */
+void dio_mount_submit (struct dio_mount *m, struct dio_job *job);
+
+#endif /* DIO_MOUNT_H */

@@ -1,0 +1,27 @@
+/* Per-mount counters.  Writers use relaxed atomic adds; a snapshot is a
+ * set of relaxed loads (counters are independent, as in mountstats). */
+#include "internal.h"
+
+#include <string.h>
+
+#include "directio.h"
+#include "stats.h"
+
+void
+dio_mount_stats_copy (const struct dio_mount_stats *f, struct dio_stats *t)
+{
+  memset (t, 0, sizeof *t);
+  t->direct_read_bytes = dio_load (f->direct_read_bytes);
+  t->direct_write_bytes = dio_load (f->direct_write_bytes);
+  t->read_rpcs = dio_load (f->read_rpcs);
+  t->write_rpcs = dio_load (f->write_rpcs);
+  t->commit_rpcs = dio_load (f->commit_rpcs);
+  t->other_rpcs = dio_load (f->other_rpcs);
+  t->resends = dio_load (f->resends);
+  t->verifier_mismatches = dio_load (f->verifier_mismatches);
+  t->reconnects = dio_load (f->reconnects);
+  t->timeouts = dio_load (f->timeouts);
+  t->errors = dio_load (f->errors);
+  t->cache_read_bytes = dio_load (f->cache_read_bytes);
+  t->cache_write_bytes = dio_load (f->cache_write_bytes);
+}
