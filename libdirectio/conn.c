@@ -7,11 +7,13 @@
  * and the mount results read after `started` is signalled are immutable. */
 #include "internal.h"
 
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,9 +55,17 @@ struct dio_conn {
   /* Service thread only. */
   struct nfs_context *nfs;
   uint32_t inflight, inflight_bytes;
-  int last_fd;
+  struct sockaddr_storage last_local;  /* our end of the TCP connection */
   uint64_t last_reconnect_ms;
 };
+
+static __thread bool on_service_thread;
+
+bool
+dio_conn_on_service_thread (void)
+{
+  return on_service_thread;
+}
 
 static uint64_t
 now_ms (void)
@@ -87,6 +97,16 @@ uint32_t
 dio_conn_writemax (const struct dio_conn *c)
 {
   return c->writemax;
+}
+
+static void
+local_address (struct dio_conn *c, struct sockaddr_storage *ss)
+{
+  socklen_t len = sizeof *ss;
+
+  memset (ss, 0, sizeof *ss);
+  if (getsockname (nfs_get_fd (c->nfs), (struct sockaddr *) ss, &len) == -1)
+    memset (ss, 0, sizeof *ss);   /* between sockets: "no address" */
 }
 
 /* libnfs reports failures as negative errnos, but some paths give -1 or
@@ -136,7 +156,7 @@ conn_mount (struct dio_conn *c)
   nfs_set_timeout (c->nfs, c->timeout_ms);
   c->readmax = nfs_get_readmax (c->nfs);
   c->writemax = nfs_get_writemax (c->nfs);
-  c->last_fd = nfs_get_fd (c->nfs);
+  local_address (c, &c->last_local);
   return 0;
 }
 
@@ -207,14 +227,16 @@ drain_wakefd (struct dio_conn *c)
     abort ();                   /* an eventfd read cannot otherwise fail */
 }
 
-/* A new socket means libnfs reconnected (or is trying to). */
+/* libnfs reconnects behind the same descriptor number (it dup2s the new
+ * socket over the old one), so a reconnect shows as a new local address. */
 static void
 note_reconnect (struct dio_conn *c)
 {
-  int fd = nfs_get_fd (c->nfs);
+  struct sockaddr_storage now;
 
-  if (fd != c->last_fd) {
-    c->last_fd = fd;
+  local_address (c, &now);
+  if (memcmp (&now, &c->last_local, sizeof now) != 0) {
+    c->last_local = now;
     c->last_reconnect_ms = now_ms ();
     dio_count (c->stats->reconnects, 1);
   }
@@ -244,11 +266,14 @@ serve_once (struct dio_conn *c)
     abort ();                   /* EFAULT/EINVAL/ENOMEM: nothing to retry */
   if (p[1].revents & POLLIN)
     drain_wakefd (c);
-  if (!backoff)
+  if (!backoff) {
     /* Always service: with no events this still runs the timeout scan.
      * A failure here has already failed the RPCs it concerns. */
     nfs_service (c->nfs, p[0].revents);
-  note_reconnect (c);
+    /* Only an event on the socket can have replaced it. */
+    if (p[0].revents)
+      note_reconnect (c);
+  }
 }
 
 static void *
@@ -256,6 +281,7 @@ service_thread (void *arg)
 {
   struct dio_conn *c = arg;
 
+  on_service_thread = true;
   if (conn_mount (c) == -1) {
     dio_waiter_signal (&c->started);
     return NULL;

@@ -53,6 +53,9 @@ void dio_conn_job_done (struct dio_conn *c, struct dio_job *job);
 struct nfs_context *dio_conn_nfs (struct dio_conn *c);
 struct rpc_context *dio_conn_rpc (struct dio_conn *c);
 
+/* True on any connection's service thread. */
+bool dio_conn_on_service_thread (void);
+
 /* The server's transfer maxima, read once after mounting. */
 uint32_t dio_conn_readmax (const struct dio_conn *c);
 uint32_t dio_conn_writemax (const struct dio_conn *c);

@@ -32,6 +32,7 @@
 #include "errors.h"
 #include "file.h"
 #include "mount.h"
+#include "private.h"
 
 enum chunk_kind { CHUNK_READ, CHUNK_WRITE, CHUNK_COMMIT };
 
@@ -471,11 +472,25 @@ start_write (struct dio_chunk *c, struct rpc_context *rpc)
   return rpc_nfs3_write_async (rpc, write_cb, &a, c) == 0 ? 0 : EIO;
 }
 
+/* Tests set this to act between the UNSTABLE replies and the COMMIT
+ * (restart the server, say).  NULL in normal use. */
+static void (*test_hook) (const char *point);
+
+void
+dio__set_test_hook (void (*fn) (const char *point))
+{
+  __atomic_store_n (&test_hook, fn, __ATOMIC_RELEASE);
+}
+
 static int
 start_commit (struct dio_chunk *c, struct rpc_context *rpc)
 {
   struct dio_dreq *d = c->dreq;
+  void (*hook) (const char *) = __atomic_load_n (&test_hook, __ATOMIC_ACQUIRE);
   COMMIT3args a;
+
+  if (hook)
+    hook ("before-commit");
 
   memset (&a, 0, sizeof a);
   set_fh (&a.file, d->ino);

@@ -43,6 +43,12 @@ dio_fd_install (struct dio_ofd *f)
 
   if (fd == -1)
     return dio_error (errno, "%s: reserving a descriptor", f->name);
+  return dio_fd_install_at (fd, f);
+}
+
+int
+dio_fd_install_at (int fd, struct dio_ofd *f)
+{
   pthread_rwlock_wrlock (&table_lock);
   if (fd >= cap && grow_locked (fd) == -1) {
     pthread_rwlock_unlock (&table_lock);

@@ -11,6 +11,10 @@ struct dio_ofd;
  * reference.  Returns the fd, or -1 with dio_error. */
 int dio_fd_install (struct dio_ofd *f);
 
+/* The same, at fd: a kernel descriptor the caller reserved (a dup of an
+ * engine fd's O_PATH descriptor); on failure fd is closed. */
+int dio_fd_install_at (int fd, struct dio_ofd *f);
+
 /* The ofd behind fd with a new reference, or NULL (not an engine fd). */
 struct dio_ofd *dio_fd_get (int fd);
 

@@ -154,6 +154,13 @@ mount_free (struct dio_mount *m)
   free (m);
 }
 
+static void *
+mount_reaper (void *m)
+{
+  mount_free (m);
+  return NULL;
+}
+
 static uint32_t
 clamp_xfer (uint32_t want, uint32_t server_max)
 {
@@ -247,6 +254,18 @@ dio_mount_put (struct dio_mount *m)
     ;
   *pp = m->next;
   pthread_mutex_unlock (&registry_lock);
+  /* A service thread (finishing an asynchronous request, say) cannot
+   * stop itself: a reaper thread does it. */
+  if (dio_conn_on_service_thread ()) {
+    pthread_t t;
+    pthread_attr_t a;
+    pthread_attr_init (&a);
+    pthread_attr_setdetachstate (&a, PTHREAD_CREATE_DETACHED);
+    if (pthread_create (&t, &a, mount_reaper, m) != 0)
+      abort ();                 /* no thread: cannot free it safely */
+    pthread_attr_destroy (&a);
+    return;
+  }
   mount_free (m);
 }
 

@@ -36,12 +36,16 @@ void dio_options_init (struct dio_options *o);
 
 /* Apply one word: "key" or "key=value".  Numbers accept K/M/G suffixes
  * (powers of 1024) where they are sizes.  On error returns -1 and writes
- * into err a message naming the word and why ("rsize=abc: not a number"). */
+ * into err a message naming the word and why ("rsize=abc: not a number"),
+ * with errno EINVAL; *o is unchanged.  err may be NULL if errlen is 0. */
 int dio_options_set (struct dio_options *o, const char *word,
                      char *err, size_t errlen);
 
 /* Apply a comma-separated list of words, left to right.  Empty words
- * ("a,,b") are errors.  On error, -1 with err naming the bad word. */
+ * ("a,,b") are errors.  On error, -1 with err naming the bad word.
+ * Blanks around words are ignored and an empty list is no words.  The
+ * list applies all or nothing: on error *o is unchanged.  errno is
+ * EINVAL for a bad word, ENOMEM if out of memory. */
 int dio_options_parse (struct dio_options *o, const char *list,
                        char *err, size_t errlen);
 

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Run every test of libdirectio on a Debian 12 machine, from a fresh clone:
+#
+#   1. install the packages the build and the tests need (skipped when all
+#      are installed already);
+#   2. ./autogen.sh, then a normal build and `make check` in _build/;
+#   3. `make check-valgrind` there, once the test suite provides it;
+#   4. an ASan+UBSan build and `make check` in _build-asan/.
+#
+# Both builds are out of tree (VPATH).  A source tree configured in place
+# (./configure run in it) cannot also host VPATH builds: then the normal
+# build runs in place and the sanitizer build is skipped with a warning.
+#
+# Environment: JOBS (default 2), DIO_CHECK_SKIP_APT=1 skips step 1,
+# DIO_CHECK_SKIP_ASAN=1 and DIO_CHECK_SKIP_VALGRIND=1 skip those builds.
+# The last line printed is a summary: "check: N passed, N failed, N skipped".
+
+set -e
+set -o pipefail
+
+cd "$(dirname "$0")"
+top=$(pwd)
+jobs=${JOBS:-2}
+
+# Build tools, the library's dependencies, and every peer and server the
+# tests drive (nfs-ganesha + rpcbind in a private namespace, nbdkit,
+# libnbd's tools, qemu-img, fio, valgrind, iproute2/util-linux for the
+# namespace, procps for pgrep).
+packages=(
+  build-essential autoconf automake libtool pkg-config perl
+  libnfs-dev libnfs-utils check
+  nbdkit nbdkit-plugin-dev libnbd-bin python3-libnbd
+  nfs-ganesha nfs-ganesha-vfs rpcbind
+  qemu-utils fio valgrind
+  iproute2 procps util-linux coreutils
+)
+
+passed=0 failed=0 skipped=0
+
+say () { printf '\n=== check.sh: %s\n' "$*"; }
+die () { printf 'check.sh: ERROR: %s\n' "$*" >&2; summary; exit 1; }
+summary () { echo "check: $passed passed, $failed failed, $skipped skipped"; }
+
+as_root ()
+{
+  if [ "$(id -u)" = 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    die "not root and no sudo: cannot run: $*"
+  fi
+}
+
+install_packages ()
+{
+  local p missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+      missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    say "all ${#packages[@]} packages installed already"
+    return 0
+  fi
+  say "installing: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q ||
+    die "apt-get update failed"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" ||
+    die "apt-get install failed"
+}
+
+# Add the counts of every test-suite.log under $1 to the totals.
+tally ()
+{
+  local log n k
+  while IFS= read -r log; do
+    n=$(sed -n 's/^# PASS: *//p' "$log" | head -n1); passed=$(( passed + ${n:-0} ))
+    n=$(sed -n 's/^# SKIP: *//p' "$log" | head -n1); skipped=$(( skipped + ${n:-0} ))
+    for k in FAIL ERROR XPASS; do
+      n=$(sed -n "s/^# $k: *//p" "$log" | head -n1); failed=$(( failed + ${n:-0} ))
+    done
+  done < <(find "$1" -name test-suite.log -type f)
+}
+
+# show_failures DIR: print the test-suite.log files under DIR.
+show_failures ()
+{
+  local log
+  while IFS= read -r log; do
+    printf '\n----- %s -----\n' "$log"
+    cat "$log"
+  done < <(find "$1" -name test-suite.log -type f)
+}
+
+# run_check DIR TARGET LABEL: make TARGET in DIR, tally, show logs on failure.
+run_check ()
+{
+  local dir=$1 target=$2 label=$3 status=0
+  find "$dir" -name test-suite.log -type f -delete
+  say "$label: make $target"
+  make -C "$dir" -j"$jobs" "$target" || status=$?
+  tally "$dir"
+  if [ $status -ne 0 ]; then
+    show_failures "$dir"
+    die "$label: make $target failed"
+  fi
+}
+
+# configure_and_build DIR LABEL [CONFIGURE-ARG...]
+configure_and_build ()
+{
+  local dir=$1 label=$2 conf
+  shift 2
+  if [ "$dir" = . ]; then conf=./configure; else conf=$top/configure; fi
+  mkdir -p "$dir"
+  say "$label: configure $*"
+  (cd "$dir" && "$conf" "$@") || {
+    [ -f "$dir/config.log" ] && tail -n 40 "$dir/config.log"
+    die "$label: configure failed"
+  }
+  say "$label: make"
+  make -C "$dir" -j"$jobs" || die "$label: make failed"
+}
+
+[ -n "$DIO_CHECK_SKIP_APT" ] || install_packages
+
+say "autogen"
+./autogen.sh || die "autogen.sh failed"
+
+if [ -f config.status ]; then
+  echo "check.sh: WARNING: the source tree is configured in place; building there" >&2
+  builddir=.
+else
+  builddir=_build
+fi
+
+configure_and_build "$builddir" build
+run_check "$builddir" check build
+
+if [ -z "$DIO_CHECK_SKIP_VALGRIND" ]; then
+  # TODO: tests/Makefile.am does not provide check-valgrind yet; run it
+  # as soon as it does.
+  if grep -q '^check-valgrind:' "$builddir/tests/Makefile" 2>/dev/null; then
+    run_check "$builddir/tests" check-valgrind valgrind
+  else
+    say "valgrind: tests/Makefile has no check-valgrind target yet; skipped"
+  fi
+fi
+
+if [ -n "$DIO_CHECK_SKIP_ASAN" ]; then
+  say "asan: skipped (DIO_CHECK_SKIP_ASAN)"
+elif [ "$builddir" = . ]; then
+  echo "check.sh: WARNING: sanitizer build skipped: the source tree is configured in place (make distclean first, or use a fresh clone)" >&2
+else
+  configure_and_build _build-asan asan --enable-sanitizers
+  run_check _build-asan check asan
+fi
+
+say "all done"
+summary

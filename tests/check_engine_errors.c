@@ -1,0 +1,161 @@
+/* Bad input against the engine: each a clear error, nothing lost. */
+#include <config.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "directio.h"
+#include "engine_helpers.h"
+#include "check_engine.h"
+
+static void
+assert_error (int r, int err, const char *words)
+{
+  ck_assert_int_eq (r, -1);
+  ck_assert_msg (errno == err, "errno %d (%s), wanted %d (%s); message: %s",
+                 errno, strerror (errno), err, strerror (err),
+                 dio_last_error ());
+  ck_assert_msg (strstr (dio_last_error (), words) != NULL,
+                 "message \"%s\" lacks \"%s\"", dio_last_error (), words);
+}
+
+START_TEST (test_malformed_urls)
+{
+  assert_error (dio_open ("http://h/x", O_RDONLY), ENOENT, "http://h/x");
+  assert_error (dio_open ("nfs://", O_RDONLY), EINVAL, "no path");
+  assert_error (dio_open ("nfs:///export/f", O_RDONLY), EINVAL, "no server");
+  assert_error (dio_open ("nfs://h/e/../f", O_RDONLY), EINVAL, "..");
+  assert_error (dio_open ("nfs://h/e/f?rsize=abc", O_RDONLY), EINVAL,
+                "rsize=abc");
+  assert_error (dio_open ("nfs://h/e/f?frobnicate=1", O_RDONLY), EINVAL,
+                "frobnicate");
+  assert_error (dio_open ("nfs://h/e/f?nconnect=99", O_RDONLY), EINVAL,
+                "nconnect=99");
+  assert_error (dio_open (NULL, O_RDONLY), EFAULT, "NULL");
+}
+END_TEST
+
+/* Nothing listens on the port: a prompt error naming the server. */
+START_TEST (test_unreachable)
+{
+  double t0 = test_now ();
+  int fd = dio_open ("nfs://127.0.0.1/export/f?nfsport=1&mountport=1",
+                     O_RDONLY);
+  ck_assert_int_eq (fd, -1);
+  ck_assert_msg (strstr (dio_last_error (), "127.0.0.1") != NULL, "%s",
+                 dio_last_error ());
+  ck_assert_msg (test_now () - t0 < 30, "took %.1f s", test_now () - t0);
+}
+END_TEST
+
+START_TEST (test_missing_export_and_file)
+{
+  int fd = dio_open (test_url ("nosuchfile", NULL), O_RDONLY);
+  assert_error (fd, ENOENT, "nosuchfile");
+  fd = dio_open ("nfs://127.0.0.1/noexport/f?nfsport=12049&mountport=12050",
+                 O_RDONLY);
+  ck_assert_int_eq (fd, -1);
+  ck_assert_msg (strstr (dio_last_error (), "/noexport") != NULL, "%s",
+                 dio_last_error ());
+}
+END_TEST
+
+START_TEST (test_permission_denied)
+{
+  int fd = open (test_local ("secret"), O_CREAT | O_WRONLY, 0600);
+  ck_assert_int_ge (fd, 0);
+  close (fd);
+  fd = dio_open (test_url ("secret", "&uid=65534&gid=65534"), O_RDONLY);
+  assert_error (fd, EACCES, "secret");
+}
+END_TEST
+
+START_TEST (test_bad_ranges)
+{
+  char buf[16];
+  struct iovec big[2] = { { buf, SSIZE_MAX }, { buf, 16 } };
+  int fd = dio_open (test_url ("ranges", NULL), O_RDWR | O_CREAT, 0644);
+
+  ck_assert_int_ge (fd, 0);
+  assert_error (dio_pread (fd, buf, 1, -1), EINVAL, "negative offset");
+  assert_error (dio_pwrite (fd, buf, 1, -5), EINVAL, "negative offset");
+  assert_error (dio_preadv (fd, big, 2, 0), EINVAL, "SSIZE_MAX");
+  assert_error (dio_pread (fd, buf, SIZE_MAX, 0), EINVAL, "SSIZE_MAX");
+  assert_error (dio_pwrite (fd, buf, 16, INT64_MAX - 4), EFBIG, "overflows");
+  assert_error (dio_pread (fd, NULL, 16, 0), EFAULT, "NULL");
+  assert_error (dio_preadv (fd, big, -1, 0), EINVAL, "iovcnt");
+  assert_error (dio_lseek (fd, -1, SEEK_SET), EINVAL, "out of range");
+  assert_error (dio_lseek (fd, 0, 42), EINVAL, "whence");
+  assert_error (dio_ftruncate (fd, -1), EINVAL, "negative");
+  assert_error (dio_pwrite2 (fd, buf, 1, 0, 0x100), EINVAL, "flags");
+  dio_close (fd);
+}
+END_TEST
+
+START_TEST (test_append_refused)
+{
+  assert_error (dio_open (test_url ("app", NULL),
+                          O_WRONLY | O_CREAT | O_APPEND, 0644),
+                EINVAL, "O_APPEND");
+  ck_assert_int_ne (access (test_local ("app"), F_OK), 0);
+}
+END_TEST
+
+START_TEST (test_closed_fd)
+{
+  char buf[4];
+  struct stat st;
+  int fd = dio_open (test_url ("closed", NULL), O_RDWR | O_CREAT, 0644);
+
+  ck_assert_int_ge (fd, 0);
+  ck_assert_int_eq (dio_close (fd), 0);
+  assert_error (dio_pread (fd, buf, 4, 0), EBADF, "not an open");
+  assert_error (dio_pwrite (fd, buf, 4, 0), EBADF, "not an open");
+  assert_error (dio_fstat (fd, &st), EBADF, "not an open");
+  assert_error (dio_close (fd), EBADF, "not a libdirectio");
+  assert_error (dio_close (-1), EBADF, "not open");
+  ck_assert_int_eq (dio_is_dio_fd (fd), 0);
+  /* A kernel fd is not ours either. */
+  assert_error (dio_pread (0, buf, 4, 0), EBADF, "fd 0");
+}
+END_TEST
+
+START_TEST (test_readonly_option)
+{
+  char buf[4] = "abc";
+  int fd = dio_open (test_url ("ro", "&ro"), O_RDWR | O_CREAT, 0644);
+  assert_error (fd, EROFS, "read-only");
+  fd = open (test_local ("ro"), O_CREAT | O_WRONLY, 0644);
+  close (fd);
+  fd = dio_open (test_url ("ro", "&ro"), O_RDONLY);
+  ck_assert_int_ge (fd, 0);
+  assert_error (dio_pwrite (fd, buf, 3, 0), EBADF, "not open for writing");
+  dio_close (fd);
+}
+END_TEST
+
+Suite *
+suite_engine_errors (void)
+{
+  Suite *s = suite_create ("engine_errors");
+  TCase *tc = tcase_create ("errors");
+
+  tcase_set_timeout (tc, 60);
+  tcase_add_test (tc, test_malformed_urls);
+  tcase_add_test (tc, test_unreachable);
+  tcase_add_test (tc, test_missing_export_and_file);
+  tcase_add_test (tc, test_permission_denied);
+  tcase_add_test (tc, test_bad_ranges);
+  tcase_add_test (tc, test_append_refused);
+  tcase_add_test (tc, test_closed_fd);
+  tcase_add_test (tc, test_readonly_option);
+  suite_add_tcase (s, tc);
+  return s;
+}

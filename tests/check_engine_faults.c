@@ -1,0 +1,151 @@
+/* Server faults: a restart between the UNSTABLE replies and the COMMIT
+ * (the resend), soft timeouts on a paused server, hard mounts riding out
+ * a stopped server. */
+#include <config.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "directio.h"
+#include "private.h"
+#include "engine_helpers.h"
+#include "check_engine.h"
+
+#define MiB (1024 * 1024)
+
+static int hook_calls;
+
+static void
+restart_before_commit (const char *point)
+{
+  if (strcmp (point, "before-commit") == 0 && hook_calls++ == 0)
+    test_ganesha ("restart --new-verifier");
+}
+
+/* The server restarts after acknowledging UNSTABLE writes and before the
+ * COMMIT: the verifier changes, the engine resends everything FILE_SYNC,
+ * and the data on the server is complete. */
+START_TEST (test_resend_after_restart)
+{
+  size_t len = 32 * MiB;
+  char *buf = malloc (len);
+  struct dio_stats st;
+  int fd = dio_open (test_url ("resend", NULL), O_RDWR | O_CREAT, 0644);
+
+  ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
+  test_fill (buf, len, 0, 11);
+  dio__set_test_hook (restart_before_commit);
+  ck_assert_int_eq (dio_pwrite (fd, buf, len, 0), len);
+  dio__set_test_hook (NULL);
+  ck_assert_int_eq (hook_calls, 1);
+  ck_assert_int_eq (dio_stats (fd, &st), 0);
+  ck_assert_uint_ge (st.verifier_mismatches, 1);
+  ck_assert_uint_eq (st.resends, len / st.wsize);
+  ck_assert_uint_ge (st.reconnects, 1);
+  ck_assert (test_local_matches ("resend", len, 11));
+  memset (buf, 0, len);
+  ck_assert_int_eq (dio_pread (fd, buf, len, 0), len);
+  ck_assert (test_check (buf, len, 0, 11));
+  dio_close (fd);
+  free (buf);
+}
+END_TEST
+
+/* soft,timeo=10,retrans=1: a paused server fails I/O with ETIMEDOUT in
+ * about a second; the descriptor works again once the server is back. */
+START_TEST (test_soft_timeout)
+{
+  char buf[4096];
+  double t0, took;
+  int fd = dio_open (test_url ("soft", "&soft&timeo=10&retrans=1"),
+                     O_RDWR | O_CREAT, 0644);
+
+  ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
+  test_fill (buf, sizeof buf, 0, 12);
+  ck_assert_int_eq (dio_pwrite (fd, buf, sizeof buf, 0), sizeof buf);
+  test_ganesha ("pause");
+  t0 = test_now ();
+  ck_assert_int_eq (dio_pread (fd, buf, sizeof buf, 0), -1);
+  took = test_now () - t0;
+  ck_assert_msg (errno == ETIMEDOUT || errno == EIO, "errno %d", errno);
+  ck_assert_msg (took >= 0.9 && took < 3.0, "timed out after %.2f s", took);
+  test_ganesha ("resume");
+  memset (buf, 0, sizeof buf);
+  ck_assert_int_eq (dio_pread (fd, buf, sizeof buf, 0), sizeof buf);
+  ck_assert (test_check (buf, sizeof buf, 0, 12));
+  dio_close (fd);
+}
+END_TEST
+
+struct writer {
+  int fd;
+  size_t total, bs;
+  size_t done;                  /* atomic: bytes acknowledged */
+  int failed;
+};
+
+static void *
+writer_thread (void *arg)
+{
+  struct writer *w = arg;
+  char *buf = malloc (w->bs);
+
+  for (size_t off = 0; off < w->total; off += w->bs) {
+    test_fill (buf, w->bs, off, 13);
+    if (dio_pwrite (w->fd, buf, w->bs, off) != (ssize_t) w->bs) {
+      w->failed = errno;
+      break;
+    }
+    __atomic_store_n (&w->done, off + w->bs, __ATOMIC_RELEASE);
+  }
+  free (buf);
+  return NULL;
+}
+
+/* hard (the default): the server stops for a while mid-stream; writes in
+ * flight and new ones wait, then complete; no error reaches the caller. */
+START_TEST (test_hard_outage)
+{
+  const char *e = getenv ("DIO_HARD_OUTAGE_S");
+  unsigned outage = e ? atoi (e) : 20;
+  struct writer w = { .total = 64 * MiB, .bs = 4 * MiB };
+  pthread_t t;
+  double deadline = test_now () + 60;
+
+  w.fd = dio_open (test_url ("hard", NULL), O_RDWR | O_CREAT, 0644);
+  ck_assert_msg (w.fd >= 0, "dio_open: %s", dio_last_error ());
+  ck_assert_int_eq (pthread_create (&t, NULL, writer_thread, &w), 0);
+  while (__atomic_load_n (&w.done, __ATOMIC_ACQUIRE) < 2 * w.bs
+         && test_now () < deadline)
+    usleep (1000);
+  test_ganesha ("stop");
+  sleep (outage);               /* the outage itself, not a synchronisation */
+  ck_assert_msg (__atomic_load_n (&w.done, __ATOMIC_ACQUIRE) < w.total,
+                 "the writer finished while the server was down");
+  test_ganesha ("start");
+  pthread_join (t, NULL);
+  ck_assert_int_eq (w.failed, 0);
+  ck_assert_int_eq (w.done, w.total);
+  ck_assert (test_local_matches ("hard", w.total, 13));
+  dio_close (w.fd);
+}
+END_TEST
+
+Suite *
+suite_engine_faults (void)
+{
+  Suite *s = suite_create ("engine_faults");
+  TCase *tc = tcase_create ("faults");
+
+  tcase_set_timeout (tc, 180);
+  tcase_add_test (tc, test_resend_after_restart);
+  tcase_add_test (tc, test_soft_timeout);
+  tcase_add_test (tc, test_hard_outage);
+  suite_add_tcase (s, tc);
+  return s;
+}

@@ -1,0 +1,127 @@
+/* Helpers for the engine's integration tests. */
+#include <config.h>
+
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine_helpers.h"
+
+static const char *
+env (const char *name)
+{
+  const char *v = getenv (name);
+  ck_assert_msg (v != NULL, "%s is not set: run under tests/with-ganesha.sh",
+                 name);
+  return v;
+}
+
+const char *
+test_url (const char *file, const char *extra)
+{
+  static __thread char buf[4][1024];
+  static __thread int slot;
+  char *b = buf[slot++ % 4];
+
+  snprintf (b, sizeof buf[0], "nfs://%s%s/%s?%s%s", env ("DIO_TEST_SERVER"),
+            env ("DIO_TEST_EXPORT"), file, env ("DIO_TEST_QUERY"),
+            extra ? extra : "");
+  return b;
+}
+
+const char *
+test_local (const char *file)
+{
+  static __thread char buf[4][1024];
+  static __thread int slot;
+  char *b = buf[slot++ % 4];
+
+  snprintf (b, sizeof buf[0], "%s/%s", env ("DIO_TEST_DIR"), file);
+  return b;
+}
+
+void
+test_ganesha (const char *args)
+{
+  char cmd[1024];
+
+  snprintf (cmd, sizeof cmd, "%s %s", env ("DIO_GANESHA"), args);
+  ck_assert_msg (system (cmd) == 0, "'%s' failed", cmd);
+}
+
+/* 8 bytes per 8-byte-aligned word: offset ^ seed, so a misplaced block
+ * never matches. */
+static uint8_t
+pattern_byte (uint64_t off, uint32_t seed)
+{
+  uint64_t w = (off & ~7ull) * 0x9e3779b97f4a7c15ull ^ seed;
+  return (uint8_t) (w >> ((off & 7) * 8));
+}
+
+void
+test_fill (char *buf, size_t len, uint64_t off, uint32_t seed)
+{
+  for (size_t i = 0; i < len; i++)
+    buf[i] = pattern_byte (off + i, seed);
+}
+
+int
+test_check (const char *buf, size_t len, uint64_t off, uint32_t seed)
+{
+  for (size_t i = 0; i < len; i++)
+    if ((uint8_t) buf[i] != pattern_byte (off + i, seed))
+      return 0;
+  return 1;
+}
+
+int
+test_local_matches (const char *file, uint64_t len, uint32_t seed)
+{
+  size_t bs = 1 << 20;
+  char *buf = malloc (bs);
+  int fd = open (test_local (file), O_RDONLY);
+  uint64_t off = 0;
+  int ok = fd >= 0 && buf;
+
+  while (ok && off < len) {
+    size_t n = len - off < bs ? len - off : bs;
+    ok = pread (fd, buf, n, off) == (ssize_t) n
+      && test_check (buf, n, off, seed);
+    off += n;
+  }
+  if (ok) {                     /* and nothing beyond */
+    char c;
+    ok = pread (fd, &c, 1, len) == 0;
+  }
+  if (fd >= 0)
+    close (fd);
+  free (buf);
+  return ok;
+}
+
+long
+test_peak_rss_kib (void)
+{
+  FILE *f = fopen ("/proc/self/status", "r");
+  char line[256];
+  long kib = -1;
+
+  while (f && fgets (line, sizeof line, f))
+    if (sscanf (line, "VmHWM: %ld kB", &kib) == 1)
+      break;
+  if (f)
+    fclose (f);
+  return kib;
+}
+
+double
+test_now (void)
+{
+  struct timespec t;
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec / 1e9;
+}

@@ -1,0 +1,127 @@
+# shellcheck shell=bash
+# libdirectio test suite: helpers for shell tests (bash), in the manner of
+# nbdkit's tests/functions.sh.  A test starts with
+#
+#   #!/usr/bin/env bash
+#   . "$(dirname "$0")/functions.sh"
+#   set -e
+#   set -x
+#
+# and is named test-*.sh, so that `make check` runs it through
+# with-ganesha.sh with a private nfs-ganesha (DIO_TEST_* and DIO_GANESHA in
+# the environment; see with-ganesha.sh).  Exit 77 means skipped.
+
+# fail MSG...
+# Print a failure to stderr and exit 1.
+fail ()
+{
+  echo "$0: FAIL: $*" >&2
+  exit 1
+}
+
+# skip MSG...
+# Print why the test cannot run here and exit 77.
+skip ()
+{
+  echo "$0: SKIP: $*" >&2
+  exit 77
+}
+
+# requires CMD [ARG...]
+# Skip the test unless CMD exists, or, given arguments, unless
+# `CMD ARG...` succeeds:  requires nfs-ls;  requires qemu-img --version
+requires ()
+{
+  if [ $# -eq 1 ]; then
+    command -v "$1" >/dev/null 2>&1 || skip "$1 not found"
+  else
+    "$@" </dev/null >/dev/null 2>&1 || skip "'$*' failed"
+  fi
+}
+
+# requires_all CMD...
+# Skip the test unless every CMD exists.
+requires_all ()
+{
+  local c
+  for c in "$@"; do requires "$c"; done
+}
+
+# requires_not CMD [ARG...]
+# Skip the test if `CMD ARG...` succeeds.
+requires_not ()
+{
+  ! "$@" </dev/null >/dev/null 2>&1 || skip "'$*' succeeded"
+}
+
+# requires_root
+requires_root ()
+{
+  [ "$(id -u)" = 0 ] || skip "needs root"
+}
+
+# requires_ganesha
+# Skip unless run under with-ganesha.sh (its variables are set).
+requires_ganesha ()
+{
+  [ -n "$DIO_TEST_SERVER" ] && [ -n "$DIO_TEST_QUERY" ] &&
+    [ -d "$DIO_TEST_DIR" ] && [ -x "$DIO_GANESHA" ] ||
+    skip "no test NFS server: run this as with-ganesha.sh $0"
+}
+
+# dio_url [FILE]
+# Print the libnfs URL of FILE (a path relative to the export root) on the
+# test server:  nfs-cat "$(dio_url dir/file)"
+dio_url ()
+{
+  echo "nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/${1#/}?$DIO_TEST_QUERY"
+}
+
+# cleanup_fn CMD [ARG...]
+# Run CMD ARG... when the script exits for any reason (exit, failure under
+# set -e, SIGINT, SIGTERM, SIGHUP), most recently registered first; the
+# script's exit status is kept.
+_cleanup_hooks=()
+cleanup_fn ()
+{
+  local hook
+  printf -v hook '%q ' "$@"
+  _cleanup_hooks+=("$hook")
+}
+
+_run_cleanup_hooks ()
+{
+  local status=$? i
+  set +e
+  trap '' INT TERM HUP
+  trap - EXIT
+  for (( i = ${#_cleanup_hooks[@]} - 1; i >= 0; i-- )); do
+    eval "${_cleanup_hooks[i]}"
+  done
+  exit "$status"
+}
+trap _run_cleanup_hooks EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# retry_until SECONDS CMD [ARG...]
+# Run CMD every 50 ms until it succeeds (return 0) or SECONDS pass
+# (return 1).  For waiting on a condition, never on time itself.
+retry_until ()
+{
+  local limit=$1 deadline t
+  shift
+  t=$(date +%s%N)
+  deadline=$(( t / 1000000 + limit * 1000 ))
+  until "$@"; do
+    t=$(date +%s%N)
+    [ $(( t / 1000000 )) -lt "$deadline" ] || return 1
+    sleep 0.05
+  done
+}
+
+# Test programs: take them from the build tree when it is known.
+if [ -n "$top_builddir" ]; then
+  PATH="$top_builddir/tools:$PATH"
+fi

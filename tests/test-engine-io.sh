@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# The engine's "io" suite against this test's own ganesha.
+exec ${DIO_TEST_WRAPPER} "${builddir:-.}/check_engine" io
