@@ -20,55 +20,14 @@ set -o pipefail
 
 cd "$(dirname "$0")"
 top=$(pwd)
+. scripts/deps.sh
 jobs=${JOBS:-2}
-
-# Build tools, the library's dependencies, and every peer and server the
-# tests drive (nfs-ganesha + rpcbind in a private namespace, nbdkit,
-# libnbd's tools, qemu-img, fio, valgrind, iproute2/util-linux for the
-# namespace, procps for pgrep).
-packages=(
-  build-essential autoconf automake libtool pkg-config perl
-  libnfs-dev libnfs-utils check
-  nbdkit nbdkit-plugin-dev libnbd-bin python3-libnbd
-  nfs-ganesha nfs-ganesha-vfs rpcbind
-  qemu-utils fio valgrind
-  iproute2 procps util-linux coreutils
-)
 
 passed=0 failed=0 skipped=0
 
 say () { printf '\n=== check.sh: %s\n' "$*"; }
 die () { printf 'check.sh: ERROR: %s\n' "$*" >&2; summary; exit 1; }
 summary () { echo "check: $passed passed, $failed failed, $skipped skipped"; }
-
-as_root ()
-{
-  if [ "$(id -u)" = 0 ]; then
-    "$@"
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo "$@"
-  else
-    die "not root and no sudo: cannot run: $*"
-  fi
-}
-
-install_packages ()
-{
-  local p missing=()
-  for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
-      missing+=("$p")
-  done
-  if [ ${#missing[@]} -eq 0 ]; then
-    say "all ${#packages[@]} packages installed already"
-    return 0
-  fi
-  say "installing: ${missing[*]}"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q ||
-    die "apt-get update failed"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" ||
-    die "apt-get install failed"
-}
 
 # Add the counts of every test-suite.log under $1 to the totals.
 tally ()
@@ -123,7 +82,7 @@ configure_and_build ()
   make -C "$dir" -j"$jobs" || die "$label: make failed"
 }
 
-[ -n "$DIO_CHECK_SKIP_APT" ] || install_packages
+[ -n "$DIO_CHECK_SKIP_APT" ] || dio_install_packages || die "installing packages failed"
 
 say "autogen"
 ./autogen.sh || die "autogen.sh failed"

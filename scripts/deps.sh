@@ -1,0 +1,47 @@
+# Debian packages libdirectio needs to build, test and demonstrate itself,
+# and a function to install the missing ones.  Sourced by check.sh and
+# demo.sh (bash).
+
+# Build tools, the library's dependencies, and every peer and server the
+# tests drive (nfs-ganesha + rpcbind in a private namespace, nbdkit,
+# libnbd's tools, qemu-img, fio, valgrind, iproute2/util-linux for the
+# namespace, procps for pgrep).
+dio_packages=(
+  build-essential autoconf automake libtool pkg-config perl
+  libnfs-dev libnfs-utils check
+  nbdkit nbdkit-plugin-dev libnbd-bin python3-libnbd
+  nfs-ganesha nfs-ganesha-vfs rpcbind
+  qemu-utils fio valgrind
+  iproute2 procps util-linux coreutils
+)
+
+
+dio_as_root ()
+{
+  if [ "$(id -u)" = 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    echo "not root and no sudo: cannot run: $*" >&2
+    return 1
+  fi
+}
+
+# Install what is missing; quick when everything is there already.
+dio_install_packages ()
+{
+  local p missing=()
+  for p in "${dio_packages[@]}"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+      grep -q '^install ok installed$' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    echo "deps: all ${#dio_packages[@]} packages installed already"
+    return 0
+  fi
+  echo "deps: installing: ${missing[*]}"
+  dio_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+    dio_as_root env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -q "${missing[@]}"
+}
