@@ -8,7 +8,8 @@
 
 #define UNIT_SUITES \
   SUITE (options) \
-  SUITE (profile)
+  SUITE (profile) \
+  SUITE (url)
 
 #define SUITE(area) extern Suite *suite_##area (void);
 UNIT_SUITES
