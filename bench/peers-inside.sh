@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# bench/peers.sh's work, inside tests/with-ganesha.sh.  Environment from
+# peers.sh: BUILD size_mib reps runtime out; from with-ganesha.sh: DIO_TEST_*.
+set -euo pipefail
+
+directio=$BUILD/tools/directio
+plugin=$BUILD/nbdkit-plugin/.libs/nbdkit-nfsdirect-plugin.so
+work=$(mktemp -d /var/tmp/dio-peers.XXXXXX)     # local disk, not tmpfs
+csv=$out/peers-$(date +%Y%m%d-%H%M%S).csv
+server_pid=
+cleanup () {
+  [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ours_url () { echo "nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/$1?$DIO_TEST_QUERY"; }
+# qemu's nfs driver rejects nfsport/mountport: it asks the namespace's rpcbind.
+pm_url () { echo "nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/$1"; }
+
+echo "test,tool,rep,value,unit,cpu_s,maxrss_kib" > "$csv"
+record () { echo "$1,$2,$3,$4,$5,$6,$7" >> "$csv"; printf '  %-22s %-22s rep %s: %10.1f %-6s cpu %6.2f s  rss %7s KiB\n' "$@"; }
+
+# timed TEST TOOL REP CMD...: a copy of size_mib MiB; rate from wall time,
+# CPU and peak RSS of the command from GNU time.
+timed ()
+{
+  local test=$1 tool=$2 rep=$3 wall u s rss
+  shift 3
+  if ! /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" \
+       >"$work/out.log" 2>&1; then
+    echo "peers.sh: $tool failed:" >&2; cat "$work/out.log" >&2; return 1
+  fi
+  read -r wall u s rss < "$work/time"
+  record "$test" "$tool" "$rep" \
+    "$(python3 -c "print(round($size_mib / max($wall, 0.001), 1))")" MiB/s \
+    "$(python3 -c "print(round($u + $s, 2))")" "$rss"
+}
+
+bytes=$(( size_mib << 20 ))
+echo "== making a $size_mib MiB source file"
+head -c "$bytes" /dev/urandom > "$work/src"
+cp "$work/src" "$DIO_TEST_DIR/in.img"
+cp "$work/src" "$DIO_TEST_DIR/nbd.img"
+sync
+
+# ---- copies ---------------------------------------------------------------
+copies ()
+{
+  local rep=$1
+  rm -f "$work/dst"
+  timed copy-out directio-cp "$rep" "$directio" cp "$(ours_url in.img)" "$work/dst"
+  rm -f "$work/dst"
+  timed copy-out nfs-cp "$rep" nfs-cp "$(ours_url in.img)" "$work/dst"
+  rm -f "$work/dst"
+  timed copy-out qemu-img "$rep" qemu-img convert -t none -T none -f raw -O raw \
+    "$(pm_url in.img)" "$work/dst"
+  rm -f "$work/dst" "$DIO_TEST_DIR"/out-*.img
+  timed copy-in directio-cp "$rep" "$directio" cp "$work/src" "$(ours_url out-dio.img)"
+  timed copy-in nfs-cp "$rep" nfs-cp "$work/src" "$(ours_url out-nfscp.img)"
+  timed copy-in qemu-img "$rep" qemu-img convert -t none -T none -f raw -O raw \
+    "$work/src" "$(pm_url out-qemu.img)"
+  rm -f "$DIO_TEST_DIR"/out-*.img
+}
+
+# ---- NBD servers ----------------------------------------------------------
+sock=$work/nbd.sock
+
+start_server ()
+{
+  rm -f "$sock"
+  case $1 in
+    nbdkit) nbdkit --foreground -U "$sock" "$plugin" "$(ours_url nbd.img)" & ;;
+    nbdkit-unstable)
+      nbdkit --foreground -U "$sock" "$plugin" "$(ours_url nbd.img)" writes=unstable & ;;
+    qemu-nbd)
+      qemu-nbd --persistent --shared=16 -k "$sock" -f raw --cache=none \
+        "$(pm_url nbd.img)" & ;;
+  esac
+  server_pid=$!
+  local i
+  for i in $(seq 1 200); do
+    [ -S "$sock" ] && nbdinfo --size "nbd+unix:///?socket=$sock" >/dev/null 2>&1 && return 0
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "peers.sh: $1 did not start" >&2
+  return 1
+}
+
+stop_server ()
+{
+  kill "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=
+}
+
+cpu_ticks () { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+peak_rss () { awk '/VmHWM/ {print $2}' "/proc/$server_pid/status"; }
+
+# fio_job TEST SERVER REP RW BS QD [EXTRA...]: one fio run on the server.
+fio_job ()
+{
+  local test=$1 server=$2 rep=$3 rw=$4 bs=$5 qd=$6 t0 t1 value unit
+  shift 6
+  t0=$(cpu_ticks)
+  fio --name="$test" --ioengine=nbd --uri="nbd+unix:///?socket=$sock" \
+      --rw="$rw" --bs="$bs" --iodepth="$qd" --size="${size_mib}m" \
+      --time_based --runtime="$runtime" --output-format=json "$@" \
+      > "$work/fio.json" 2>"$work/fio.err" ||
+    { cat "$work/fio.err" >&2; return 1; }
+  t1=$(cpu_ticks)
+  read -r value unit < <(python3 - "$work/fio.json" "$bs" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read()   # fio's nbd engine prints a line first
+j = json.loads(text[text.index("{"):])["jobs"][0]
+d = j["read"] if j["read"]["io_bytes"] else j["write"]
+if sys.argv[2].upper().endswith("K"):
+    print(round(d["iops"], 0), "IOPS")
+else:
+    print(round(d["bw_bytes"] / 1048576, 1), "MiB/s")
+PY
+)
+  record "$test" "$server" "$rep" "$value" "$unit" \
+    "$(python3 -c "print(round(($t1 - $t0) / $(getconf CLK_TCK), 2))")" "$(peak_rss)"
+}
+
+nbd_round ()
+{
+  local rep=$1 server
+  for server in nbdkit qemu-nbd; do
+    start_server "$server"
+    fio_job seqread-1M-qd16 "$server" "$rep" read 1M 16
+    fio_job seqread-1M-qd1 "$server" "$rep" read 1M 1
+    fio_job seqwrite-1M-qd16 "$server" "$rep" write 1M 16
+    fio_job seqwrite-1M-qd1 "$server" "$rep" write 1M 1
+    fio_job randread-4K-qd16 "$server" "$rep" randread 4K 16
+    fio_job randread-4K-qd64 "$server" "$rep" randread 4K 64
+    fio_job randwrite-4K-qd16-durable "$server" "$rep" randwrite 4K 16 --fsync=1
+    [ "$server" = qemu-nbd ] &&
+      fio_job randwrite-4K-qd16-unstable "$server" "$rep" randwrite 4K 16
+    stop_server
+  done
+  start_server nbdkit-unstable
+  fio_job randwrite-4K-qd16-unstable nbdkit "$rep" randwrite 4K 16
+  stop_server
+}
+
+# ---- ceilings -------------------------------------------------------------
+ceiling ()
+{
+  local rep=$1 rw
+  for rw in read write; do
+    fio --name=disk --filename="$DIO_TEST_DIR/ceiling.img" --direct=1 \
+        --ioengine=libaio --rw="$rw" --bs=1M --iodepth=16 --size="${size_mib}m" \
+        --time_based --runtime="$runtime" --output-format=json > "$work/fio.json"
+    record "disk-odirect-$rw" local-disk "$rep" "$(python3 -c "
+import json; j = json.load(open('$work/fio.json'))['jobs'][0]
+print(round(j['$rw']['bw_bytes'] / 1048576, 1))")" MiB/s 0 0
+  done
+}
+
+bench_read ()
+{
+  local rep=$1
+  "$directio" bench "$(ours_url in.img)" --rw read --bs 1M --size "${size_mib}M" \
+    --time "$runtime" --json > "$work/bench.json"
+  record seqread-direct directio-bench "$rep" "$(python3 - "$work/bench.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+def find(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if "mib" in k.lower() and isinstance(v, (int, float)):
+                return v
+            r = find(v)
+            if r is not None:
+                return r
+    return None
+print(round(find(j), 1))
+PY
+)" MiB/s 0 0
+}
+
+for rep in $(seq 1 "$reps"); do
+  echo "== round $rep of $reps"
+  copies "$rep"
+  nbd_round "$rep"
+  ceiling "$rep"
+  bench_read "$rep"
+done
+
+echo
+echo "== medians ($reps runs each; samples in $csv)"
+python3 "$(dirname "$0")/peers-report.py" "$csv"
