@@ -2,7 +2,8 @@
  *
  * Threading: the libnfs context (nfs) and the in-flight counters belong to
  * the service thread alone; it is created, mounted, driven and destroyed
- * there.  The job queue and the stopping flag are guarded by lock and
+ * there.  The job queue and the stopping and sleeping flags are guarded
+ * by lock and
  * shared with submitters.  Fields set before the thread starts (params)
  * and the mount results read after `started` is signalled are immutable. */
 #include "internal.h"
@@ -51,6 +52,7 @@ struct dio_conn {
   pthread_mutex_t lock;
   struct dio_job *head, *tail;
   bool stopping;
+  bool sleeping;                /* in poll with an empty queue: wake it */
 
   /* Service thread only. */
   struct nfs_context *nfs;
@@ -169,6 +171,13 @@ window_allows (const struct dio_conn *c, const struct dio_job *job)
     && c->inflight_bytes + job->bytes <= c->window_bytes;
 }
 
+/* Could the first queued job start now?  (Caller holds lock.) */
+static bool
+window_has_room (const struct dio_conn *c)
+{
+  return c->head != NULL && window_allows (c, c->head);
+}
+
 /* Start queued jobs while the window has room. */
 static void
 start_ready_jobs (struct dio_conn *c)
@@ -262,8 +271,18 @@ serve_once (struct dio_conn *c)
   else if (c->timeout_ms > 0 && c->inflight > 0)
     timeout = TIMEOUT_SCAN_MS;
 
+  /* Submitters write the eventfd only while we sleep on it: under load
+   * the thread stays busy with replies and picks jobs up without it. */
+  pthread_mutex_lock (&c->lock);
+  if (window_has_room (c))
+    timeout = 0;
+  c->sleeping = true;
+  pthread_mutex_unlock (&c->lock);
   if (poll (p, 2, timeout) == -1 && errno != EINTR)
     abort ();                   /* EFAULT/EINVAL/ENOMEM: nothing to retry */
+  pthread_mutex_lock (&c->lock);
+  c->sleeping = false;
+  pthread_mutex_unlock (&c->lock);
   if (p[1].revents & POLLIN)
     drain_wakefd (c);
   if (!backoff) {
@@ -386,19 +405,20 @@ void
 dio_conn_submit (struct dio_conn *c, struct dio_job *job)
 {
   uint64_t one = 1;
-  bool was_empty;
+  bool wake;
 
   job->next = NULL;
   pthread_mutex_lock (&c->lock);
-  was_empty = c->head == NULL;
   if (c->tail)
     c->tail->next = job;
   else
     c->head = job;
   c->tail = job;
+  /* One wake-up per sleep is enough; an awake thread looks at the queue
+   * before it next sleeps. */
+  wake = c->sleeping;
+  c->sleeping = false;
   pthread_mutex_unlock (&c->lock);
-  /* A non-empty queue already has a wake-up pending or will be drained
-   * when an RPC completes. */
-  if (was_empty && write (c->wakefd, &one, sizeof one) != sizeof one)
+  if (wake && write (c->wakefd, &one, sizeof one) != sizeof one)
     abort ();
 }
