@@ -268,6 +268,24 @@ cmd_signal ()
   pid=$(running_pid)
   [ -n "$pid" ] || die "$state: ganesha is not running"
   kill -"$1" "$pid"
+  [ "$1" = STOP ] || return 0
+  # kill returns before a busy process has stopped, and a request sent in
+  # between would still be answered: wait until every thread is in "T".
+  local deadline=$(( $(now_ms) + STOP_TIMEOUT_MS ))
+  until all_threads_stopped "$pid"; do
+    [ "$(now_ms)" -lt "$deadline" ] ||
+      die "ganesha pid $pid not stopped ${STOP_TIMEOUT_MS} ms after SIGSTOP"
+    sleep $POLL
+  done
+}
+
+all_threads_stopped ()
+{
+  local stat st
+  for stat in /proc/"$1"/task/*/stat; do
+    st=$(sed 's/^.*) //' "$stat" 2>/dev/null | cut -d' ' -f1) || return 1
+    [ "$st" = T ] || [ "$st" = t ] || return 1
+  done
 }
 
 [ $# -ge 2 ] || usage

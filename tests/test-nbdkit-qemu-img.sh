@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# qemu-img convert into and out of an nfsdirect export over nbd+unix://,
+# and qemu-img compare between the export and the source.
+
+. "$(dirname "$0")/functions.sh"
+. "$(dirname "$0")/nbdkit-functions.sh"
+set -e
+set -x
+
+requires_ganesha
+requires_nfsdirect
+requires_all qemu-img cmp
+
+tmp=$(mktemp -d)
+cleanup_fn rm -rf "$tmp"
+
+# Data with a hole in it, so that convert both writes and zeroes.
+head -c 40M /dev/urandom > "$tmp/src.img"
+truncate -s 64M "$tmp/src.img"
+head -c 8M /dev/urandom | dd of="$tmp/src.img" bs=1M seek=56 conv=notrunc
+
+# Something other than zeroes where the hole will go, to see it zeroed.
+head -c 64M /dev/urandom > "$DIO_TEST_DIR/qemu.img"
+
+export tmp
+nbdkit -U - "$nfsdirect" "$(dio_url qemu.img)" --run '
+  set -e
+  target="nbd+unix://?socket=$unixsocket"
+  qemu-img convert -n -f raw -O raw "$tmp/src.img" "$target"
+  qemu-img compare -f raw -F raw "$tmp/src.img" "$target"
+  qemu-img convert -f raw -O raw "$target" "$tmp/back.img"
+'
+same_bytes "$tmp/src.img" "$DIO_TEST_DIR/qemu.img"
+same_bytes "$tmp/src.img" "$tmp/back.img"
+
+# compare notices a difference too (it is not just saying yes).
+printf 'X' | dd of="$DIO_TEST_DIR/qemu.img" bs=1 seek=1000 conv=notrunc
+status=0
+nbdkit -U - "$nfsdirect" "$(dio_url qemu.img)" --run '
+  qemu-img compare -f raw -F raw "$tmp/src.img" "nbd+unix://?socket=$unixsocket"
+' || status=$?
+[ "$status" -eq 1 ] || fail "qemu-img compare did not report the difference ($status)"
