@@ -23,6 +23,7 @@
 
 #include "conn.h"
 #include "errors.h"
+#include "probe.h"
 #include "stats.h"
 
 /* While a soft RPC is in flight the thread wakes this often, because
@@ -38,6 +39,7 @@ struct dio_conn {
   pthread_t thread;
   int wakefd;
   char *url, *server, *export;
+  unsigned mount_port, nfs_port;
   int timeout_ms;
   uint32_t window_bytes, window_max;
   struct dio_mount_stats *stats;
@@ -121,6 +123,27 @@ libnfs_errno (int ret)
   return EIO;
 }
 
+/* libnfs says "nfs_service failed" for most connection failures: find
+ * out which port could not be reached, and why. */
+static void
+diagnose_mount (struct dio_conn *c)
+{
+  unsigned ports[2] = { c->mount_port ? c->mount_port : 111, c->nfs_port };
+  char msg[200];
+
+  for (int i = 0; i < 2; i++) {
+    int err;
+    if (ports[i] == 0)
+      continue;
+    err = dio_tcp_probe (c->server, ports[i], 3000, msg, sizeof msg);
+    if (err) {
+      c->start_err = err;
+      snprintf (c->start_msg, sizeof c->start_msg, "%s", msg);
+      return;
+    }
+  }
+}
+
 /* Runs on the service thread: create the context and mount the export. */
 static int
 conn_mount (struct dio_conn *c)
@@ -150,6 +173,7 @@ conn_mount (struct dio_conn *c)
   if (r != 0) {
     c->start_err = libnfs_errno (r);
     snprintf (c->start_msg, sizeof c->start_msg, "%s", nfs_get_error (c->nfs));
+    diagnose_mount (c);
     return -1;
   }
   /* Hard and soft both reconnect forever: a soft mount fails requests by
@@ -348,6 +372,8 @@ dio_conn_start (const struct dio_conn_params *p)
   c->url = strdup (p->url);
   c->server = strdup (p->server);
   c->export = strdup (p->export);
+  c->mount_port = p->mount_port;
+  c->nfs_port = p->nfs_port;
   c->timeout_ms = p->timeout_ms;
   c->window_bytes = p->window_bytes;
   c->window_max = p->window_max;

@@ -29,6 +29,7 @@ struct dio_conn_params {
   const char *url;              /* nfs://server/export?libnfs-args */
   const char *server;
   const char *export;
+  unsigned mount_port, nfs_port; /* 0: found through the portmapper */
   int timeout_ms;               /* soft RPC timeout, 0 = hard */
   uint32_t window_bytes;        /* payload in flight before jobs queue */
   uint32_t window_max;          /* RPCs in flight, whatever their size */

@@ -36,6 +36,17 @@ grow_locked (int fd)
   return 0;
 }
 
+/* When the library is unloaded (dlclose by nbdkit, say), free the table.
+ * Any descriptors still open then are the caller's leak. */
+__attribute__ ((destructor))
+static void
+free_table (void)
+{
+  free (slots);
+  slots = NULL;
+  cap = 0;
+}
+
 int
 dio_fd_install (struct dio_ofd *f)
 {

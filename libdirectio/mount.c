@@ -89,6 +89,8 @@ conn_params (struct dio_mount *m, struct dio_conn_params *p)
     return dio_error (ENOMEM, "asprintf");
   p->server = m->server;
   p->export = m->export;
+  p->mount_port = m->opts.mountport;
+  p->nfs_port = m->opts.port;
   p->timeout_ms = m->opts.soft
     ? (int) (m->opts.timeo * 100 * DIO_MAX (m->opts.retrans, 1u)) : 0;
   /* The window counts full-size RPCs; small ones may go deeper, which is
