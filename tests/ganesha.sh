@@ -161,13 +161,13 @@ cmd_start ()
 
   deadline=$(( t0 + READY_TIMEOUT_MS ))
   until probe; do
-    if [ -z "$(running_pid)" ]; then
-      wait "$pid" 2>/dev/null || true
+    # Never `wait` here: if the process-state check misfires while the
+    # server runs, wait would block until it exits (seen once in CI).
+    if [ -z "$(running_pid)" ] && ! kill -0 "$pid" 2>/dev/null; then
       fail_start "ganesha exited during start-up"
     fi
     if [ "$(now_ms)" -ge "$deadline" ]; then
       kill -KILL "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
       fail_start "ganesha not ready after ${READY_TIMEOUT_MS} ms"
     fi
     sleep $POLL
