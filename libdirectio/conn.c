@@ -34,6 +34,9 @@
  * libnfs starts the next one immediately; pause between attempts. */
 #define RECONNECT_BACKOFF_MS 100
 
+/* How often a busy connection looks for a new socket (a syscall). */
+#define RECONNECT_CHECK_MS 20
+
 struct dio_conn {
   /* Immutable after start. */
   pthread_t thread;
@@ -61,6 +64,7 @@ struct dio_conn {
   uint32_t inflight, inflight_bytes;
   struct sockaddr_storage last_local;  /* our end of the TCP connection */
   uint64_t last_reconnect_ms;
+  uint64_t next_reconnect_check_ms;
 };
 
 static __thread bool on_service_thread;
@@ -313,9 +317,12 @@ serve_once (struct dio_conn *c)
     /* Always service: with no events this still runs the timeout scan.
      * A failure here has already failed the RPCs it concerns. */
     nfs_service (c->nfs, p[0].revents);
-    /* Only an event on the socket can have replaced it. */
-    if (p[0].revents)
+    /* Only an event on the socket can have replaced it; look at most
+     * every RECONNECT_CHECK_MS, not once per reply. */
+    if (p[0].revents && now_ms () >= c->next_reconnect_check_ms) {
       note_reconnect (c);
+      c->next_reconnect_check_ms = now_ms () + RECONNECT_CHECK_MS;
+    }
   }
 }
 

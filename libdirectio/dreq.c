@@ -160,14 +160,19 @@ dreq_free (struct dio_dreq *d)
 static void
 finish (struct dio_dreq *d, ssize_t result, int err)
 {
+  dio_dreq_done_fn fn = d->fn;
+  void *opaque = d->opaque;
+
   if (result > 0) {
     if (d->write)
       dio_count (d->m->stats.direct_write_bytes, result);
     else
       dio_count (d->m->stats.direct_read_bytes, result);
   }
-  d->fn (d->opaque, result, err);
+  /* Free first: once fn runs, the caller may close the last descriptor,
+   * and that close must find no reference of ours left on the mount. */
   dreq_free (d);
+  fn (opaque, result, err);
 }
 
 /* A chunk has completed: done bytes moved, err its errno (0 if none). */

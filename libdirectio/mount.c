@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "directio.h"
 #include "errors.h"
 #include "mount.h"
 #include "url.h"
@@ -109,6 +110,33 @@ not_an_export (int err)
     || err == EINVAL;
 }
 
+/* No prefix of the file's directory is exported: if the path itself is,
+ * say so rather than report the last MOUNT failure.  Returns -1. */
+static int
+refuse_if_export (struct dio_mount *m, const char *path)
+{
+  struct dio_conn_params cp;
+  struct dio_conn *c;
+  char *saved = dio_last_error ()[0] ? strdup (dio_last_error ()) : NULL;
+  int err = errno;
+
+  free (m->export);
+  m->export = strdup (path);
+  if (m->export && strcmp (path, "/") != 0 && conn_params (m, &cp) == 0) {
+    c = dio_conn_start (&cp);
+    free ((char *) cp.url);
+    if (c) {
+      dio_conn_stop (c);
+      free (saved);
+      return dio_error_msg (EISDIR, "%s is an exported directory, not a file",
+                            path);
+    }
+  }
+  dio_error_msg (err, "%s", saved ? saved : strerror (err));
+  free (saved);
+  return -1;
+}
+
 /* Mount the shortest prefix of the file's directory that the server
  * exports, with the first connection. */
 static int
@@ -141,6 +169,8 @@ probe_export (struct dio_mount *m, const char *path)
       break;
     p = next;
   }
+  if (r == -1 && not_an_export (errno))
+    r = refuse_if_export (m, path);
   return r;
 }
 

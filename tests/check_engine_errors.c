@@ -59,6 +59,9 @@ START_TEST (test_missing_export_and_file)
 {
   int fd = dio_open (test_url ("nosuchfile", NULL), O_RDONLY);
   assert_error (fd, ENOENT, "nosuchfile");
+  fd = dio_open ("nfs://127.0.0.1/export?nfsport=12049&mountport=12050",
+                 O_RDONLY);
+  assert_error (fd, EISDIR, "exported directory");
   fd = dio_open ("nfs://127.0.0.1/noexport/f?nfsport=12049&mountport=12050",
                  O_RDONLY);
   ck_assert_int_eq (fd, -1);
