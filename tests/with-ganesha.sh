@@ -168,11 +168,16 @@ inside ()
   else
     # In the background so that a signal runs our trap at once; with job
     # control, so that CMD does not start with SIGINT and SIGQUIT ignored.
+    # A hung test must not hang the suite: DIO_TEST_TIMEOUT seconds
+    # (default 900), then SIGTERM, and SIGKILL 10 s later.
     set -m
-    "$@" <&0 &
+    timeout --kill-after=10 "${DIO_TEST_TIMEOUT:-900}" "$@" <&0 &
     cmd_pid=$!
     wait "$cmd_pid" || status=$?
     cmd_pid=
+    if [ "$status" = 124 ] || [ "$status" = 137 ]; then
+      echo "$prog: ERROR: $* timed out after ${DIO_TEST_TIMEOUT:-900} s" >&2
+    fi
   fi
   exit "$status"
 }
