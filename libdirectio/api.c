@@ -2,6 +2,11 @@
  * the dispatch to the engine.  Every failure sets errno and a message
  * naming the call and the descriptor or path.
  *
+ * Paths resolve through profiles-global.c (URL or profile path).  Data
+ * goes direct (dreq.c) or through the mount's page cache (cache.h) by
+ * the file's directio() advice; direct I/O on a file with cached pages
+ * keeps both views coherent.
+ *
  * Threading: no state of its own; see fdtable.c and file.h. */
 #include "internal.h"
 
@@ -21,6 +26,7 @@
 #include "file.h"
 #include "mount.h"
 #include "options.h"
+#include "profiles-global.h"
 #include "url.h"
 
 /* Linux's MAX_RW_COUNT: larger requests are shortened, as the kernel
@@ -42,25 +48,6 @@ check_open_flags (const char *path, int flags)
   return 0;
 }
 
-/* Turn a path (URL or profile path) into a URL and options. */
-static int
-resolve (const char *path, const char *options, struct dio_options *o,
-         struct dio_url *u)
-{
-  char err[300];
-
-  dio_options_init (o);
-  if (strncmp (path, "nfs://", 6) != 0)
-    return dio_error_msg (ENOENT, "dio_open: %s: not an nfs:// URL", path);
-  if (dio_url_parse (path, o, u) == -1)
-    return -1;
-  if (options && dio_options_parse (o, options, err, sizeof err) == -1) {
-    dio_url_free (u);
-    return dio_error_msg (EINVAL, "dio_open: %s: options: %s", path, err);
-  }
-  return 0;
-}
-
 int
 dio_open_options (const char *path, int flags, mode_t mode,
                   const char *options)
@@ -76,7 +63,7 @@ dio_open_options (const char *path, int flags, mode_t mode,
     return dio_error_msg (EFAULT, "dio_open: path is NULL");
   if (check_open_flags (path, flags) == -1)
     return -1;
-  if (resolve (path, options, &o, &u) == -1)
+  if (dio_resolve ("dio_open", path, options, &o, &u) == -1)
     return -1;
   if (o.readonly && (flags & O_ACCMODE) != O_RDONLY) {
     dio_url_free (&u);
@@ -97,6 +84,12 @@ dio_open_options (const char *path, int flags, mode_t mode,
     return -1;
   }
   dio_url_free (&u);
+  if (dio_ofd_start (f) == -1) {
+    int err = errno;
+    dio_ofd_put (f);
+    errno = err;
+    return -1;
+  }
   fd = dio_fd_install (f);
   if (fd == -1)
     dio_ofd_put (f);
@@ -203,6 +196,43 @@ cap_iov (const struct iovec *iov, int iovcnt, size_t total,
   return n;
 }
 
+/* Direct I/O, coherent with whatever the file has cached. */
+static ssize_t
+direct_io (struct dio_inode *ino, bool write, int flags,
+           const struct iovec *iov, int iovcnt, off_t offset, size_t total)
+{
+  ssize_t r;
+
+  if (dio_cache_before_direct (&ino->cf, write, offset, total) == -1)
+    return -1;
+  r = dio_dreq_run (ino, write, flags, iov, iovcnt, offset);
+  if (write)
+    dio_cache_after_direct_write (&ino->cf, offset, total, r);
+  return r;
+}
+
+/* Direct or buffered, by the file's advice.  Cached I/O holds the mode
+ * lock shared so that directio(ON) cannot switch under it. */
+static ssize_t
+dispatch (struct dio_ofd *f, bool write, int flags, const struct iovec *iov,
+          int iovcnt, off_t offset, size_t total)
+{
+  struct dio_inode *ino = f->ino;
+  ssize_t r;
+
+  if (!dio_inode_is_direct (ino)) {
+    pthread_rwlock_rdlock (&ino->mode_lock);
+    if (!dio_inode_is_direct (ino)) {
+      r = write ? dio_cache_write (&ino->cf, iov, iovcnt, offset)
+        : dio_cache_read (&ino->cf, &f->ra, iov, iovcnt, offset);
+      pthread_rwlock_unlock (&ino->mode_lock);
+      return r;
+    }
+    pthread_rwlock_unlock (&ino->mode_lock);
+  }
+  return direct_io (ino, write, flags, iov, iovcnt, offset, total);
+}
+
 static ssize_t
 do_io (const char *fn, struct dio_ofd *f, bool write, int flags,
        const struct iovec *iov, int iovcnt, off_t offset)
@@ -221,7 +251,8 @@ do_io (const char *fn, struct dio_ofd *f, bool write, int flags,
   n = cap_iov (iov, iovcnt, total, &capped);
   if (n == -1)
     return dio_error (ENOMEM, "%s", fn);
-  r = dio_dreq_run (f->ino, write, flags, capped ? capped : iov, n, offset);
+  r = dispatch (f, write, flags, capped ? capped : iov, n, offset,
+                DIO_MIN (total, MAX_RW_COUNT));
   if (r == -1)
     dio_error (errno, "%s: %s: offset %jd", fn, f->name, (intmax_t) offset);
   free (capped);
@@ -336,6 +367,50 @@ dio_writev (int fd, const struct iovec *iov, int iovcnt)
 
 /* ---- asynchronous ---------------------------------------------------- */
 
+/* Asynchronous I/O is always direct; around a write, the file's cached
+ * pages of the range are dropped (before: written back first). */
+struct aio_write {
+  struct dio_inode *ino;        /* the request holds a reference */
+  uint64_t offset, len;
+  dio_complete_fn cb;
+  void *opaque;
+};
+
+static void
+aio_write_done (void *opaque, ssize_t result, int err)
+{
+  struct aio_write *a = opaque;
+  dio_complete_fn cb = a->cb;
+  void *arg = a->opaque;
+
+  dio_cache_after_direct_write (&a->ino->cf, a->offset, a->len, result);
+  free (a);
+  cb (arg, result, err);
+}
+
+static int
+aio_start (struct dio_ofd *f, bool write, int flags, const struct iovec *v,
+           off_t offset, dio_complete_fn cb, void *opaque)
+{
+  struct dio_inode *ino = f->ino;
+  struct aio_write *a;
+
+  if (dio_cache_before_direct (&ino->cf, write, offset, v->iov_len) == -1)
+    return dio_error (errno, "%s: write-back", f->name);
+  if (!write || ino->cf.cache == NULL)
+    return dio_dreq_start (ino, write, flags, v, 1, offset, cb, opaque);
+  a = malloc (sizeof *a);
+  if (a == NULL)
+    return dio_error (ENOMEM, "%s", f->name);
+  *a = (struct aio_write) { ino, offset, v->iov_len, cb, opaque };
+  if (dio_dreq_start (ino, write, flags, v, 1, offset, aio_write_done, a)
+      == -1) {
+    free (a);
+    return -1;
+  }
+  return 0;
+}
+
 static int
 aio (const char *fn, int fd, bool write, int flags, void *buf, size_t count,
      off_t offset, dio_complete_fn cb, void *opaque)
@@ -356,7 +431,7 @@ aio (const char *fn, int fd, bool write, int flags, void *buf, size_t count,
   if (check_access (fn, f, write) == 0
       && check_range (fn, f, offset, count, write) == 0)
     /* The request holds the inode; the descriptor may close meanwhile. */
-    r = dio_dreq_start (f->ino, write, flags, &v, 1, offset, cb, opaque);
+    r = aio_start (f, write, flags, &v, offset, cb, opaque);
   dio_ofd_put (f);
   return r;
 }
@@ -381,6 +456,15 @@ dio_aio_pwrite (int fd, const void *buf, size_t count, off_t offset,
 
 /* ---- metadata -------------------------------------------------------- */
 
+/* GETATTR after writing back cached data, so that size and mtime count
+ * it (as Linux's nfs_getattr does). */
+static int
+getattr (struct dio_ofd *f, struct stat *st)
+{
+  dio_cache_flush (&f->ino->cf, 0, 0);
+  return dio_inode_getattr (f->ino, st);
+}
+
 off_t
 dio_lseek (int fd, off_t offset, int whence)
 {
@@ -395,7 +479,7 @@ dio_lseek (int fd, off_t offset, int whence)
   case SEEK_SET: base = 0; break;
   case SEEK_CUR: base = f->pos; break;
   case SEEK_END: case SEEK_DATA: case SEEK_HOLE:
-    if (dio_inode_getattr (f->ino, &st) == -1)
+    if (getattr (f, &st) == -1)
       goto err;
     base = whence == SEEK_END ? st.st_size : 0;
     break;
@@ -437,9 +521,23 @@ dio_fstat (int fd, struct stat *st)
   f = lookup ("dio_fstat", fd);
   if (f == NULL)
     return -1;
-  r = dio_inode_getattr (f->ino, st);
+  r = getattr (f, st);
   dio_ofd_put (f);
   return r;
+}
+
+/* Write back the cached data and report a failure of it (or of an
+ * earlier write-back) that this description has not seen yet. */
+static int
+writeback_and_check (const char *fn, struct dio_ofd *f)
+{
+  struct dio_cache_file *cf = &f->ino->cf;
+
+  dio_cache_flush (cf, 0, 0);
+  if (dio_cache_check_error (cf, &f->wb_seen) == -1)
+    return dio_error (errno, "%s: %s: write-back of cached data", fn,
+                      f->name);
+  return 0;
 }
 
 int
@@ -450,7 +548,9 @@ dio_fsync (int fd)
 
   if (f == NULL)
     return -1;
-  r = dio_inode_sync (f->ino);
+  r = writeback_and_check ("dio_fsync", f);
+  if (dio_inode_sync (f->ino) == -1)
+    r = -1;
   dio_ofd_put (f);
   return r;
 }
@@ -459,6 +559,22 @@ int
 dio_fdatasync (int fd)
 {
   return dio_fsync (fd);
+}
+
+/* Cached pages go first (written back, so that nothing lands past the
+ * new end later); cached I/O waits meanwhile. */
+static int
+truncate_file (struct dio_inode *ino, off_t length)
+{
+  int r;
+
+  pthread_rwlock_wrlock (&ino->mode_lock);
+  dio_cache_truncate_begin (&ino->cf);
+  r = dio_inode_truncate (ino, length);
+  if (r == 0)
+    dio_cache_truncate_end (&ino->cf, length);
+  pthread_rwlock_unlock (&ino->mode_lock);
+  return r;
 }
 
 int
@@ -477,15 +593,29 @@ dio_ftruncate (int fd, off_t length)
   else if (f->ino->mount->opts.readonly)
     dio_error_msg (EROFS, "dio_ftruncate: %s: mounted read-only", f->name);
   else
-    r = dio_inode_truncate (f->ino, length);
+    r = truncate_file (f->ino, length);
   dio_ofd_put (f);
   return r;
 }
 
+/* As on Linux NFS, every close writes back and reports the write-back's
+ * failure; the descriptor is closed either way. */
 int
 dio_close (int fd)
 {
-  return dio_fd_remove (fd);
+  struct dio_ofd *f = dio_fd_get (fd);
+  int r = 0, err = 0;
+
+  if (f) {
+    r = writeback_and_check ("dio_close", f);
+    err = errno;
+    dio_ofd_put (f);
+  }
+  if (dio_fd_remove (fd) == -1)
+    return -1;
+  if (r == -1)
+    errno = err;
+  return r;
 }
 
 int

@@ -1,10 +1,22 @@
 /* directio(3C): Solaris's advice call.
  *
- * On an engine fd it sets the file's direct flag (all descriptors of the
- * file see it).  On a kernel fd it sets or clears O_DIRECT. */
+ * The advice belongs to the file, not the descriptor: the last caller
+ * sets it for every descriptor of the file in the process.
+ *
+ * On an engine fd it switches the file's inode between the cache and the
+ * engine (file.c: dio_inode_set_direct), writing back first.  On a kernel
+ * fd it sets or clears O_DIRECT on every descriptor of the process open
+ * on the same file (same st_dev and st_ino, found in /proc/self/fd),
+ * after writing back and dropping the kernel's cached pages; a file whose
+ * filesystem refuses O_DIRECT, and anything that is not a regular file or
+ * block device, answers ENOTTY as on Solaris.
+ *
+ * Threading: no state of its own. */
 #include "internal.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,29 +26,98 @@
 #include "file.h"
 
 static int
-kernel_directio (int fd, int advice)
+bad_advice (int advice)
 {
-  struct stat st;
+  return dio_error_msg (EINVAL, "directio: bad advice %d (DIRECTIO_ON is "
+                        "%d, DIRECTIO_OFF %d)", advice, DIRECTIO_ON,
+                        DIRECTIO_OFF);
+}
+
+/* ---- kernel descriptors ---------------------------------------------- */
+
+static int
+set_odirect (int fd, bool on)
+{
   int fl = fcntl (fd, F_GETFL);
 
   if (fl == -1)
-    return dio_error (EBADF, "directio: fd %d", fd);
+    return -1;
+  if (fl & O_PATH)
+    return 0;                   /* no I/O through it */
+  if (!!(fl & O_DIRECT) == on)
+    return 0;
+  return fcntl (fd, F_SETFL, on ? fl | O_DIRECT : fl & ~O_DIRECT);
+}
+
+/* The other descriptors of the file behind st.  Failures are ignored:
+ * a descriptor may close meanwhile, and the file's own one succeeded. */
+static void
+set_odirect_siblings (int fd, const struct stat *st, bool on)
+{
+  DIR *d = opendir ("/proc/self/fd");
+  struct dirent *e;
+
+  if (d == NULL)
+    return;
+  while ((e = readdir (d)) != NULL) {
+    char *end;
+    long other = strtol (e->d_name, &end, 10);
+    struct stat ost;
+
+    if (*end != '\0' || end == e->d_name || other == fd
+        || other == dirfd (d) || dio_is_dio_fd (other))
+      continue;
+    if (fstat (other, &ost) == 0 && ost.st_dev == st->st_dev
+        && ost.st_ino == st->st_ino && ost.st_mode == st->st_mode)
+      set_odirect (other, on);
+  }
+  closedir (d);
+}
+
+/* The checks in Solaris's order (it is an ioctl): the descriptor, then
+ * whether its file takes the advice, then the advice. */
+static int
+kernel_directio (int fd, int advice)
+{
+  bool on = advice == DIRECTIO_ON;
+  struct stat st;
+  int fl = fcntl (fd, F_GETFL);
+
+  if (fl == -1 || (fl & O_PATH))
+    return dio_error_msg (EBADF, "directio: fd %d: not an open file "
+                          "descriptor", fd);
   if (fstat (fd, &st) == -1)
     return dio_error (errno, "directio: fd %d: fstat", fd);
   if (!S_ISREG (st.st_mode) && !S_ISBLK (st.st_mode))
-    return dio_error_msg (ENOTTY, "directio: fd %d: not a regular file", fd);
-  if (advice == DIRECTIO_ON) {
-    /* Write back and drop cached pages first, as Solaris does. */
-    if ((fl & O_ACCMODE) != O_RDONLY && fdatasync (fd) == -1)
+    return dio_error_msg (ENOTTY, "directio: fd %d: not a regular file or "
+                          "block device: no direct I/O", fd);
+  if (!on && advice != DIRECTIO_OFF)
+    return bad_advice (advice);
+  if (on) {
+    /* Write back and drop cached pages first, as Solaris does; a
+     * filesystem that cannot sync has nothing to write back. */
+    if (fdatasync (fd) == -1 && errno != EINVAL && errno != EROFS)
       return dio_error (errno, "directio: fd %d: write-back", fd);
     posix_fadvise (fd, 0, 0, POSIX_FADV_DONTNEED);
-    fl |= O_DIRECT;
   }
-  else
-    fl &= ~O_DIRECT;
-  if (fcntl (fd, F_SETFL, fl) == -1)
-    return dio_error (errno == EINVAL ? ENOTTY : errno,
-                      "directio: fd %d: O_DIRECT", fd);
+  if (set_odirect (fd, on) == -1) {
+    if (errno == EINVAL)
+      return dio_error_msg (ENOTTY, "directio: fd %d: the filesystem "
+                            "refuses O_DIRECT", fd);
+    return dio_error (errno, "directio: fd %d: O_DIRECT", fd);
+  }
+  set_odirect_siblings (fd, &st, on);
+  return 0;
+}
+
+/* ---- engine descriptors ---------------------------------------------- */
+
+static int
+engine_directio (struct dio_ofd *f, int advice)
+{
+  if (dio_inode_set_direct (f->ino, f, advice == DIRECTIO_ON) == -1)
+    return dio_error (errno, "directio: %s: write-back of cached data",
+                      f->name);
   return 0;
 }
 
@@ -44,14 +125,15 @@ int
 directio (int fd, int advice)
 {
   struct dio_ofd *f;
+  int r;
 
-  if (advice != DIRECTIO_ON && advice != DIRECTIO_OFF)
-    return dio_error_msg (EINVAL, "directio: bad advice %d", advice);
   f = dio_fd_get (fd);
   if (f == NULL)
     return kernel_directio (fd, advice);
-  __atomic_store_n (&f->ino->direct, advice == DIRECTIO_ON,
-                    __ATOMIC_RELEASE);
+  if (advice != DIRECTIO_ON && advice != DIRECTIO_OFF)
+    r = bad_advice (advice);
+  else
+    r = engine_directio (f, advice);
   dio_ofd_put (f);
-  return 0;
+  return r;
 }

@@ -15,6 +15,7 @@
 #include <nfsc/libnfs-raw.h>
 #include <nfsc/libnfs-raw-nfs.h>
 
+#include "buffered.h"
 #include "call.h"
 #include "errors.h"
 #include "file.h"
@@ -56,9 +57,50 @@ dio_inode_put (struct dio_inode *ino)
     ;
   *pp = ino->next;
   pthread_mutex_unlock (&m->inode_lock);
+  /* Descriptors wrote back at close; anything dirty now is lost. */
+  dio_cache_file_destroy (&ino->cf);
+  if (ino->cf.cache)
+    dio_buffered_detach (m);
+  pthread_rwlock_destroy (&ino->mode_lock);
   pthread_mutex_destroy (&ino->lock);
   free (ino);
   dio_mount_put (m);
+}
+
+bool
+dio_inode_tryget (struct dio_inode *ino)
+{
+  bool ok;
+
+  pthread_mutex_lock (&ino->mount->inode_lock);
+  ok = ino->refs > 0;
+  if (ok)
+    ino->refs++;
+  pthread_mutex_unlock (&ino->mount->inode_lock);
+  return ok;
+}
+
+static void
+inode_init (struct dio_inode *ino, struct dio_mount *m,
+            const struct dio_fh *fh)
+{
+  pthread_rwlockattr_t attr;
+
+  ino->mount = m;
+  ino->fh = *fh;
+  ino->refs = 1;
+  pthread_mutex_init (&ino->lock, NULL);
+  /* Writers first: directio(ON) must not starve behind a stream of
+   * cached reads. */
+  pthread_rwlockattr_init (&attr);
+  pthread_rwlockattr_setkind_np (&attr,
+                                 PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init (&ino->mode_lock, &attr);
+  pthread_rwlockattr_destroy (&attr);
+  dio_cache_file_init (&ino->cf, dio_buffered_attach (m));
+  /* Solaris: buffered until directio(ON), unless forcedirectio (which
+   * has no cache). */
+  ino->direct = ino->cf.cache == NULL;
 }
 
 /* The inode for fh on m, shared with other opens of the same file.  A
@@ -77,11 +119,7 @@ inode_find_or_add (struct dio_mount *m, const struct dio_fh *fh,
   if (ino)
     ino->refs++;
   else if ((ino = calloc (1, sizeof *ino)) != NULL) {
-    ino->mount = m;
-    ino->fh = *fh;
-    ino->refs = 1;
-    ino->direct = true;
-    pthread_mutex_init (&ino->lock, NULL);
+    inode_init (ino, m, fh);
     ino->next = m->inodes;
     m->inodes = ino;
   }
@@ -176,6 +214,59 @@ dio_file_open (struct dio_mount *m, const char *rel, const char *name,
   return 0;
 }
 
+int
+dio_ofd_start (struct dio_ofd *f)
+{
+  struct dio_inode *ino = f->ino;
+
+  f->wb_seen = dio_cache_errseq (&ino->cf);
+  /* The server truncated the file: cached data (other descriptors')
+   * must not come back at write-back. */
+  if ((f->flags & O_TRUNC) && (f->flags & O_ACCMODE) != O_RDONLY)
+    dio_cache_discard (&ino->cf);
+  if (f->flags & O_DIRECT) {
+    /* A write-back failure here belongs to the other descriptors, whose
+     * fsync or close will report it: the open itself succeeds. */
+    dio_inode_set_direct (ino, NULL, true);
+    return 0;
+  }
+  if (dio_inode_is_direct (ino))
+    return 0;
+  /* Close-to-open: cached pages of an older version go. */
+  if (dio_cache_open (&ino->cf) == -1)
+    return dio_error (errno, "%s: GETATTR", f->name);
+  return 0;
+}
+
+int
+dio_inode_set_direct (struct dio_inode *ino, struct dio_ofd *f, bool on)
+{
+  int r = 0;
+
+  if (ino->cf.cache == NULL)
+    return 0;                   /* forcedirectio: always direct */
+  pthread_rwlock_wrlock (&ino->mode_lock);
+  if (on) {
+    r = dio_cache_make_direct (&ino->cf);
+    if (f) {
+      /* Report the failure once: this one, or an earlier one. */
+      int err = errno;
+      if (dio_cache_check_error (&ino->cf, &f->wb_seen) == -1 && r == 0)
+        r = -1;
+      else if (r == -1)
+        errno = err;
+    }
+    else
+      r = 0;
+    if (r == 0)
+      __atomic_store_n (&ino->direct, true, __ATOMIC_RELEASE);
+  }
+  else
+    __atomic_store_n (&ino->direct, false, __ATOMIC_RELEASE);
+  pthread_rwlock_unlock (&ino->mode_lock);
+  return r;
+}
+
 void
 dio_ofd_get (struct dio_ofd *f)
 {
@@ -187,6 +278,10 @@ dio_ofd_put (struct dio_ofd *f)
 {
   if (f == NULL || __atomic_sub_fetch (&f->refs, 1, __ATOMIC_ACQ_REL) > 0)
     return;
+  /* dio_close wrote back and reported errors; a description dropped
+   * another way (dup2 over it) still writes back, and its readahead
+   * must not outlive it. */
+  dio_cache_close (&f->ino->cf);
   pthread_mutex_destroy (&f->pos_lock);
   dio_inode_put (f->ino);
   free (f->name);

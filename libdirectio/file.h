@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "cache.h"
 #include "internal.h"
 
 struct dio_mount;
@@ -21,7 +22,16 @@ struct dio_inode {
   struct dio_inode *next;
   unsigned refs;
 
-  bool direct;                  /* atomic: direct I/O advice */
+  bool direct;                  /* atomic: direct I/O advice; changed
+                                   only with mode_lock held exclusive */
+
+  /* Buffered I/O holds mode_lock shared while it runs; switching to
+   * direct holds it exclusive, so no cached write slips in after the
+   * switch's write-back. */
+  pthread_rwlock_t mode_lock;
+
+  /* Buffered-mode state (cache.h), guarded by the mount's cache lock. */
+  struct dio_cache_file cf;
 
   /* Guarded by lock: writes sent UNSTABLE and not yet committed. */
   pthread_mutex_t lock;
@@ -41,6 +51,10 @@ struct dio_ofd {
    * holds f_pos_lock. */
   pthread_mutex_t pos_lock;
   uint64_t pos;
+
+  /* Guarded by the mount's cache lock (cache.h). */
+  unsigned wb_seen;             /* write-back errors reported so far */
+  struct dio_cache_ra ra;       /* sequential readahead */
 };
 
 /* Open rel (a path inside m's export) with open(2) flags and mode; on
@@ -50,11 +64,35 @@ struct dio_ofd {
 int dio_file_open (struct dio_mount *m, const char *rel, const char *name,
                    int flags, mode_t mode, struct dio_ofd **out);
 
+/* After dio_file_open: apply the open's direct-I/O choice (O_DIRECT is
+ * directio(ON) on the file), or revalidate the file's cached pages
+ * (close-to-open).  -1 with dio_error on failure (put f then). */
+int dio_ofd_start (struct dio_ofd *f);
+
 void dio_ofd_get (struct dio_ofd *f);
 void dio_ofd_put (struct dio_ofd *f);   /* accepts NULL */
 
 void dio_inode_get (struct dio_inode *ino);
 void dio_inode_put (struct dio_inode *ino);
+
+/* A reference, unless the inode is already being destroyed (false). */
+bool dio_inode_tryget (struct dio_inode *ino);
+
+/* The direct I/O advice. */
+static inline bool
+dio_inode_is_direct (struct dio_inode *ino)
+{
+  return __atomic_load_n (&ino->direct, __ATOMIC_ACQUIRE);
+}
+
+/* Set the advice (directio(3C)).  Turning it on writes back and drops
+ * the cached pages first; if that fails, or an earlier write-back failed
+ * unseen by f, the advice stays off and -1 is returned with that errno.
+ * With f NULL it is turned on whatever the write-back gave (the failure
+ * stays recorded for the file's descriptors).  Under forcedirectio the
+ * file stays direct and both return 0. */
+int dio_inode_set_direct (struct dio_inode *ino, struct dio_ofd *f,
+                          bool on);
 
 /* GETATTR as a struct stat. */
 int dio_inode_getattr (struct dio_inode *ino, struct stat *st);

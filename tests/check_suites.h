@@ -9,7 +9,8 @@
 #define UNIT_SUITES \
   SUITE (options) \
   SUITE (profile) \
-  SUITE (url)
+  SUITE (url) \
+  SUITE (cache)
 
 #define SUITE(area) extern Suite *suite_##area (void);
 UNIT_SUITES

@@ -1,0 +1,21 @@
+/* Buffered mode's link to the engine: one page cache per mount, whose
+ * backend is the direct request engine. */
+#ifndef DIO_BUFFERED_H
+#define DIO_BUFFERED_H
+
+#include "cache.h"
+
+struct dio_mount;
+
+/* Cache pages: small enough that random 4 KiB reads do not fetch much
+ * more than they need; streams move in large RPCs anyway, since fills
+ * and write-backs span runs of pages (measurements in buffered.c). */
+#define DIO_CACHE_PAGE (64u * 1024)
+
+/* The mount's cache (made on first use), or NULL if its files are never
+ * cached: forcedirectio, or no memory for the cache's table.  Each
+ * successful attach is paired with a detach. */
+struct dio_cache *dio_buffered_attach (struct dio_mount *m);
+void dio_buffered_detach (struct dio_mount *m);
+
+#endif /* DIO_BUFFERED_H */

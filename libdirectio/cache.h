@@ -1,0 +1,160 @@
+/* Buffered mode: a bounded page cache per mount for files whose direct
+ * I/O advice is off (Solaris's default), with sequential readahead,
+ * write-back (at fsync, close, cache pressure and before a switch to
+ * direct) and close-to-open consistency.
+ *
+ * The cache knows nothing of NFS: it moves pages through a backend (the
+ * engine's direct requests, see buffered.c, or a fake in the unit tests).
+ * A file's cache state is a struct dio_cache_file embedded in its inode. */
+#ifndef DIO_CACHE_H
+#define DIO_CACHE_H
+
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include "internal.h"
+
+struct dio_cache;
+struct dio_cache_file;
+struct dio_cpage;
+struct dio_mount_stats;
+
+/* Completion of a backend transfer: bytes moved (the contiguous prefix)
+ * or -1 with err. */
+typedef void (*dio_cache_done_fn) (void *opaque, ssize_t result, int err);
+
+struct dio_cache_ops {
+  /* Start reading (write = false) or writing the bytes of iov at offset.
+   * done runs exactly once, on any thread, perhaps before start returns;
+   * the cache lock is not held then.  0, or -1 with errno if nothing was
+   * started (done is not called). */
+  int (*start) (struct dio_cache_file *cf, bool write,
+                const struct iovec *iov, int iovcnt, uint64_t offset,
+                dio_cache_done_fn done, void *opaque);
+
+  /* The file's size and mtime on the server.  0, or -1 with errno. */
+  int (*getattr) (struct dio_cache_file *cf, uint64_t *size,
+                  struct timespec *mtime);
+
+  /* Keep cf alive while another file's caller writes it back under
+   * cache pressure: false if cf is being destroyed (then skip it). */
+  bool (*hold) (struct dio_cache_file *cf);
+  void (*release) (struct dio_cache_file *cf);
+};
+
+/* One file's cache state.  All fields are guarded by cache->lock. */
+struct dio_cache_file {
+  struct dio_cache *cache;      /* immutable; NULL: the file is never
+                                   cached (forcedirectio) */
+  struct dio_cpage *pages;      /* this file's pages, unordered */
+  uint64_t npages, ndirty;
+  unsigned loads, writebacks;   /* transfers in flight */
+
+  bool attr_valid;              /* srv_size and the stamp are known */
+  uint64_t srv_size;            /* the server's size, as last seen */
+  uint64_t wr_end;              /* end of the furthest cached write */
+
+  /* Close-to-open: the attributes the cached pages belong to. */
+  bool stamp_valid;
+  struct timespec stamp_mtime;
+  uint64_t stamp_size;
+
+  /* Write-back errors, reported once per open file description (an
+   * errseq, as Linux does): wb_seq counts failures, wb_err is the last. */
+  unsigned wb_seq;
+  int wb_err;
+};
+
+/* Sequential readahead state of one open file description (guarded by
+ * the cache lock while the cache uses it). */
+struct dio_cache_ra {
+  uint64_t next;                /* offset the next sequential read starts */
+  uint64_t ahead;               /* first page not yet asked for */
+  uint32_t window;              /* readahead pages; 0: random access */
+};
+
+/* A cache of at most size bytes of pages of page_size bytes (a power of
+ * two, at least 4096).  stats (may be NULL) gets cache_read_bytes and
+ * cache_write_bytes.  NULL with errno on failure. */
+struct dio_cache *dio_cache_new (uint64_t size, uint32_t page_size,
+                                 const struct dio_cache_ops *ops,
+                                 struct dio_mount_stats *stats);
+
+/* No file may still be attached.  Accepts NULL. */
+void dio_cache_free (struct dio_cache *c);
+
+/* Pages the cache may hold, and holds now (for tests). */
+uint64_t dio_cache_max_pages (const struct dio_cache *c);
+uint64_t dio_cache_npages (struct dio_cache *c);
+
+/* Attach cf (zeroed storage) to c, which may be NULL. */
+void dio_cache_file_init (struct dio_cache_file *cf, struct dio_cache *c);
+
+/* Wait for cf's transfers, then free its pages; dirty data still there
+ * is lost (callers write back first: dio_cache_close). */
+void dio_cache_file_destroy (struct dio_cache_file *cf);
+
+/* The current error sequence, to start an open file description's. */
+unsigned dio_cache_errseq (struct dio_cache_file *cf);
+
+/* Report a write-back failure the description behind *seen has not seen
+ * yet: -1 with errno, and *seen catches up; else 0. */
+int dio_cache_check_error (struct dio_cache_file *cf, unsigned *seen);
+
+/* Open (close-to-open): fetch the attributes; if they changed since the
+ * cached pages were read, drop the clean ones.  0, or -1 with errno. */
+int dio_cache_open (struct dio_cache_file *cf);
+
+/* Buffered read and write at offset.  The result is the bytes moved, or
+ * -1 with errno (reads: a failed fill; writes: no memory). */
+ssize_t dio_cache_read (struct dio_cache_file *cf, struct dio_cache_ra *ra,
+                        const struct iovec *iov, int iovcnt,
+                        uint64_t offset);
+ssize_t dio_cache_write (struct dio_cache_file *cf, const struct iovec *iov,
+                         int iovcnt, uint64_t offset);
+
+/* Write back the dirty pages overlapping [offset, offset+len) (len 0:
+ * to the end) and wait for them.  0, or -1 with the errno of this
+ * write-back's first failure (which is also recorded for
+ * dio_cache_check_error). */
+int dio_cache_flush (struct dio_cache_file *cf, uint64_t offset,
+                     uint64_t len);
+
+/* Drop the clean pages overlapping the range (len 0: to the end); pages
+ * being read are dropped when their read ends.  Dirty pages stay. */
+void dio_cache_drop (struct dio_cache_file *cf, uint64_t offset,
+                     uint64_t len);
+
+/* Direct I/O on a file that may have cached pages, so that both views
+ * agree: before a direct read, write back the dirty pages it overlaps;
+ * before a direct write, write them back and drop the range; after a
+ * direct write of result bytes (or -1), drop the range again (pages read
+ * meanwhile are stale) and note the new size.  The "before" calls return
+ * -1 with errno if the write-back failed. */
+int dio_cache_before_direct (struct dio_cache_file *cf, bool write,
+                             uint64_t offset, uint64_t len);
+void dio_cache_after_direct_write (struct dio_cache_file *cf,
+                                   uint64_t offset, uint64_t len,
+                                   ssize_t result);
+
+/* Switching to direct I/O: write back everything, drop every page, and
+ * forget the attributes (they are fetched again if the file goes back to
+ * buffered).  0, or -1 with the write-back's errno. */
+int dio_cache_make_direct (struct dio_cache_file *cf);
+
+/* Truncation: before SETATTR, write back and drop everything (as
+ * dio_cache_make_direct); after it succeeds, note the size. */
+int dio_cache_truncate_begin (struct dio_cache_file *cf);
+void dio_cache_truncate_end (struct dio_cache_file *cf, uint64_t size);
+
+/* The file was truncated to nothing behind the cache (an open with
+ * O_TRUNC): drop every page, dirty ones too, as Linux's truncate does;
+ * pages in transfer go when it ends. */
+void dio_cache_discard (struct dio_cache_file *cf);
+
+/* Close of a description: write back everything and wait for the file's
+ * readahead.  0, or -1 with the write-back's errno. */
+int dio_cache_close (struct dio_cache_file *cf);
+
+#endif /* DIO_CACHE_H */

@@ -1,0 +1,249 @@
+/* Buffered mode against the server: readahead, write-back at close and
+ * fsync in large requests, the cache= bound on memory, many threads on
+ * one descriptor, truncation and fstat of cached data. */
+#include <config.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check_directio.h"
+#include "engine_helpers.h"
+
+#define KiB 1024
+#define MiB (1024 * 1024)
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+
+/* A sequential reader in 4 KiB steps: a handful of large READs. */
+START_TEST (test_readahead)
+{
+  char buf[4 * KiB];
+  struct dio_stats st;
+  int fd, reads = 0;
+
+  use_data_profile (NULL);
+  put_local ("seq.bin", 8 * MiB, 1);
+  fd = dio_open (MNT "/seq.bin", O_RDONLY);
+  ck_assert_msg (fd >= 0, "%s", dio_last_error ());
+  for (uint64_t off = 0; off < 8 * MiB; off += sizeof buf, reads++) {
+    ck_assert_int_eq (dio_read (fd, buf, sizeof buf), sizeof buf);
+    ck_assert_msg (test_check (buf, sizeof buf, off, 1), "at %ju",
+                   (uintmax_t) off);
+  }
+  ck_assert_int_eq (dio_read (fd, buf, sizeof buf), 0);
+  st = stats_of (fd);
+  /* Pages alone would take 128 READs (8 MiB in 64 KiB pages). */
+  ck_assert_msg (st.read_rpcs * 64 <= (uint64_t) reads,
+                 "%ju READs for %d reads", (uintmax_t) st.read_rpcs, reads);
+  ck_assert_uint_eq (st.cache_read_bytes, 8 * MiB);
+  ck_assert_uint_eq (st.direct_read_bytes, 0);
+  ck_assert_int_eq (dio_close (fd), 0);
+}
+END_TEST
+
+/* Random reads fetch their pages only: no READ beyond one per read. */
+START_TEST (test_random_reads)
+{
+  char buf[4 * KiB];
+  int fd;
+
+  use_data_profile (NULL);
+  put_local ("rand.bin", 8 * MiB, 2);
+  fd = dio_open (MNT "/rand.bin", O_RDONLY);
+  ck_assert_msg (fd >= 0, "%s", dio_last_error ());
+  for (int i = 0; i < 20; i++) {
+    uint64_t off = (uint64_t) ((i * 7919) % 2000) * 4096 + 100;
+    ck_assert_int_eq (dio_pread (fd, buf, sizeof buf, off), sizeof buf);
+    ck_assert (test_check (buf, sizeof buf, off, 2));
+  }
+  ck_assert_uint_le (stats_of (fd).read_rpcs, 20);
+  ck_assert_int_eq (dio_close (fd), 0);
+}
+END_TEST
+
+/* Small writes stay cached until close, which writes them back as a few
+ * large requests. */
+START_TEST (test_writeback_at_close)
+{
+  char *buf = malloc (3 * MiB);
+  struct dio_stats st;
+  int fd, keep;
+
+  use_data_profile (NULL);
+  test_fill (buf, 3 * MiB, 0, 3);
+  /* Another descriptor keeps the mount (and its counters) alive. */
+  put_local ("keep.bin", 1, 0);
+  keep = dio_open (MNT "/keep.bin", O_RDONLY);
+  fd = dio_open (MNT "/close.bin", O_RDWR | O_CREAT | O_TRUNC, 0644);
+  ck_assert_msg (fd >= 0 && keep >= 0, "%s", dio_last_error ());
+  for (uint64_t off = 0; off < 3 * MiB; off += 4 * KiB)
+    ck_assert_int_eq (dio_write (fd, buf + off, 4 * KiB), 4 * KiB);
+  ck_assert_uint_eq (stats_of (fd).write_rpcs, 0);
+  ck_assert_int_eq (local_size ("close.bin"), 0);
+  ck_assert_int_eq (dio_close (fd), 0);
+  ck_assert (local_has ("close.bin", 0, 3 * MiB, 3));
+  ck_assert_int_eq (local_size ("close.bin"), 3 * MiB);
+  st = stats_of (keep);
+  ck_assert_msg (st.write_rpcs <= 3 * MiB / st.wsize + 1,
+                 "%ju WRITEs of %u bytes for 3 MiB",
+                 (uintmax_t) st.write_rpcs, st.wsize);
+  ck_assert_uint_eq (st.direct_write_bytes, 0);
+  ck_assert_int_eq (dio_close (keep), 0);
+  free (buf);
+}
+END_TEST
+
+START_TEST (test_fsync)
+{
+  char *buf = malloc (MiB);
+  int fd;
+
+  use_data_profile (NULL);
+  test_fill (buf, MiB, 0, 4);
+  fd = dio_open (MNT "/fsync.bin", O_RDWR | O_CREAT | O_TRUNC, 0644);
+  ck_assert_msg (fd >= 0, "%s", dio_last_error ());
+  ck_assert_int_eq (dio_pwrite (fd, buf, MiB, 0), MiB);
+  ck_assert_int_eq (local_size ("fsync.bin"), 0);
+  ck_assert_int_eq (dio_fsync (fd), 0);
+  ck_assert (local_has ("fsync.bin", 0, MiB, 4));
+  ck_assert_int_eq (dio_close (fd), 0);
+  free (buf);
+}
+END_TEST
+
+/* With cache=4M, reading and writing 64 MiB keeps the process's memory
+ * far below what caching all of it would take. */
+START_TEST (test_memory_bounded)
+{
+  size_t bs = MiB;
+  char *buf = malloc (bs);
+  long before, after;
+  int fd;
+
+  use_data_profile ("cache=4M");
+  put_local ("big.bin", 64 * MiB, 5);
+  memset (buf, 0, bs);
+  fd = dio_open (MNT "/big.bin", O_RDWR);
+  ck_assert_msg (fd >= 0, "%s", dio_last_error ());
+  ck_assert_int_eq (dio_pread (fd, buf, bs, 0), bs);  /* warm up */
+  before = test_peak_rss_kib ();
+  for (uint64_t off = 0; off < 64 * MiB; off += bs) {
+    ck_assert_int_eq (dio_pread (fd, buf, bs, off), bs);
+    ck_assert (test_check (buf, bs, off, 5));
+  }
+  for (uint64_t off = 0; off < 64 * MiB; off += bs) {
+    test_fill (buf, bs, off, 6);
+    ck_assert_int_eq (dio_pwrite (fd, buf, bs, off), bs);
+  }
+  after = test_peak_rss_kib ();
+  ck_assert_int_eq (dio_close (fd), 0);
+  ck_assert (local_has ("big.bin", 0, 64 * MiB, 6));
+#ifndef __SANITIZE_ADDRESS__    /* its quarantine keeps freed memory */
+  ck_assert_msg (after - before < 24 * 1024,
+                 "peak RSS grew by %ld KiB with cache=4M", after - before);
+#endif
+  free (buf);
+}
+END_TEST
+
+struct worker {
+  int fd;
+  uint64_t base, len;
+  uint32_t seed;
+  int failures;
+};
+
+static void *
+worker_main (void *arg)
+{
+  struct worker *w = arg;
+  char *buf = malloc (w->len), *got = malloc (w->len);
+  uint64_t off = 0;
+
+  test_fill (buf, w->len, w->base, w->seed);
+  /* Uneven pieces, so that pages are shared with the neighbours. */
+  for (unsigned n = 1000; off < w->len; n = n * 3 % 70000 + 1000) {
+    uint64_t len = MIN (n, w->len - off);
+    if (dio_pwrite (w->fd, buf + off, len, w->base + off) != (ssize_t) len)
+      w->failures++;
+    off += len;
+  }
+  if (dio_pread (w->fd, got, w->len, w->base) != (ssize_t) w->len
+      || memcmp (got, buf, w->len) != 0)
+    w->failures++;
+  free (buf);
+  free (got);
+  return NULL;
+}
+
+/* Many threads on one descriptor, cached, each on its own bytes. */
+START_TEST (test_threads)
+{
+  struct worker w[6];
+  pthread_t t[6];
+  int fd;
+
+  use_data_profile ("cache=2M");
+  fd = dio_open (MNT "/threads.bin", O_RDWR | O_CREAT | O_TRUNC, 0644);
+  ck_assert_msg (fd >= 0, "%s", dio_last_error ());
+  for (int i = 0; i < 6; i++) {
+    w[i] = (struct worker) { fd, i * 1500 * KiB + 77, 1500 * KiB, 10 + i, 0 };
+    ck_assert_int_eq (pthread_create (&t[i], NULL, worker_main, &w[i]), 0);
+  }
+  for (int i = 0; i < 6; i++) {
+    pthread_join (t[i], NULL);
+    ck_assert_int_eq (w[i].failures, 0);
+  }
+  ck_assert_int_eq (dio_close (fd), 0);
+  for (int i = 0; i < 6; i++)
+    ck_assert (local_has ("threads.bin", w[i].base, w[i].len, w[i].seed));
+}
+END_TEST
+
+/* Truncating a file with cached data, and fstat of unwritten data. */
+START_TEST (test_truncate_and_fstat)
+{
+  char *buf = malloc (MiB), c;
+  struct stat st;
+  int fd;
+
+  use_data_profile (NULL);
+  test_fill (buf, MiB, 0, 7);
+  fd = dio_open (MNT "/trunc.bin", O_RDWR | O_CREAT | O_TRUNC, 0644);
+  ck_assert_msg (fd >= 0, "%s", dio_last_error ());
+  ck_assert_int_eq (dio_pwrite (fd, buf, 300 * KiB, 0), 300 * KiB);
+  ck_assert_int_eq (dio_fstat (fd, &st), 0);
+  ck_assert_int_eq (st.st_size, 300 * KiB);
+  ck_assert_int_eq (dio_lseek (fd, 0, SEEK_END), 300 * KiB);
+  ck_assert_int_eq (dio_pwrite (fd, buf, MiB, 0), MiB);
+  ck_assert_int_eq (dio_ftruncate (fd, 100 * KiB), 0);
+  ck_assert_int_eq (dio_pread (fd, &c, 1, 200 * KiB), 0);
+  ck_assert_int_eq (dio_pread (fd, buf, MiB, 0), 100 * KiB);
+  ck_assert (test_check (buf, 100 * KiB, 0, 7));
+  ck_assert_int_eq (dio_close (fd), 0);
+  ck_assert_int_eq (local_size ("trunc.bin"), 100 * KiB);
+  free (buf);
+}
+END_TEST
+
+Suite *
+suite_directio_buffered (void)
+{
+  Suite *s = suite_create ("directio-buffered");
+  TCase *tc = tcase_create ("buffered");
+
+  tcase_set_timeout (tc, 120);
+  tcase_add_test (tc, test_readahead);
+  tcase_add_test (tc, test_random_reads);
+  tcase_add_test (tc, test_writeback_at_close);
+  tcase_add_test (tc, test_fsync);
+  tcase_add_test (tc, test_memory_bounded);
+  tcase_add_test (tc, test_threads);
+  tcase_add_test (tc, test_truncate_and_fstat);
+  suite_add_tcase (s, tc);
+  return s;
+}

@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+# directio(), buffered mode and profiles: the "kernel" suite against this
+# test's own ganesha (check_directio_kernel.c says what it proves).
+exec "${builddir:-.}/check_directio" kernel
