@@ -30,7 +30,9 @@ call_fail (struct dio_job *job, int err)
   struct dio_call *call = (struct dio_call *) job;
 
   call->err = err;
-  if (call->conn && call->msg[0] == '\0')
+  if (err == ETIMEDOUT && call->msg[0] == '\0')
+    snprintf (call->msg, sizeof call->msg, "no answer within the soft timeout");
+  if (call->conn && call->msg[0] == '\0' && dio_conn_nfs (call->conn))
     snprintf (call->msg, sizeof call->msg, "%s",
               nfs_get_error (dio_conn_nfs (call->conn)));
   dio_waiter_signal (&call->w);
@@ -56,16 +58,29 @@ dio_call_run (struct dio_mount *m, struct dio_call *call,
 void
 dio_call_done (struct dio_call *call, int err)
 {
+  /* A call fails when its connection is lost: then it is issued again on
+   * the next one (or times out).  Raw RPCs tell by their status; libnfs's
+   * high-level calls only by the state of the connection. */
+  int status = call->rpc_status;
+  const void *data = call->rpc_data;
+
+  if (status == RPC_STATUS_SUCCESS && err && dio_conn_lost (call->conn))
+    status = RPC_STATUS_CANCEL;
+  call->rpc_status = RPC_STATUS_SUCCESS;
+  call->rpc_data = NULL;
+  if (dio_conn_job_done (call->conn, &call->job, status, data))
+    return;
   if (err)
     dio_count (call->m->stats.errors, 1);
   call->err = err;
-  dio_conn_job_done (call->conn, &call->job);
   dio_waiter_signal (&call->w);
 }
 
 int
-dio_call_rpc_errno (struct dio_call *call, int rpc_status, int nfsstat)
+dio_call_rpc_errno (struct dio_call *call, int rpc_status, void *data)
 {
+  call->rpc_status = rpc_status;
+  call->rpc_data = data;
   if (rpc_status != RPC_STATUS_SUCCESS) {
     snprintf (call->msg, sizeof call->msg, "%s",
               rpc_get_error (dio_conn_rpc (call->conn)));
@@ -73,5 +88,6 @@ dio_call_rpc_errno (struct dio_call *call, int rpc_status, int nfsstat)
       dio_count (call->m->stats.timeouts, 1);
     return dio_rpcstatus_errno (rpc_status);
   }
-  return dio_nfsstat_errno (nfsstat);
+  /* Every NFSv3 result starts with its nfsstat3. */
+  return dio_nfsstat_errno (*(const int *) data);
 }

@@ -23,6 +23,8 @@ struct dio_call {
   void *arg;                    /* the issuer's in/out data */
   int err;
   char msg[256];                /* detail for err, from libnfs */
+  int rpc_status;               /* a raw RPC's status, for dio_call_done */
+  const void *rpc_data;
 };
 
 /* Issue on the mount's next connection and wait.  Returns 0 or an errno
@@ -33,7 +35,9 @@ int dio_call_run (struct dio_mount *m, struct dio_call *call,
 /* Service thread: the call's callback has run; err is its errno. */
 void dio_call_done (struct dio_call *call, int err);
 
-/* Service thread: err from a raw RPC callback (status, NFS status). */
-int dio_call_rpc_errno (struct dio_call *call, int rpc_status, int nfsstat);
+/* Service thread: err from a raw RPC callback's status and data (an
+ * NFSv3 result, which starts with its nfsstat3); remembers both for the
+ * dio_call_done that must follow. */
+int dio_call_rpc_errno (struct dio_call *call, int rpc_status, void *data);
 
 #endif /* DIO_CALL_H */

@@ -1,20 +1,28 @@
 /* One connection and its service thread.
  *
- * Threading: the libnfs context (nfs) and the in-flight counters belong to
- * the service thread alone; it is created, mounted, driven and destroyed
- * there.  The job queue and the stopping and sleeping flags are guarded
- * by lock and
- * shared with submitters.  Fields set before the thread starts (params)
- * and the mount results read after `started` is signalled are immutable. */
+ * The engine owns reconnects and soft timeouts rather than libnfs 4.0:
+ * its automatic reconnect keeps a half-read reply across the new socket
+ * (a READ can then return another reply's bytes as data), and its soft
+ * timeout drops a half-sent WRITE whose record the server then completes
+ * with the next RPC's bytes.  So libnfs runs with autoreconnect off and no
+ * RPC timeout; when a connection fails or a soft deadline passes, the
+ * context is destroyed (its RPCs come back cancelled and are queued again,
+ * or failed with ETIMEDOUT past their deadline) and a fresh context mounts
+ * again, with backoff.
+ *
+ * Threading: the libnfs context, the state, the in-flight list and
+ * counters belong to the service thread, which creates, drives and
+ * destroys every context.  The job queue and the stopping, sleeping and
+ * kick flags are guarded by lock and shared with submitters.  Fields set
+ * before the thread starts, and readmax/writemax (written before
+ * `started` is signalled), are immutable. */
 #include "internal.h"
 
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,16 +34,23 @@
 #include "probe.h"
 #include "stats.h"
 
-/* While a soft RPC is in flight the thread wakes this often, because
- * libnfs checks its timeouts only inside nfs_service(). */
-#define TIMEOUT_SCAN_MS 100
+/* While soft RPCs are in flight the thread checks deadlines this often. */
+#define DEADLINE_SCAN_MS 100
 
-/* Reconnect attempts to a server that refuses connections fail at once and
- * libnfs starts the next one immediately; pause between attempts. */
-#define RECONNECT_BACKOFF_MS 100
+/* Pauses between mount attempts after a failure: doubling, capped. */
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 2000
 
-/* How often a busy connection looks for a new socket (a syscall). */
-#define RECONNECT_CHECK_MS 20
+/* An RPC failing with RPC_STATUS_ERROR on this many connections in a row
+ * fails for good (EIO). */
+#define MAX_ERROR_RETRIES 16
+
+/* A mount attempt against a server that accepts the connection but never
+ * answers gives up after this (the first mount: a minute). */
+#define REMOUNT_TIMEOUT_MS 10000
+#define MOUNT_TIMEOUT_MS 60000
+
+enum conn_state { CONN_CONNECTING, CONN_UP, CONN_DOWN };
 
 struct dio_conn {
   /* Immutable after start. */
@@ -57,14 +72,20 @@ struct dio_conn {
   pthread_mutex_t lock;
   struct dio_job *head, *tail;
   bool stopping;
-  bool sleeping;                /* in poll with an empty queue: wake it */
+  bool sleeping;                /* in poll: a submitter must wake it */
+  bool kick;                    /* new work while down: retry at once */
 
   /* Service thread only. */
+  enum conn_state state;
+  bool ever_up;
+  bool resetting;               /* inside nfs_destroy_context */
+  bool need_reset;              /* the context is broken: replace it */
+  bool mount_failed;
   struct nfs_context *nfs;
+  struct dio_job *inflight_list;
   uint32_t inflight, inflight_bytes;
-  struct sockaddr_storage last_local;  /* our end of the TCP connection */
-  uint64_t last_reconnect_ms;
-  uint64_t next_reconnect_check_ms;
+  unsigned backoff_ms;
+  uint64_t retry_at_ms;
 };
 
 static __thread bool on_service_thread;
@@ -107,15 +128,131 @@ dio_conn_writemax (const struct dio_conn *c)
   return c->writemax;
 }
 
-static void
-local_address (struct dio_conn *c, struct sockaddr_storage *ss)
+bool
+dio_conn_lost (struct dio_conn *c)
 {
-  socklen_t len = sizeof *ss;
-
-  memset (ss, 0, sizeof *ss);
-  if (getsockname (nfs_get_fd (c->nfs), (struct sockaddr *) ss, &len) == -1)
-    memset (ss, 0, sizeof *ss);   /* between sockets: "no address" */
+  return c->resetting || c->nfs == NULL || nfs_get_fd (c->nfs) == -1;
 }
+
+/* ---- the job queue ----------------------------------------------------- */
+
+static void
+queue_front (struct dio_conn *c, struct dio_job *job)
+{
+  pthread_mutex_lock (&c->lock);
+  job->next = c->head;
+  c->head = job;
+  if (c->tail == NULL)
+    c->tail = job;
+  pthread_mutex_unlock (&c->lock);
+}
+
+void
+dio_conn_submit (struct dio_conn *c, struct dio_job *job)
+{
+  uint64_t one = 1;
+
+  job->next = NULL;
+  job->expired = false;
+  job->error_retries = 0;
+  job->deadline_ms = c->timeout_ms > 0 ? now_ms () + c->timeout_ms : 0;
+  pthread_mutex_lock (&c->lock);
+  if (c->tail)
+    c->tail->next = job;
+  else
+    c->head = job;
+  c->tail = job;
+  c->kick = true;
+  /* One wake-up per sleep is enough; an awake thread looks at the queue
+   * before it next sleeps.  Written under the lock: once it is dropped
+   * the job may complete and the connection be stopped and freed. */
+  if (c->sleeping) {
+    c->sleeping = false;
+    if (write (c->wakefd, &one, sizeof one) != sizeof one)
+      abort ();                 /* an eventfd write cannot fail here */
+  }
+  pthread_mutex_unlock (&c->lock);
+}
+
+/* ---- in-flight accounting ------------------------------------------- */
+
+static void
+inflight_add (struct dio_conn *c, struct dio_job *job)
+{
+  job->iprev = NULL;
+  job->inext = c->inflight_list;
+  if (c->inflight_list)
+    c->inflight_list->iprev = job;
+  c->inflight_list = job;
+  c->inflight++;
+  c->inflight_bytes += job->bytes;
+}
+
+static void
+inflight_remove (struct dio_conn *c, struct dio_job *job)
+{
+  if (job->iprev)
+    job->iprev->inext = job->inext;
+  else
+    c->inflight_list = job->inext;
+  if (job->inext)
+    job->inext->iprev = job->iprev;
+  c->inflight--;
+  c->inflight_bytes -= job->bytes;
+}
+
+static bool
+past_deadline (const struct dio_job *job, uint64_t now)
+{
+  return job->expired || (job->deadline_ms && now >= job->deadline_ms);
+}
+
+static void
+fail_timed_out (struct dio_conn *c, struct dio_job *job)
+{
+  dio_count (c->stats->timeouts, 1);
+  dio_count (c->stats->errors, 1);
+  job->fail (job, ETIMEDOUT);
+}
+
+/* libnfs 4.0 fails every RPC with RPC_STATUS_ERROR and this message when
+ * its socket breaks (autoreconnect being off). */
+static bool
+socket_lost (int rpc_status, const void *data)
+{
+  return rpc_status == RPC_STATUS_ERROR && data != NULL
+    && strstr ((const char *) data, "reconnect") != NULL;
+}
+
+bool
+dio_conn_job_done (struct dio_conn *c, struct dio_job *job, int rpc_status,
+                   const void *data)
+{
+  bool lost;
+
+  inflight_remove (c, job);
+  /* A broken socket or our own reset: send the RPC again on the next
+   * connection, however many times (hard mounts never give up).  Other
+   * errors (a reply that cannot be decoded may mean the stream is out of
+   * step) replace the connection too, a bounded number of times. */
+  lost = rpc_status == RPC_STATUS_CANCEL || c->resetting
+    || socket_lost (rpc_status, data)
+    || (rpc_status == RPC_STATUS_ERROR
+        && job->error_retries++ < MAX_ERROR_RETRIES);
+  if (!lost)
+    return false;
+  /* The connection went away under this RPC: send it again on the next
+   * one, unless its soft deadline has passed. */
+  if (!c->resetting)
+    c->need_reset = true;
+  if (past_deadline (job, now_ms ()))
+    fail_timed_out (c, job);
+  else
+    queue_front (c, job);
+  return true;
+}
+
+/* ---- mounting -------------------------------------------------------- */
 
 /* libnfs reports failures as negative errnos, but some paths give -1 or
  * -EFAULT for anything; keep real errnos and call the rest EIO. */
@@ -148,47 +285,92 @@ diagnose_mount (struct dio_conn *c)
   }
 }
 
-/* Runs on the service thread: create the context and mount the export. */
-static int
-conn_mount (struct dio_conn *c)
+/* Destroy the context.  Its RPCs come back cancelled: dio_conn_job_done
+ * queues them again (or fails them, past their deadline). */
+static void
+destroy_context (struct dio_conn *c)
+{
+  if (c->nfs == NULL)
+    return;
+  c->resetting = true;
+  nfs_destroy_context (c->nfs);
+  c->resetting = false;
+  c->nfs = NULL;
+  c->need_reset = false;
+  c->mount_failed = false;
+}
+
+static void
+attempt_failed (struct dio_conn *c, int err, const char *msg)
+{
+  if (!c->ever_up && c->start_err == 0) {
+    c->start_err = err;
+    snprintf (c->start_msg, sizeof c->start_msg, "%s", msg);
+  }
+  destroy_context (c);
+  c->state = CONN_DOWN;
+  c->retry_at_ms = now_ms () + c->backoff_ms;
+  c->backoff_ms = DIO_MIN (2 * c->backoff_ms, (unsigned) BACKOFF_MAX_MS);
+}
+
+static void
+mount_cb (int err, struct nfs_context *nfs, void *data, void *priv)
+{
+  struct dio_conn *c = priv;
+
+  if (c->resetting)
+    return;
+  if (err) {
+    /* Not here: a context cannot be destroyed from its own callback. */
+    c->mount_failed = true;
+    c->start_err = c->ever_up ? 0 : libnfs_errno (err);
+    snprintf (c->start_msg, sizeof c->start_msg, "%s",
+              data ? (const char *) data : "mount failed");
+    return;
+  }
+  nfs_set_timeout (nfs, 0);     /* soft deadlines are ours, see above */
+  if (!c->ever_up) {
+    c->readmax = nfs_get_readmax (nfs);
+    c->writemax = nfs_get_writemax (nfs);
+    c->ever_up = true;
+  }
+  else
+    dio_count (c->stats->reconnects, 1);
+  c->state = CONN_UP;
+  c->backoff_ms = BACKOFF_MIN_MS;
+}
+
+/* Start mounting with a fresh context (service thread). */
+static void
+begin_mount (struct dio_conn *c)
 {
   struct nfs_url *u;
-  int r;
+  int timeout = c->ever_up ? REMOUNT_TIMEOUT_MS : MOUNT_TIMEOUT_MS;
 
   c->nfs = nfs_init_context ();
   if (c->nfs == NULL) {
-    c->start_err = ENOMEM;
-    snprintf (c->start_msg, sizeof c->start_msg, "nfs_init_context failed");
-    return -1;
+    attempt_failed (c, ENOMEM, "nfs_init_context failed");
+    return;
   }
   /* Parsing the URL applies its libnfs arguments (nfsport, mountport,
    * uid, gid, ...) to the context. */
   u = nfs_parse_url_dir (c->nfs, c->url);
   if (u == NULL) {
-    c->start_err = EINVAL;
-    snprintf (c->start_msg, sizeof c->start_msg, "%s", nfs_get_error (c->nfs));
-    return -1;
+    attempt_failed (c, EINVAL, nfs_get_error (c->nfs));
+    return;
   }
   nfs_destroy_url (u);
-  /* A server that accepts the connection and never answers must not hang
-   * the mount: bound it by the RPC timeout, or a minute when hard. */
-  nfs_set_timeout (c->nfs, c->timeout_ms > 0 ? c->timeout_ms : 60000);
-  r = nfs_mount (c->nfs, c->server, c->export);
-  if (r != 0) {
-    c->start_err = libnfs_errno (r);
-    snprintf (c->start_msg, sizeof c->start_msg, "%s", nfs_get_error (c->nfs));
-    diagnose_mount (c);
-    return -1;
-  }
-  /* Hard and soft both reconnect forever: a soft mount fails requests by
-   * their timeouts, and must work again once the server is back. */
-  nfs_set_autoreconnect (c->nfs, -1);
-  nfs_set_timeout (c->nfs, c->timeout_ms);
-  c->readmax = nfs_get_readmax (c->nfs);
-  c->writemax = nfs_get_writemax (c->nfs);
-  local_address (c, &c->last_local);
-  return 0;
+  nfs_set_autoreconnect (c->nfs, 0);
+  /* The mount's own RPCs may time out: a failed attempt's context is
+   * destroyed, so nothing half-sent is ever continued. */
+  nfs_set_timeout (c->nfs, c->timeout_ms > 0 ? DIO_MIN (c->timeout_ms, timeout)
+                   : timeout);
+  c->state = CONN_CONNECTING;
+  if (nfs_mount_async (c->nfs, c->server, c->export, mount_cb, c) != 0)
+    attempt_failed (c, EIO, nfs_get_error (c->nfs));
 }
+
+/* ---- the service loop ------------------------------------------------ */
 
 static bool
 window_allows (const struct dio_conn *c, const struct dio_job *job)
@@ -203,14 +385,14 @@ window_allows (const struct dio_conn *c, const struct dio_job *job)
 static bool
 window_has_room (const struct dio_conn *c)
 {
-  return c->head != NULL && window_allows (c, c->head);
+  return c->state == CONN_UP && c->head != NULL && window_allows (c, c->head);
 }
 
 /* Start queued jobs while the window has room. */
 static void
 start_ready_jobs (struct dio_conn *c)
 {
-  for (;;) {
+  while (c->state == CONN_UP && !c->need_reset) {
     struct dio_job *job;
     int err;
 
@@ -226,23 +408,57 @@ start_ready_jobs (struct dio_conn *c)
     pthread_mutex_unlock (&c->lock);
 
     job->next = NULL;
-    c->inflight++;
-    c->inflight_bytes += job->bytes;
+    job->conn = c;
+    inflight_add (c, job);
     err = job->start (job, c);
     if (err != 0) {
-      c->inflight--;
-      c->inflight_bytes -= job->bytes;
+      inflight_remove (c, job);
+      if (dio_conn_lost (c)) {
+        c->need_reset = true;
+        queue_front (c, job);
+        return;
+      }
       dio_count (c->stats->errors, 1);
       job->fail (job, err);
     }
   }
 }
 
-void
-dio_conn_job_done (struct dio_conn *c, struct dio_job *job)
+/* Soft mounts: fail queued jobs past their deadline; a job in flight past
+ * it condemns the connection (its RPC may be half sent). */
+static void
+expire_jobs (struct dio_conn *c)
 {
-  c->inflight--;
-  c->inflight_bytes -= job->bytes;
+  uint64_t now = now_ms ();
+  struct dio_job *expired = NULL, **pp;
+
+  if (c->timeout_ms <= 0)
+    return;
+  for (struct dio_job *j = c->inflight_list; j; j = j->inext)
+    if (past_deadline (j, now)) {
+      j->expired = true;
+      c->need_reset = true;
+    }
+  pthread_mutex_lock (&c->lock);
+  c->tail = NULL;
+  for (pp = &c->head; *pp; ) {
+    struct dio_job *j = *pp;
+    if (past_deadline (j, now)) {
+      *pp = j->next;
+      j->next = expired;
+      expired = j;
+    }
+    else {
+      c->tail = j;
+      pp = &j->next;
+    }
+  }
+  pthread_mutex_unlock (&c->lock);
+  while (expired) {
+    struct dio_job *j = expired;
+    expired = j->next;
+    fail_timed_out (c, j);
+  }
 }
 
 static bool
@@ -264,45 +480,40 @@ drain_wakefd (struct dio_conn *c)
     abort ();                   /* an eventfd read cannot otherwise fail */
 }
 
-/* libnfs reconnects behind the same descriptor number (it dup2s the new
- * socket over the old one), so a reconnect shows as a new local address. */
-static void
-note_reconnect (struct dio_conn *c)
+static int
+poll_timeout (struct dio_conn *c)
 {
-  struct sockaddr_storage now;
+  int timeout = -1;
 
-  local_address (c, &now);
-  if (memcmp (&now, &c->last_local, sizeof now) != 0) {
-    c->last_local = now;
-    c->last_reconnect_ms = now_ms ();
-    dio_count (c->stats->reconnects, 1);
+  if (c->state == CONN_DOWN) {
+    uint64_t now = now_ms ();
+    timeout = c->retry_at_ms > now ? (int) (c->retry_at_ms - now) : 0;
   }
+  if (c->state == CONN_CONNECTING
+      || (c->timeout_ms > 0 && (c->inflight > 0 || c->head != NULL)))
+    timeout = timeout == -1 ? DEADLINE_SCAN_MS
+      : DIO_MIN (timeout, DEADLINE_SCAN_MS);
+  return timeout;
 }
 
 static void
 serve_once (struct dio_conn *c)
 {
   struct pollfd p[2];
-  int timeout = -1;
-  bool backoff;
+  int timeout;
 
-  backoff = c->last_reconnect_ms != 0
-    && now_ms () - c->last_reconnect_ms < RECONNECT_BACKOFF_MS;
-  p[0].fd = backoff ? -1 : nfs_get_fd (c->nfs);
-  p[0].events = nfs_which_events (c->nfs);
+  p[0].fd = c->wakefd;
+  p[0].events = POLLIN;
   p[0].revents = 0;
-  p[1].fd = c->wakefd;
-  p[1].events = POLLIN;
+  p[1].fd = c->nfs ? nfs_get_fd (c->nfs) : -1;
+  p[1].events = c->nfs ? nfs_which_events (c->nfs) : 0;
   p[1].revents = 0;
-  if (backoff)
-    timeout = RECONNECT_BACKOFF_MS;
-  else if (c->timeout_ms > 0 && c->inflight > 0)
-    timeout = TIMEOUT_SCAN_MS;
 
   /* Submitters write the eventfd only while we sleep on it: under load
    * the thread stays busy with replies and picks jobs up without it. */
   pthread_mutex_lock (&c->lock);
-  if (window_has_room (c))
+  timeout = poll_timeout (c);
+  if (window_has_room (c) || (c->state == CONN_DOWN && c->kick))
     timeout = 0;
   c->sleeping = true;
   pthread_mutex_unlock (&c->lock);
@@ -311,19 +522,37 @@ serve_once (struct dio_conn *c)
   pthread_mutex_lock (&c->lock);
   c->sleeping = false;
   pthread_mutex_unlock (&c->lock);
-  if (p[1].revents & POLLIN)
+  if (p[0].revents & POLLIN)
     drain_wakefd (c);
-  if (!backoff) {
-    /* Always service: with no events this still runs the timeout scan.
-     * A failure here has already failed the RPCs it concerns. */
-    nfs_service (c->nfs, p[0].revents);
-    /* Only an event on the socket can have replaced it; look at most
-     * every RECONNECT_CHECK_MS, not once per reply. */
-    if (p[0].revents && now_ms () >= c->next_reconnect_check_ms) {
-      note_reconnect (c);
-      c->next_reconnect_check_ms = now_ms () + RECONNECT_CHECK_MS;
-    }
+  /* Always service: during a mount this also runs libnfs's timeouts.  A
+   * failure means the socket is gone. */
+  if (c->nfs && nfs_service (c->nfs, p[1].revents) < 0)
+    c->need_reset = true;
+}
+
+/* Replace a broken context, and mount again when the time comes. */
+static void
+maintain (struct dio_conn *c)
+{
+  bool kick;
+
+  if (c->mount_failed || (c->need_reset && c->state == CONN_CONNECTING))
+    attempt_failed (c, c->start_err ? c->start_err : EIO,
+                    c->start_msg[0] ? c->start_msg
+                    : nfs_get_error (c->nfs));
+  else if (c->need_reset) {
+    destroy_context (c);
+    c->state = CONN_DOWN;
+    c->retry_at_ms = now_ms ();         /* the first retry is immediate */
   }
+  if (c->state != CONN_DOWN)
+    return;
+  pthread_mutex_lock (&c->lock);
+  kick = c->kick && c->head != NULL;
+  c->kick = false;
+  pthread_mutex_unlock (&c->lock);
+  if (kick || now_ms () >= c->retry_at_ms)
+    begin_mount (c);
 }
 
 static void *
@@ -332,26 +561,39 @@ service_thread (void *arg)
   struct dio_conn *c = arg;
 
   on_service_thread = true;
-  if (conn_mount (c) == -1) {
+  c->backoff_ms = BACKOFF_MIN_MS;
+  begin_mount (c);
+  while (!c->ever_up && c->state != CONN_DOWN) {
+    serve_once (c);
+    if (c->mount_failed || c->need_reset)
+      attempt_failed (c, c->start_err ? c->start_err : EIO,
+                      c->start_msg[0] ? c->start_msg
+                      : nfs_get_error (c->nfs));
+  }
+  if (!c->ever_up) {
+    diagnose_mount (c);
     dio_waiter_signal (&c->started);
     return NULL;
   }
   dio_waiter_signal (&c->started);
 
   for (;;) {
+    maintain (c);
     start_ready_jobs (c);
+    expire_jobs (c);
     if (should_stop (c))
       break;
     serve_once (c);
   }
+  destroy_context (c);
   return NULL;
 }
+
+/* ---- start and stop ------------------------------------------------- */
 
 static void
 conn_free (struct dio_conn *c)
 {
-  if (c->nfs)
-    nfs_destroy_context (c->nfs);
   if (c->wakefd >= 0)
     close (c->wakefd);
   dio_waiter_destroy (&c->started);
@@ -400,10 +642,11 @@ dio_conn_start (const struct dio_conn_params *p)
     goto err;
   }
   dio_waiter_wait (&c->started);
-  if (c->start_err != 0) {
+  if (!c->ever_up) {
     pthread_join (c->thread, NULL);
-    dio_error_msg (c->start_err, "mount %s:%s failed: %s",
-                   c->server, c->export, c->start_msg);
+    dio_error_msg (c->start_err ? c->start_err : EIO,
+                   "mount %s:%s failed: %s", c->server, c->export,
+                   c->start_msg);
     err = errno;
     conn_free (c);
     errno = err;
@@ -427,31 +670,9 @@ dio_conn_stop (struct dio_conn *c)
     return;
   pthread_mutex_lock (&c->lock);
   c->stopping = true;
-  pthread_mutex_unlock (&c->lock);
   if (write (c->wakefd, &one, sizeof one) != sizeof one)
     abort ();                   /* an eventfd write cannot fail here */
+  pthread_mutex_unlock (&c->lock);
   pthread_join (c->thread, NULL);
   conn_free (c);
-}
-
-void
-dio_conn_submit (struct dio_conn *c, struct dio_job *job)
-{
-  uint64_t one = 1;
-  bool wake;
-
-  job->next = NULL;
-  pthread_mutex_lock (&c->lock);
-  if (c->tail)
-    c->tail->next = job;
-  else
-    c->head = job;
-  c->tail = job;
-  /* One wake-up per sleep is enough; an awake thread looks at the queue
-   * before it next sleeps. */
-  wake = c->sleeping;
-  c->sleeping = false;
-  pthread_mutex_unlock (&c->lock);
-  if (wake && write (c->wakefd, &one, sizeof one) != sizeof one)
-    abort ();
 }

@@ -14,14 +14,21 @@ struct dio_mount_stats;
 
 /* A unit of work for a service thread.  start() runs on the service
  * thread and issues one asynchronous libnfs call whose callback (also on
- * the service thread) must end with dio_conn_job_done().  If start()
- * returns an errno instead of 0, nothing was issued and the connection
- * calls fail() with it (there is no callback to come). */
+ * the service thread) must first call dio_conn_job_done() and do nothing
+ * more if it returns true.  If start() returns an errno instead of 0,
+ * nothing was issued and the connection calls fail() with it.  A job may
+ * be started again (after a reconnect): start() must not assume it runs
+ * once. */
 struct dio_job {
-  struct dio_job *next;
+  struct dio_job *next;         /* queue link (lock) */
+  struct dio_job *iprev, *inext; /* in flight (service thread) */
+  struct dio_conn *conn;        /* set before start() */
   int (*start) (struct dio_job *job, struct dio_conn *conn);
   void (*fail) (struct dio_job *job, int err);
   uint32_t bytes;               /* payload, for the window */
+  uint64_t deadline_ms;         /* soft mounts: fail after this */
+  bool expired;
+  unsigned error_retries;       /* RPC_STATUS_ERROR seen (conn.c) */
 };
 
 /* How to reach and mount the export. */
@@ -47,8 +54,17 @@ void dio_conn_stop (struct dio_conn *c);
 /* Queue a job (any thread, including service threads). */
 void dio_conn_submit (struct dio_conn *c, struct dio_job *job);
 
-/* Service thread only: the job's RPC has completed. */
-void dio_conn_job_done (struct dio_conn *c, struct dio_job *job);
+/* Service thread only: the job's call has come back with rpc_status and
+ * the callback's data (RPC_STATUS_*; pass RPC_STATUS_CANCEL for a high-level libnfs call that
+ * failed while dio_conn_lost() is true).  If the connection was lost under
+ * it, the job is queued again for the next connection, or failed with
+ * ETIMEDOUT through fail() past its soft deadline, and true is returned:
+ * the caller must not touch the job again. */
+bool dio_conn_job_done (struct dio_conn *c, struct dio_job *job,
+                        int rpc_status, const void *data);
+
+/* Service thread only: is the connection broken (being replaced)? */
+bool dio_conn_lost (struct dio_conn *c);
 
 /* Service thread only: the context, for issuing calls from start(). */
 struct nfs_context *dio_conn_nfs (struct dio_conn *c);

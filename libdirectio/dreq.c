@@ -376,6 +376,8 @@ read_cb (struct rpc_context *rpc, int status, void *data, void *priv)
   uint32_t done = 0;
   int err = 0;
 
+  if (dio_conn_job_done (c->conn, &c->job, status, data))
+    return;                     /* sent again, or timed out */
   if (status != RPC_STATUS_SUCCESS)
     err = rpc_failure_errno (c, status);
   else if (res->status != NFS3_OK)
@@ -387,7 +389,6 @@ read_cb (struct rpc_context *rpc, int status, void *data, void *priv)
     dio_buf_to_iov (c->dreq->iov, c->dreq->iovcnt, c->pos,
                     res->READ3res_u.resok.data.data_val, done);
   }
-  dio_conn_job_done (c->conn, &c->job);
   chunk_complete (c, done, err, 0, NULL);
 }
 
@@ -400,6 +401,8 @@ write_cb (struct rpc_context *rpc, int status, void *data, void *priv)
   int err = 0, committed = 0;
   const char *verf = NULL;
 
+  if (dio_conn_job_done (c->conn, &c->job, status, data))
+    return;
   if (status != RPC_STATUS_SUCCESS)
     err = rpc_failure_errno (c, status);
   else if (res->status != NFS3_OK)
@@ -409,7 +412,6 @@ write_cb (struct rpc_context *rpc, int status, void *data, void *priv)
     committed = res->WRITE3res_u.resok.committed;
     verf = res->WRITE3res_u.resok.verf;
   }
-  dio_conn_job_done (c->conn, &c->job);
   chunk_complete (c, done, err, committed, verf);
 }
 
@@ -421,13 +423,14 @@ commit_cb (struct rpc_context *rpc, int status, void *data, void *priv)
   int err = 0;
   const char *verf = NULL;
 
+  if (dio_conn_job_done (c->conn, &c->job, status, data))
+    return;
   if (status != RPC_STATUS_SUCCESS)
     err = rpc_failure_errno (c, status);
   else if (res->status != NFS3_OK)
     err = nfs_failure_errno (c, res->status);
   else
     verf = res->COMMIT3res_u.resok.verf;
-  dio_conn_job_done (c->conn, &c->job);
   commit_complete (c, err, verf);
 }
 
@@ -459,6 +462,8 @@ start_write (struct dio_chunk *c, struct rpc_context *rpc)
   WRITE3args a;
   char *data = iov_contiguous (d->iov, d->iovcnt, c->pos, c->count);
 
+  free (c->bounce);             /* sent before, and queued again */
+  c->bounce = NULL;
   if (data == NULL) {
     c->bounce = malloc (c->count);
     if (c->bounce == NULL)

@@ -339,7 +339,7 @@ getattr_cb (struct rpc_context *rpc, int status, void *data, void *priv)
   struct dio_call *call = priv;
   struct fh_args *a = call->arg;
   GETATTR3res *res = data;
-  int err = dio_call_rpc_errno (call, status, res ? res->status : 0);
+  int err = dio_call_rpc_errno (call, status, data);
 
   if (err == 0)
     fattr_to_stat (&res->GETATTR3res_u.resok.obj_attributes, a->st);
@@ -375,10 +375,8 @@ static void
 setattr_cb (struct rpc_context *rpc, int status, void *data, void *priv)
 {
   struct dio_call *call = priv;
-  SETATTR3res *res = data;
 
-  dio_call_done (call, dio_call_rpc_errno (call, status,
-                                           res ? res->status : 0));
+  dio_call_done (call, dio_call_rpc_errno (call, status, data));
 }
 
 static int
@@ -415,7 +413,7 @@ commit_cb (struct rpc_context *rpc, int status, void *data, void *priv)
   struct dio_call *call = priv;
   struct fh_args *a = call->arg;
   COMMIT3res *res = data;
-  int err = dio_call_rpc_errno (call, status, res ? res->status : 0);
+  int err = dio_call_rpc_errno (call, status, data);
 
   if (err == 0)
     memcpy (a->verf, res->COMMIT3res_u.resok.verf, NFS3_VERF_SIZE);

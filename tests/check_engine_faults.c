@@ -42,7 +42,7 @@ START_TEST (test_resend_after_restart)
   dio__set_test_hook (restart_before_commit);
   ck_assert_int_eq (dio_pwrite (fd, buf, len, 0), len);
   dio__set_test_hook (NULL);
-  ck_assert_int_eq (hook_calls, 1);
+  ck_assert_int_ge (hook_calls, 1);   /* the COMMIT may be sent again */
   ck_assert_int_eq (dio_stats (fd, &st), 0);
   ck_assert_uint_ge (st.verifier_mismatches, 1);
   ck_assert_uint_eq (st.resends, len / st.wsize);
