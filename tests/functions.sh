@@ -125,3 +125,18 @@ retry_until ()
 if [ -n "$top_builddir" ]; then
   PATH="$top_builddir/tools:$PATH"
 fi
+
+# with_asan CMD [ARG...]
+# Run an uninstrumented program that loads our libraries (nbdkit loading
+# the plugin, a test program linked against libdirectio) in a sanitizer
+# build: ASan's runtime must come first, so preload it; leaks of the
+# uninstrumented program itself are not ours to report.
+with_asan ()
+{
+  if [ -n "${DIO_ASAN_PRELOAD:-}" ]; then
+    LD_PRELOAD="$DIO_ASAN_PRELOAD${LD_PRELOAD:+:$LD_PRELOAD}" \
+    ASAN_OPTIONS="detect_leaks=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}" "$@"
+  else
+    "$@"
+  fi
+}

@@ -50,3 +50,10 @@ ganesha_pause ()
 {
   "$DIO_GANESHA" pause || fail "could not pause ganesha"
 }
+
+# nbdkit itself is not instrumented: in a sanitizer build it needs ASan's
+# runtime preloaded to load the plugin (functions.sh: with_asan).
+nbdkit ()
+{
+  with_asan command nbdkit "$@"
+}

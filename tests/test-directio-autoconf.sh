@@ -49,4 +49,4 @@ C
 "${CC:-cc}" -I"$top_srcdir/libdirectio" port.c -o port \
   -L"$top_builddir/libdirectio/.libs" -ldirectio \
   -Wl,-rpath,"$top_builddir/libdirectio/.libs"
-./port
+with_asan ./port

@@ -6,6 +6,11 @@
 # found/run, as env(1).  Usage errors exit 2, --help exits 0.
 
 . "$(dirname "$0")/functions.sh"
+# directio run preloads the shim into uninstrumented programs: not in a
+# sanitizer build.
+if [ -n "${DIO_ASAN_PRELOAD:-}" ]; then
+  skip "sanitizer build: the shim cannot be preloaded into other programs"
+fi
 set -e
 set -x
 

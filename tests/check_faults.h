@@ -1,0 +1,10 @@
+/* Fault-injection suites (check_faults runner), each run inside
+ * with-ganesha.sh by a test-faults-*.sh wrapper. */
+#ifndef CHECK_FAULTS_H
+#define CHECK_FAULTS_H
+#include <check.h>
+Suite *suite_faults_restart (void);
+Suite *suite_faults_relay (void);
+Suite *suite_faults_relay_anywhere (void);
+Suite *suite_faults_server (void);
+#endif
