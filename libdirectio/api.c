@@ -48,6 +48,20 @@ check_open_flags (const char *path, int flags)
   return 0;
 }
 
+/* libnfs opens directories as if they were files: only regular files
+ * (and devices, as the kernel allows) are engine files. */
+static int
+refuse_directory (struct dio_ofd *f)
+{
+  struct stat st;
+
+  if (dio_inode_getattr (f->ino, &st) == -1)
+    return dio_error (errno, "dio_open: %s: GETATTR", f->name);
+  if (S_ISDIR (st.st_mode))
+    return dio_error_msg (EISDIR, "dio_open: %s: is a directory", f->name);
+  return 0;
+}
+
 int
 dio_open_options (const char *path, int flags, mode_t mode,
                   const char *options)
@@ -84,7 +98,7 @@ dio_open_options (const char *path, int flags, mode_t mode,
     return -1;
   }
   dio_url_free (&u);
-  if (dio_ofd_start (f) == -1) {
+  if (refuse_directory (f) == -1 || dio_ofd_start (f) == -1) {
     int err = errno;
     dio_ofd_put (f);
     errno = err;
@@ -549,7 +563,7 @@ dio_fsync (int fd)
   if (f == NULL)
     return -1;
   r = writeback_and_check ("dio_fsync", f);
-  if (dio_inode_sync (f->ino) == -1)
+  if (dio_ofd_sync (f) == -1)
     r = -1;
   dio_ofd_put (f);
   return r;

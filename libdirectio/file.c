@@ -63,6 +63,7 @@ dio_inode_put (struct dio_inode *ino)
     dio_buffered_detach (m);
   pthread_rwlock_destroy (&ino->mode_lock);
   pthread_mutex_destroy (&ino->lock);
+  pthread_mutex_destroy (&ino->sync_lock);
   free (ino);
   dio_mount_put (m);
 }
@@ -90,6 +91,7 @@ inode_init (struct dio_inode *ino, struct dio_mount *m,
   ino->fh = *fh;
   ino->refs = 1;
   pthread_mutex_init (&ino->lock, NULL);
+  pthread_mutex_init (&ino->sync_lock, NULL);
   /* Writers first: directio(ON) must not starve behind a stream of
    * cached reads. */
   pthread_rwlockattr_init (&attr);
@@ -220,6 +222,9 @@ dio_ofd_start (struct dio_ofd *f)
   struct dio_inode *ino = f->ino;
 
   f->wb_seen = dio_cache_errseq (&ino->cf);
+  pthread_mutex_lock (&ino->lock);
+  f->loss_seen = ino->loss_seq;
+  pthread_mutex_unlock (&ino->lock);
   /* The server truncated the file: cached data (other descriptors')
    * must not come back at write-back. */
   if ((f->flags & O_TRUNC) && (f->flags & O_ACCMODE) != O_RDONLY)
@@ -449,8 +454,10 @@ dio_inode_note_unstable (struct dio_inode *ino, const char *verf,
   pthread_mutex_unlock (&ino->lock);
 }
 
-int
-dio_inode_sync (struct dio_inode *ino)
+/* COMMIT the ledger of UNSTABLE writes (sync_lock held).  A loss bumps
+ * loss_seq; a failed COMMIT keeps the ledger for the next try. */
+static int
+commit_ledger (struct dio_inode *ino)
 {
   struct fh_args a = { .ino = ino };
   struct dio_call call;
@@ -478,9 +485,32 @@ dio_inode_sync (struct dio_inode *ino)
   }
   if (broken || memcmp (verf, a.verf, NFS3_VERF_SIZE) != 0) {
     dio_count (ino->mount->stats.verifier_mismatches, 1);
+    pthread_mutex_lock (&ino->lock);
+    ino->loss_seq++;
+    pthread_mutex_unlock (&ino->lock);
+  }
+  return 0;
+}
+
+int
+dio_ofd_sync (struct dio_ofd *f)
+{
+  struct dio_inode *ino = f->ino;
+  bool lost;
+  int r;
+
+  pthread_mutex_lock (&ino->sync_lock);
+  r = commit_ledger (ino);
+  pthread_mutex_unlock (&ino->sync_lock);
+  if (r == -1)
+    return -1;
+  pthread_mutex_lock (&ino->lock);
+  lost = f->loss_seen != ino->loss_seq;
+  f->loss_seen = ino->loss_seq;
+  pthread_mutex_unlock (&ino->lock);
+  if (lost)
     return dio_error_msg (EIO, "COMMIT: the server restarted since the "
                           "writes were sent (write verifier changed): "
                           "unstable writes may be lost");
-  }
   return 0;
 }

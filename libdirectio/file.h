@@ -33,10 +33,17 @@ struct dio_inode {
   /* Buffered-mode state (cache.h), guarded by the mount's cache lock. */
   struct dio_cache_file cf;
 
-  /* Guarded by lock: writes sent UNSTABLE and not yet committed. */
+  /* Guarded by lock: writes sent UNSTABLE and not yet committed, and
+   * how many times such writes were found lost (an errseq: each open
+   * file description hears of a loss once, at its next fsync). */
   pthread_mutex_t lock;
   bool unstable_pending, unstable_broken;
   char unstable_verf[NFS3_VERF_SIZE];
+  unsigned loss_seq;
+
+  /* Held across a COMMIT of the ledger, so that a second fsync waits for
+   * the first's verdict instead of returning over an empty ledger. */
+  pthread_mutex_t sync_lock;
 };
 
 struct dio_ofd {
@@ -54,6 +61,7 @@ struct dio_ofd {
 
   /* Guarded by the mount's cache lock (cache.h). */
   unsigned wb_seen;             /* write-back errors reported so far */
+  unsigned loss_seen;           /* ino->loss_seq reported so far (lock) */
   struct dio_cache_ra ra;       /* sequential readahead */
 };
 
@@ -103,7 +111,7 @@ int dio_inode_truncate (struct dio_inode *ino, uint64_t size);
 /* Make everything written through this inode stable: COMMIT what was sent
  * UNSTABLE, and fail with EIO if the server restarted since (its verifier
  * changed) — the data may be lost. */
-int dio_inode_sync (struct dio_inode *ino);
+int dio_ofd_sync (struct dio_ofd *f);
 
 /* A write was sent UNSTABLE with verifier verf (mismatch: its chunks did
  * not agree). */

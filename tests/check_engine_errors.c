@@ -80,6 +80,16 @@ START_TEST (test_permission_denied)
 }
 END_TEST
 
+START_TEST (test_directory_refused)
+{
+  ck_assert_int_eq (mkdir (test_local ("adir"), 0755), 0);
+  assert_error (dio_open (test_url ("adir", NULL), O_RDONLY), EISDIR,
+                "is a directory");
+  assert_error (dio_open (test_url ("adir", NULL), O_RDWR), EISDIR,
+                "is a directory");
+}
+END_TEST
+
 START_TEST (test_bad_ranges)
 {
   char buf[16];
@@ -155,6 +165,7 @@ suite_engine_errors (void)
   tcase_add_test (tc, test_unreachable);
   tcase_add_test (tc, test_missing_export_and_file);
   tcase_add_test (tc, test_permission_denied);
+  tcase_add_test (tc, test_directory_refused);
   tcase_add_test (tc, test_bad_ranges);
   tcase_add_test (tc, test_append_refused);
   tcase_add_test (tc, test_closed_fd);

@@ -136,6 +136,34 @@ START_TEST (test_hard_outage)
 }
 END_TEST
 
+/* Unstable writes lost to a restart: every open file description hears of
+ * it once, at its next fsync; a concurrent fsync cannot return success
+ * over the loss. */
+START_TEST (test_unstable_loss_each_ofd)
+{
+  char buf[65536];
+  int fd1 = dio_open (test_url ("lossy", NULL), O_RDWR | O_CREAT, 0644);
+  int fd2 = dio_open (test_url ("lossy", NULL), O_RDWR);
+
+  ck_assert_msg (fd1 >= 0 && fd2 >= 0, "dio_open: %s", dio_last_error ());
+  test_fill (buf, sizeof buf, 0, 14);
+  ck_assert_int_eq (dio_pwrite2 (fd1, buf, sizeof buf, 0, DIO_WRITE_UNSTABLE),
+                    sizeof buf);
+  ck_assert_int_eq (dio_pwrite2 (fd2, buf, sizeof buf, sizeof buf,
+                                 DIO_WRITE_UNSTABLE), sizeof buf);
+  test_ganesha ("restart --new-verifier");
+  ck_assert_int_eq (dio_fsync (fd2), -1);
+  ck_assert_int_eq (errno, EIO);
+  ck_assert_ptr_nonnull (strstr (dio_last_error (), "verifier changed"));
+  ck_assert_int_eq (dio_fsync (fd1), -1);       /* told too, once */
+  ck_assert_int_eq (errno, EIO);
+  ck_assert_int_eq (dio_fsync (fd1), 0);
+  ck_assert_int_eq (dio_fsync (fd2), 0);
+  dio_close (fd1);
+  dio_close (fd2);
+}
+END_TEST
+
 Suite *
 suite_engine_faults (void)
 {
@@ -145,6 +173,7 @@ suite_engine_faults (void)
   tcase_set_timeout (tc, 180);
   tcase_add_test (tc, test_resend_after_restart);
   tcase_add_test (tc, test_soft_timeout);
+  tcase_add_test (tc, test_unstable_loss_each_ofd);
   tcase_add_test (tc, test_hard_outage);
   suite_add_tcase (s, tc);
   return s;
