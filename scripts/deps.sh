@@ -5,7 +5,9 @@
 # Build tools, the library's dependencies, and every peer and server the
 # tests drive (nfs-ganesha + rpcbind in a private namespace, nbdkit,
 # libnbd's tools, qemu-img, fio, valgrind, iproute2/util-linux for the
-# namespace, procps for pgrep).
+# namespace, procps for pgrep; qemu-system-x86 boots the guest of the
+# nbd-client tests and e2fsprogs checks its disk on the host: the guest's
+# own packages are downloaded, not installed, by tests/guest/build-guest.sh).
 dio_packages=(
   build-essential autoconf automake libtool pkg-config perl
   libnfs-dev libnfs-utils check
@@ -13,6 +15,7 @@ dio_packages=(
   nfs-ganesha nfs-ganesha-vfs rpcbind
   qemu-utils fio valgrind
   iproute2 procps util-linux coreutils
+  qemu-system-x86 e2fsprogs
 )
 
 
