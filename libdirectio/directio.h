@@ -71,8 +71,9 @@ extern ssize_t dio_pwrite2 (int fd, const void *buf, size_t count,
 
 /* Asynchronous pread/pwrite.  fn runs once, on an engine thread, with the
  * result (bytes, or -1) and the errno; it must not call blocking dio_*
- * functions.  buf must stay valid until then.  Returns 0 when queued, or
- * -1 with errno (and fn is not called). */
+ * functions.  A zero-length request completes at once: fn runs in the
+ * caller's thread before the call returns.  buf must stay valid until fn
+ * runs.  Returns 0 when queued, or -1 with errno (and fn is not called). */
 typedef void (*dio_complete_fn) (void *opaque, ssize_t result, int error);
 extern int dio_aio_pread (int fd, void *buf, size_t count, off_t offset,
                           dio_complete_fn fn, void *opaque);

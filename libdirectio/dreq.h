@@ -17,7 +17,8 @@ typedef void (*dio_dreq_done_fn) (void *opaque, ssize_t result, int err);
  * iov at offset.  flags: DIO_WRITE_UNSTABLE.  The iovec array is copied;
  * the buffers it points to must stay valid until fn runs (once, on an
  * engine thread, with the contiguous prefix transferred, or -1 and the
- * errno of the first failed chunk).  Returns 0, or -1 with dio_error set
+ * errno of the first failed chunk; at once, in the caller's thread, for
+ * zero bytes).  Returns 0, or -1 with dio_error set
  * and fn not called. */
 int dio_dreq_start (struct dio_inode *ino, bool write, int flags,
                     const struct iovec *iov, int iovcnt, uint64_t offset,

@@ -35,27 +35,13 @@ dio__dup (int oldfd, int minfd)
 int
 dio__dup2 (int oldfd, int newfd)
 {
-  struct dio_ofd *f;
-
   if (oldfd == newfd)
     return dio_is_dio_fd (oldfd) ? newfd
       : dio_error_msg (EBADF, "dup2: fd %d: not open", oldfd);
-  f = dio_fd_get (oldfd);
-  if (f == NULL)
-    return dio_error_msg (EBADF, "dup2: fd %d: not a libdirectio descriptor",
-                          oldfd);
-  /* newfd may be an engine fd itself: it is closed first, as dup2 does. */
-  if (dio_is_dio_fd (newfd))
-    dio_fd_remove (newfd);
-  if (dup3 (oldfd, newfd, O_CLOEXEC) == -1) {
-    dio_ofd_put (f);
-    return dio_error (errno, "dup2: fd %d to %d", oldfd, newfd);
-  }
-  if (dio_fd_install_at (newfd, f) == -1) {
-    dio_ofd_put (f);
-    return -1;
-  }
-  return newfd;
+  /* One step under the table's lock: newfd (an engine fd or not) is
+   * replaced as dup2 replaces it, and no other thread's open can take the
+   * number in between. */
+  return dio_fd_dup2 (oldfd, newfd);
 }
 
 int

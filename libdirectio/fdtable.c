@@ -71,6 +71,35 @@ dio_fd_install_at (int fd, struct dio_ofd *f)
   return fd;
 }
 
+int
+dio_fd_dup2 (int oldfd, int newfd)
+{
+  struct dio_ofd *f = NULL, *prev = NULL;
+
+  if (newfd < 0)
+    return dio_error_msg (EBADF, "dup2: fd %d: out of range", newfd);
+  pthread_rwlock_wrlock (&table_lock);
+  if (oldfd >= 0 && oldfd < cap)
+    f = slots[oldfd];
+  if (f == NULL) {
+    pthread_rwlock_unlock (&table_lock);
+    return dio_error_msg (EBADF, "dup2: fd %d: not a libdirectio descriptor",
+                          oldfd);
+  }
+  if ((newfd >= cap && grow_locked (newfd) == -1)
+      || dup3 (oldfd, newfd, O_CLOEXEC) == -1) {
+    int err = errno ? errno : ENOMEM;
+    pthread_rwlock_unlock (&table_lock);
+    return dio_error (err, "dup2: fd %d to %d", oldfd, newfd);
+  }
+  dio_ofd_get (f);
+  prev = slots[newfd];
+  slots[newfd] = f;
+  pthread_rwlock_unlock (&table_lock);
+  dio_ofd_put (prev);           /* the description newfd had, if ours */
+  return newfd;
+}
+
 struct dio_ofd *
 dio_fd_get (int fd)
 {

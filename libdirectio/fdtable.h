@@ -15,6 +15,11 @@ int dio_fd_install (struct dio_ofd *f);
  * engine fd's O_PATH descriptor); on failure fd is closed. */
 int dio_fd_install_at (int fd, struct dio_ofd *f);
 
+/* dup2(oldfd, newfd) for an engine oldfd, atomically with respect to
+ * the table: newfd (an engine fd or a kernel one) is replaced.  Returns
+ * newfd, or -1 with dio_error (EBADF if oldfd is not an engine fd). */
+int dio_fd_dup2 (int oldfd, int newfd);
+
 /* The ofd behind fd with a new reference, or NULL (not an engine fd). */
 struct dio_ofd *dio_fd_get (int fd);
 
