@@ -4,7 +4,7 @@
 #   1. install the packages the build and the tests need (skipped when all
 #      are installed already);
 #   2. ./autogen.sh, then a normal build and `make check` in _build/;
-#   3. `make check-valgrind` there, once the test suite provides it;
+#   3. `make check-valgrind` there (the suite under valgrind memcheck);
 #   4. an ASan+UBSan build and `make check` in _build-asan/.
 #
 # Both builds are out of tree (VPATH).  A source tree configured in place
@@ -98,13 +98,7 @@ configure_and_build "$builddir" build
 run_check "$builddir" check build
 
 if [ -z "$DIO_CHECK_SKIP_VALGRIND" ]; then
-  # TODO: tests/Makefile.am does not provide check-valgrind yet; run it
-  # as soon as it does.
-  if grep -q '^check-valgrind:' "$builddir/tests/Makefile" 2>/dev/null; then
-    run_check "$builddir/tests" check-valgrind valgrind
-  else
-    say "valgrind: tests/Makefile has no check-valgrind target yet; skipped"
-  fi
+  run_check "$builddir/tests" check-valgrind valgrind
 fi
 
 if [ -n "$DIO_CHECK_SKIP_ASAN" ]; then
