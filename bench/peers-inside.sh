@@ -134,15 +134,22 @@ nbd_round ()
     fio_job seqread-1M-qd1 "$server" "$rep" read 1M 1
     fio_job seqwrite-1M-qd16 "$server" "$rep" write 1M 16
     fio_job seqwrite-1M-qd1 "$server" "$rep" write 1M 1
+    fio_job seqwrite-1M-qd16-fsync "$server" "$rep" write 1M 16 --fsync=1
     fio_job randread-4K-qd16 "$server" "$rep" randread 4K 16
     fio_job randread-4K-qd64 "$server" "$rep" randread 4K 64
     fio_job randwrite-4K-qd16-durable "$server" "$rep" randwrite 4K 16 --fsync=1
-    [ "$server" = qemu-nbd ] &&
+    if [ "$server" = qemu-nbd ]; then
       fio_job randwrite-4K-qd16-unstable "$server" "$rep" randwrite 4K 16
+      fio_job seqwrite-1M-qd16-unstable "$server" "$rep" write 1M 16
+      fio_job seqwrite-1M-qd1-unstable "$server" "$rep" write 1M 1
+    fi
     stop_server
   done
+  # Ours with the durability qemu-nbd has: not committed until a flush.
   start_server nbdkit-unstable
   fio_job randwrite-4K-qd16-unstable nbdkit "$rep" randwrite 4K 16
+  fio_job seqwrite-1M-qd16-unstable nbdkit "$rep" write 1M 16
+  fio_job seqwrite-1M-qd1-unstable nbdkit "$rep" write 1M 1
   stop_server
 }
 

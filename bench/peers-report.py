@@ -16,6 +16,12 @@ TARGETS = [
     ("randread-4K-qd16", "qemu-nbd", 1.5), ("randread-4K-qd64", "qemu-nbd", 1.5),
     ("randwrite-4K-qd16-unstable", "qemu-nbd", 1.5),
     ("randwrite-4K-qd16-durable", "qemu-nbd", 1.5),
+    # Like for like (not in the issue): seqwrite-1M-* above compares our
+    # durable writes with qemu-nbd's uncommitted ones; these give both
+    # sides the same durability.
+    ("seqwrite-1M-qd16-unstable", "qemu-nbd", 1.5),
+    ("seqwrite-1M-qd1-unstable", "qemu-nbd", 1.0),
+    ("seqwrite-1M-qd16-fsync", "qemu-nbd", 1.5),
 ]
 
 

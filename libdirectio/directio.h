@@ -100,7 +100,9 @@ struct dio_stats {
   uint32_t rsize, wsize;        /* negotiated transfer sizes */
   uint32_t nconnect;            /* connections in the pool */
   uint32_t window;              /* RPCs in flight per connection */
-  uint64_t reserved[12];
+  uint64_t commit_joins;        /* write requests made durable by a COMMIT
+                                   (concurrent ones share a COMMIT) */
+  uint64_t reserved[11];
 };
 
 /* Counters of the mount behind fd. */

@@ -6,11 +6,12 @@
  * position where one stopped short (EOF, short write, error) bounds the
  * result: the contiguous prefix.
  *
- * Writes: a write of at most wsize goes FILE_SYNC.  A larger one goes as
- * UNSTABLE chunks whose verifiers must all match, then one COMMIT whose
- * verifier must match too; otherwise the prefix is resent once FILE_SYNC,
- * and a mismatch after that is EIO.  The request completes only when
- * every byte it reports is on stable storage.
+ * Writes: a lone write of at most wsize goes as one FILE_SYNC WRITE.
+ * Others go as UNSTABLE chunks whose verifiers must all match, then join
+ * the file's next COMMIT (commit.h: concurrent writes share COMMITs),
+ * whose verifier must match too; otherwise the prefix is resent once
+ * FILE_SYNC, and a mismatch after that is EIO.  The request completes
+ * only when every byte it reports is on stable storage.
  *
  * Threading: everything under "guarded by lock" is touched by whichever
  * service thread completes a chunk; jobs are submitted after unlocking
@@ -26,21 +27,18 @@
 #include <nfsc/libnfs-raw.h>
 #include <nfsc/libnfs-raw-nfs.h>
 
+#include "commit.h"
 #include "conn.h"
 #include "directio.h"
 #include "dreq.h"
 #include "errors.h"
 #include "file.h"
 #include "mount.h"
-#include "private.h"
-
-enum chunk_kind { CHUNK_READ, CHUNK_WRITE, CHUNK_COMMIT };
 
 struct dio_chunk {
   struct dio_job job;           /* first: a job is a chunk */
   struct dio_dreq *dreq;
   struct dio_conn *conn;        /* set by start() */
-  enum chunk_kind kind;
   uint64_t pos;                 /* relative to the request's offset */
   uint32_t count;
   char *bounce;                 /* write data gathered from several iovs */
@@ -61,7 +59,8 @@ struct dio_dreq {
   struct iovec *iov;
   unsigned nslots;
   struct dio_chunk *slots;
-  struct dio_chunk commit;
+  bool writer;                  /* counted in the group's writers */
+  struct dio_commit_waiter commit; /* in the file's commit group */
 
   pthread_mutex_t lock;
   /* Guarded by lock. */
@@ -133,9 +132,13 @@ iov_contiguous (const struct iovec *iov, int iovcnt, uint64_t pos,
 
 /* ---- completion bookkeeping ------------------------------------------ */
 
+/* What a request does when the last chunk of a pass is in. */
+enum pass_next { PASS_MORE, PASS_COMMIT, PASS_DONE };
+
 static void issue_locked (struct dio_dreq *d, struct dio_chunk **batch);
-static bool pass_end_locked (struct dio_dreq *d, struct dio_chunk **batch,
-                             ssize_t *result, int *err);
+static enum pass_next pass_end_locked (struct dio_dreq *d,
+                                       struct dio_chunk **batch,
+                                       ssize_t *result, int *err);
 
 static void
 submit_batch (struct dio_dreq *d, struct dio_chunk *batch)
@@ -152,9 +155,7 @@ dreq_free (struct dio_dreq *d)
 {
   pthread_mutex_destroy (&d->lock);
   dio_inode_put (d->ino);
-  free (d->slots);
-  free (d->iov);
-  free (d);
+  free (d);                     /* slots and iov live in the same block */
 }
 
 static void
@@ -163,6 +164,8 @@ finish (struct dio_dreq *d, ssize_t result, int err)
   dio_dreq_done_fn fn = d->fn;
   void *opaque = d->opaque;
 
+  if (d->writer)
+    dio_commit_writer_end (&d->ino->commit);
   if (result > 0) {
     if (d->write)
       dio_count (d->m->stats.direct_write_bytes, result);
@@ -182,7 +185,7 @@ chunk_complete (struct dio_chunk *c, uint32_t done, int err,
 {
   struct dio_dreq *d = c->dreq;
   struct dio_chunk *batch = NULL;
-  bool finished = false;
+  enum pass_next next = PASS_MORE;
   ssize_t result = 0;
   int rerr = 0;
 
@@ -191,7 +194,7 @@ chunk_complete (struct dio_chunk *c, uint32_t done, int err,
 
   pthread_mutex_lock (&d->lock);
   d->inflight--;
-  if (c->kind == CHUNK_WRITE && done > 0 && committed != FILE_SYNC) {
+  if (d->write && done > 0 && committed != FILE_SYNC) {
     d->need_commit = true;
     if (!d->have_verf) {
       memcpy (d->verf, verf, NFS3_VERF_SIZE);
@@ -209,11 +212,13 @@ chunk_complete (struct dio_chunk *c, uint32_t done, int err,
 
   issue_locked (d, &batch);
   if (d->inflight == 0 && batch == NULL)
-    finished = pass_end_locked (d, &batch, &result, &rerr);
+    next = pass_end_locked (d, &batch, &result, &rerr);
   pthread_mutex_unlock (&d->lock);
 
   submit_batch (d, batch);
-  if (finished)
+  if (next == PASS_COMMIT)
+    dio_commit_join (&d->ino->commit, &d->commit);
+  else if (next == PASS_DONE)
     finish (d, result, rerr);
 }
 
@@ -226,7 +231,6 @@ issue_locked (struct dio_dreq *d, struct dio_chunk **batch)
   while (d->free_slots && d->next_pos < limit) {
     struct dio_chunk *c = d->free_slots;
     d->free_slots = c->next_free;
-    c->kind = d->write ? CHUNK_WRITE : CHUNK_READ;
     c->pos = d->next_pos;
     c->count = DIO_MIN ((uint64_t) d->xfer, limit - d->next_pos);
     c->job.bytes = c->count;
@@ -253,7 +257,7 @@ start_pass_locked (struct dio_dreq *d, int stable, uint64_t end,
 /* The verifiers disagreed or the COMMIT failed: the server may have lost
  * data it acknowledged.  Resend it all FILE_SYNC once; the second time,
  * give up with EIO rather than loop. */
-static bool
+static enum pass_next
 resend_or_fail_locked (struct dio_dreq *d, uint64_t prefix,
                        struct dio_chunk **batch, ssize_t *result, int *err)
 {
@@ -261,26 +265,12 @@ resend_or_fail_locked (struct dio_dreq *d, uint64_t prefix,
   if (d->resent || prefix == 0) {
     *result = -1;
     *err = EIO;
-    return true;
+    return PASS_DONE;
   }
   d->resent = true;
   dio_count (d->m->stats.resends, (prefix + d->xfer - 1) / d->xfer);
   start_pass_locked (d, FILE_SYNC, prefix, batch);
-  return false;
-}
-
-static void
-queue_commit_locked (struct dio_dreq *d, uint64_t prefix,
-                     struct dio_chunk **batch)
-{
-  struct dio_chunk *c = &d->commit;
-  c->kind = CHUNK_COMMIT;
-  c->pos = 0;
-  c->count = prefix > UINT32_MAX ? 0 : (uint32_t) prefix;
-  c->job.bytes = 0;
-  d->inflight++;
-  c->job.next = NULL;
-  *batch = c;
+  return PASS_MORE;
 }
 
 static void
@@ -301,9 +291,10 @@ result_of_prefix (struct dio_dreq *d, uint64_t prefix,
     *result = 0;                /* EOF */
 }
 
-/* Every chunk of the pass is in: decide what comes next.  Returns true
- * when the request is finished, with *result and *err set. */
-static bool
+/* Every chunk of the pass is in: decide what comes next.  PASS_DONE
+ * sets *result and *err; PASS_COMMIT means join the file's next COMMIT
+ * (after unlocking). */
+static enum pass_next
 pass_end_locked (struct dio_dreq *d, struct dio_chunk **batch,
                  ssize_t *result, int *err)
 {
@@ -315,21 +306,24 @@ pass_end_locked (struct dio_dreq *d, struct dio_chunk **batch,
     dio_inode_note_unstable (d->ino, d->verf, d->mismatch);
   else if (d->write && d->need_commit && prefix > 0) {
     d->need_commit = false;
-    queue_commit_locked (d, prefix, batch);
-    return false;
+    d->commit.offset = d->offset;
+    d->commit.count = prefix;
+    d->inflight++;
+    return PASS_COMMIT;
   }
   result_of_prefix (d, prefix, result, err);
-  return true;
+  return PASS_DONE;
 }
 
-/* The COMMIT is in: its verifier must match the writes'. */
+/* The file's COMMIT is in: its verifier must match the writes'. */
 static void
-commit_complete (struct dio_chunk *c, int err, const char *verf)
+commit_done (struct dio_commit_waiter *w, int err, const char *verf)
 {
-  struct dio_dreq *d = c->dreq;
+  struct dio_dreq *d = (struct dio_dreq *)
+    ((char *) w - offsetof (struct dio_dreq, commit));
   struct dio_chunk *batch = NULL;
   uint64_t prefix;
-  bool finished;
+  enum pass_next next;
   ssize_t result = 0;
   int rerr = 0;
 
@@ -337,15 +331,15 @@ commit_complete (struct dio_chunk *c, int err, const char *verf)
   d->inflight--;
   prefix = DIO_MIN (d->stop_pos, d->end);
   if (err || memcmp (verf, d->verf, NFS3_VERF_SIZE) != 0)
-    finished = resend_or_fail_locked (d, prefix, &batch, &result, &rerr);
+    next = resend_or_fail_locked (d, prefix, &batch, &result, &rerr);
   else {
-    finished = true;
+    next = PASS_DONE;
     result_of_prefix (d, prefix, &result, &rerr);
   }
   pthread_mutex_unlock (&d->lock);
 
   submit_batch (d, batch);
-  if (finished)
+  if (next == PASS_DONE)
     finish (d, result, rerr);
 }
 
@@ -416,25 +410,6 @@ write_cb (struct rpc_context *rpc, int status, void *data, void *priv)
 }
 
 static void
-commit_cb (struct rpc_context *rpc, int status, void *data, void *priv)
-{
-  struct dio_chunk *c = priv;
-  COMMIT3res *res = data;
-  int err = 0;
-  const char *verf = NULL;
-
-  if (dio_conn_job_done (c->conn, &c->job, status, data))
-    return;
-  if (status != RPC_STATUS_SUCCESS)
-    err = rpc_failure_errno (c, status);
-  else if (res->status != NFS3_OK)
-    err = nfs_failure_errno (c, res->status);
-  else
-    verf = res->COMMIT3res_u.resok.verf;
-  commit_complete (c, err, verf);
-}
-
-static void
 set_fh (nfs_fh3 *to, const struct dio_inode *ino)
 {
   to->data.data_len = ino->fh.len;
@@ -482,34 +457,6 @@ start_write (struct dio_chunk *c, struct rpc_context *rpc)
   return rpc_nfs3_write_async (rpc, write_cb, &a, c) == 0 ? 0 : EIO;
 }
 
-/* Tests set this to act between the UNSTABLE replies and the COMMIT
- * (restart the server, say).  NULL in normal use. */
-static void (*test_hook) (const char *point);
-
-void
-dio__set_test_hook (void (*fn) (const char *point))
-{
-  __atomic_store_n (&test_hook, fn, __ATOMIC_RELEASE);
-}
-
-static int
-start_commit (struct dio_chunk *c, struct rpc_context *rpc)
-{
-  struct dio_dreq *d = c->dreq;
-  void (*hook) (const char *) = __atomic_load_n (&test_hook, __ATOMIC_ACQUIRE);
-  COMMIT3args a;
-
-  if (hook)
-    hook ("before-commit");
-
-  memset (&a, 0, sizeof a);
-  set_fh (&a.file, d->ino);
-  a.offset = d->offset;
-  a.count = c->count;
-  dio_count (d->m->stats.commit_rpcs, 1);
-  return rpc_nfs3_commit_async (rpc, commit_cb, &a, c) == 0 ? 0 : EIO;
-}
-
 static int
 chunk_start (struct dio_job *job, struct dio_conn *conn)
 {
@@ -517,34 +464,50 @@ chunk_start (struct dio_job *job, struct dio_conn *conn)
   struct rpc_context *rpc = dio_conn_rpc (conn);
 
   c->conn = conn;
-  switch (c->kind) {
-  case CHUNK_READ: return start_read (c, rpc);
-  case CHUNK_WRITE: return start_write (c, rpc);
-  case CHUNK_COMMIT: return start_commit (c, rpc);
-  }
-  return EINVAL;
+  return c->dreq->write ? start_write (c, rpc) : start_read (c, rpc);
 }
 
 static void
 chunk_fail (struct dio_job *job, int err)
 {
-  struct dio_chunk *c = (struct dio_chunk *) job;
-
-  if (c->kind == CHUNK_COMMIT)
-    commit_complete (c, err, NULL);
-  else
-    chunk_complete (c, 0, err, 0, NULL);
+  chunk_complete ((struct dio_chunk *) job, 0, err, 0, NULL);
 }
 
 /* ---- requests -------------------------------------------------------- */
+
+/* The request, its slots and its copy of the iovec array in one block:
+ * one allocation per request, which matters at 4 KiB. */
+static struct dio_dreq *
+dreq_alloc (unsigned nslots, int iovcnt)
+{
+  size_t slots_at = DIO_ALIGN_UP (sizeof (struct dio_dreq),
+                                  _Alignof (struct dio_chunk));
+  size_t iov_at = DIO_ALIGN_UP (slots_at + nslots * sizeof (struct dio_chunk),
+                                _Alignof (struct iovec));
+  char *block = calloc (1, iov_at + iovcnt * sizeof (struct iovec));
+  struct dio_dreq *d = (struct dio_dreq *) block;
+
+  if (d == NULL)
+    return NULL;
+  d->nslots = nslots;
+  d->slots = (struct dio_chunk *) (block + slots_at);
+  d->iovcnt = iovcnt;
+  d->iov = (struct iovec *) (block + iov_at);
+  return d;
+}
 
 static struct dio_dreq *
 dreq_new (struct dio_inode *ino, bool write, int flags,
           const struct iovec *iov, int iovcnt, uint64_t offset, uint64_t len)
 {
   struct dio_mount *m = ino->mount;
-  struct dio_dreq *d = calloc (1, sizeof *d);
-  uint64_t nchunks;
+  uint32_t xfer = write ? m->wsize : m->rsize;
+  uint64_t nchunks = (len + xfer - 1) / xfer;
+  /* Enough chunks to fill every connection's window, and one more batch
+   * queued behind it so the pipe never drains between completions. */
+  unsigned nslots = DIO_MAX (DIO_MIN (nchunks, 2u * m->nconn * m->opts.window),
+                             1u);
+  struct dio_dreq *d = dreq_alloc (nslots, iovcnt);
 
   if (d == NULL)
     return NULL;
@@ -554,32 +517,17 @@ dreq_new (struct dio_inode *ino, bool write, int flags,
   d->flags = flags;
   d->offset = offset;
   d->len = len;
-  d->xfer = write ? m->wsize : m->rsize;
-  nchunks = (len + d->xfer - 1) / d->xfer;
-  /* Enough chunks to fill every connection's window, and one more batch
-   * queued behind it so the pipe never drains between completions. */
-  d->nslots = DIO_MIN (nchunks, 2u * m->nconn * m->opts.window);
-  d->nslots = DIO_MAX (d->nslots, 1u);
-  d->iovcnt = iovcnt;
-  d->iov = malloc (iovcnt * sizeof *iov);
-  d->slots = calloc (d->nslots, sizeof *d->slots);
-  if (d->iov == NULL || d->slots == NULL) {
-    free (d->iov);
-    free (d->slots);
-    free (d);
-    return NULL;
-  }
+  d->xfer = xfer;
   memcpy (d->iov, iov, iovcnt * sizeof *iov);
   pthread_mutex_init (&d->lock, NULL);
-  for (unsigned i = 0; i <= d->nslots; i++) {
-    struct dio_chunk *c = i < d->nslots ? &d->slots[i] : &d->commit;
+  d->commit.done = commit_done;
+  for (unsigned i = 0; i < d->nslots; i++) {
+    struct dio_chunk *c = &d->slots[i];
     c->dreq = d;
     c->job.start = chunk_start;
     c->job.fail = chunk_fail;
-    if (i < d->nslots) {
-      c->next_free = d->free_slots;
-      d->free_slots = c;
-    }
+    c->next_free = d->free_slots;
+    d->free_slots = c;
   }
   return d;
 }
@@ -606,9 +554,15 @@ dio_dreq_start (struct dio_inode *ino, bool write, int flags,
   d->fn = fn;
   d->opaque = opaque;
   dio_inode_get (ino);
-  /* A single RPC is made stable by the server itself: no COMMIT. */
-  stable = (!write || (flags & DIO_WRITE_UNSTABLE) || len > d->xfer)
-    ? UNSTABLE : FILE_SYNC;
+  stable = UNSTABLE;
+  if (write && !(flags & DIO_WRITE_UNSTABLE)) {
+    /* A lone single-RPC write is made stable by the server itself, in
+     * one round trip; beside other writes, sharing their COMMIT flushes
+     * less (commit.h). */
+    d->writer = true;
+    if (dio_commit_writer_begin (&ino->commit) == 0 && len <= d->xfer)
+      stable = FILE_SYNC;
+  }
   pthread_mutex_lock (&d->lock);
   start_pass_locked (d, stable, len, &batch);
   pthread_mutex_unlock (&d->lock);

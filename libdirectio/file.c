@@ -64,6 +64,7 @@ dio_inode_put (struct dio_inode *ino)
   pthread_rwlock_destroy (&ino->mode_lock);
   pthread_mutex_destroy (&ino->lock);
   pthread_mutex_destroy (&ino->sync_lock);
+  dio_commit_group_destroy (&ino->commit);
   free (ino);
   dio_mount_put (m);
 }
@@ -92,6 +93,7 @@ inode_init (struct dio_inode *ino, struct dio_mount *m,
   ino->refs = 1;
   pthread_mutex_init (&ino->lock, NULL);
   pthread_mutex_init (&ino->sync_lock, NULL);
+  dio_commit_group_init (&ino->commit, ino);
   /* Writers first: directio(ON) must not starve behind a stream of
    * cached reads. */
   pthread_rwlockattr_init (&attr);

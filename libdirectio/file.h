@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "cache.h"
+#include "commit.h"
 #include "internal.h"
 
 struct dio_mount;
@@ -44,6 +45,9 @@ struct dio_inode {
   /* Held across a COMMIT of the ledger, so that a second fsync waits for
    * the first's verdict instead of returning over an empty ledger. */
   pthread_mutex_t sync_lock;
+
+  /* Durable direct writes share COMMITs through this (commit.h). */
+  struct dio_commit_group commit;
 };
 
 struct dio_ofd {

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,9 +25,7 @@ struct dio_fh {
 /* One-shot completion a caller thread waits on: the "wait" of
  * "sync = async + wait". */
 struct dio_waiter {
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  bool done;
+  sem_t sem;
 };
 
 void dio_waiter_init (struct dio_waiter *w);
@@ -40,5 +39,7 @@ void dio_waiter_signal (struct dio_waiter *w);
 
 #define DIO_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define DIO_MAX(a, b) ((a) > (b) ? (a) : (b))
+/* n rounded up to a multiple of align, a power of two. */
+#define DIO_ALIGN_UP(n, align) (((n) + (align) - 1) & ~((size_t) (align) - 1))
 
 #endif /* DIO_INTERNAL_H */

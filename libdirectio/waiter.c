@@ -1,31 +1,36 @@
 /* One-shot completion a caller thread waits on.
  *
- * Threading: done is guarded by lock; the signaller touches nothing after
- * unlocking, so the owner may destroy the waiter as soon as it wakes. */
+ * A semaphore rather than a mutex and condition variable: signalling a
+ * condition variable under its mutex wakes the waiter straight into that
+ * mutex, held by the signaller, so every completion cost two sleeps and
+ * two wake-ups (measured: ~5.6 context switches per 4 KiB NBD request).
+ * sem_post is one atomic operation, plus one futex wake when the waiter
+ * already sleeps, and glibc's semaphores allow the owner to destroy one
+ * as soon as sem_wait returns (POSIX: no thread blocked on it). */
 #include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
 
 void
 dio_waiter_init (struct dio_waiter *w)
 {
-  pthread_mutex_init (&w->lock, NULL);
-  pthread_cond_init (&w->cond, NULL);
-  w->done = false;
+  if (sem_init (&w->sem, 0, 0) == -1)
+    abort ();                   /* EINVAL only, for a value over SEM_VALUE_MAX */
 }
 
 void
 dio_waiter_destroy (struct dio_waiter *w)
 {
-  pthread_cond_destroy (&w->cond);
-  pthread_mutex_destroy (&w->lock);
+  sem_destroy (&w->sem);
 }
 
 void
 dio_waiter_wait (struct dio_waiter *w)
 {
-  pthread_mutex_lock (&w->lock);
-  while (!w->done)
-    pthread_cond_wait (&w->cond, &w->lock);
-  pthread_mutex_unlock (&w->lock);
+  while (sem_wait (&w->sem) == -1)
+    if (errno != EINTR)
+      abort ();                 /* EINVAL: not a semaphore */
 }
 
 /* After this returns the waiter may already be destroyed by its owner:
@@ -33,8 +38,6 @@ dio_waiter_wait (struct dio_waiter *w)
 void
 dio_waiter_signal (struct dio_waiter *w)
 {
-  pthread_mutex_lock (&w->lock);
-  w->done = true;
-  pthread_cond_signal (&w->cond);
-  pthread_mutex_unlock (&w->lock);
+  if (sem_post (&w->sem) == -1)
+    abort ();                   /* EOVERFLOW: cannot happen for one post */
 }

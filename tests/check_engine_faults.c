@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -53,6 +54,65 @@ START_TEST (test_resend_after_restart)
   ck_assert (test_check (buf, len, 0, 11));
   dio_close (fd);
   free (buf);
+}
+END_TEST
+
+/* The same for a COMMIT shared by concurrent writers: the server restarts
+ * before it, every request of its cohort sees the new verifier and
+ * resends its own data FILE_SYNC, and every write returns complete. */
+#define COHORT_THREADS 4
+#define COHORT_WRITES 8
+#define COHORT_BLOCK (256 * 1024)
+
+struct cohort_writer {
+  int fd, id;
+  char msg[200];
+};
+
+static void *
+cohort_worker (void *arg)
+{
+  struct cohort_writer *w = arg;
+  char *buf = malloc (COHORT_BLOCK);
+
+  for (int i = 0; i < COHORT_WRITES && w->msg[0] == '\0'; i++) {
+    uint64_t off = ((uint64_t) i * COHORT_THREADS + w->id) * COHORT_BLOCK;
+    test_fill (buf, COHORT_BLOCK, off, 13);
+    if (dio_pwrite (w->fd, buf, COHORT_BLOCK, off) != COHORT_BLOCK)
+      snprintf (w->msg, sizeof w->msg, "thread %d: write at %llu: %s",
+                w->id, (unsigned long long) off, dio_last_error ());
+  }
+  free (buf);
+  return NULL;
+}
+
+START_TEST (test_group_resend_after_restart)
+{
+  struct cohort_writer w[COHORT_THREADS];
+  pthread_t t[COHORT_THREADS];
+  struct dio_stats st;
+  int fd = dio_open (test_url ("cohort", NULL), O_RDWR | O_CREAT | O_TRUNC,
+                     0644);
+
+  ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
+  hook_calls = 0;
+  dio__set_test_hook (restart_before_commit);
+  for (int i = 0; i < COHORT_THREADS; i++) {
+    w[i] = (struct cohort_writer) { .fd = fd, .id = i };
+    ck_assert_int_eq (pthread_create (&t[i], NULL, cohort_worker, &w[i]), 0);
+  }
+  for (int i = 0; i < COHORT_THREADS; i++)
+    pthread_join (t[i], NULL);
+  dio__set_test_hook (NULL);
+  for (int i = 0; i < COHORT_THREADS; i++)
+    ck_assert_msg (w[i].msg[0] == '\0', "%s", w[i].msg);
+  ck_assert_int_ge (hook_calls, 1);
+  ck_assert_int_eq (dio_stats (fd, &st), 0);
+  ck_assert_uint_ge (st.verifier_mismatches, 1);
+  ck_assert_uint_ge (st.resends, 1);
+  dio_close (fd);
+  ck_assert (test_local_matches ("cohort", (uint64_t) COHORT_THREADS
+                                 * COHORT_WRITES * COHORT_BLOCK, 13));
 }
 END_TEST
 
@@ -172,6 +232,7 @@ suite_engine_faults (void)
 
   tcase_set_timeout (tc, 180);
   tcase_add_test (tc, test_resend_after_restart);
+  tcase_add_test (tc, test_group_resend_after_restart);
   tcase_add_test (tc, test_soft_timeout);
   tcase_add_test (tc, test_unstable_loss_each_ofd);
   tcase_add_test (tc, test_hard_outage);

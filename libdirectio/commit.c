@@ -1,0 +1,176 @@
+/* Group commit (see commit.h).
+ *
+ * Threading: busy, cohort and next are guarded by the group's lock;
+ * writers is atomic (a hint: no decision about data depends on it).  The job and offset/count belong to the COMMIT on the wire: set
+ * under the lock by whoever starts it, then read by the service thread
+ * that sends it, which is the only one to touch them until it answers. */
+#include "internal.h"
+
+#include <string.h>
+
+#include <nfsc/libnfs.h>
+#include <nfsc/libnfs-raw.h>
+#include <nfsc/libnfs-raw-nfs.h>
+
+#include "commit.h"
+#include "errors.h"
+#include "file.h"
+#include "mount.h"
+#include "private.h"
+
+/* Tests set this to act between the UNSTABLE replies and the COMMIT
+ * (restart the server, say).  NULL in normal use. */
+static void (*test_hook) (const char *point);
+
+void
+dio__set_test_hook (void (*fn) (const char *point))
+{
+  __atomic_store_n (&test_hook, fn, __ATOMIC_RELEASE);
+}
+
+static struct dio_commit_group *
+group_of (struct dio_job *job)
+{
+  return (struct dio_commit_group *)
+    ((char *) job - offsetof (struct dio_commit_group, job));
+}
+
+/* Make the waiting requests the cohort of a new COMMIT covering all
+ * their ranges (lock held).  The caller submits g->job after unlocking. */
+static void
+begin_commit_locked (struct dio_commit_group *g)
+{
+  uint64_t lo = UINT64_MAX, hi = 0;
+
+  g->cohort = g->next;
+  g->next = NULL;
+  g->busy = true;
+  for (struct dio_commit_waiter *w = g->cohort; w; w = w->next) {
+    lo = DIO_MIN (lo, w->offset);
+    hi = DIO_MAX (hi, w->offset + w->count);
+  }
+  g->offset = lo;
+  /* A COMMIT's count is 32 bits; 0 means "to the end of the file". */
+  g->count = hi - lo > UINT32_MAX ? 0 : hi - lo;
+}
+
+/* The COMMIT is answered: tell its cohort, and send the next one if
+ * requests joined meanwhile. */
+static void
+commit_finished (struct dio_commit_group *g, int err, const char *verf)
+{
+  struct dio_commit_waiter *cohort;
+  bool again;
+
+  pthread_mutex_lock (&g->lock);
+  cohort = g->cohort;
+  g->cohort = NULL;
+  g->busy = false;
+  again = g->next != NULL;
+  if (again)
+    begin_commit_locked (g);
+  pthread_mutex_unlock (&g->lock);
+
+  /* The new cohort holds the inode (and so g) alive from here on; the
+   * old one may free it as soon as its last waiter is told. */
+  if (again)
+    dio_mount_submit (g->ino->mount, &g->job);
+  while (cohort) {
+    struct dio_commit_waiter *w = cohort;
+    cohort = w->next;
+    w->done (w, err, verf);
+  }
+}
+
+static void
+commit_cb (struct rpc_context *rpc, int status, void *data, void *priv)
+{
+  struct dio_commit_group *g = priv;
+  struct dio_mount *m = g->ino->mount;
+  COMMIT3res *res = data;
+  int err = 0;
+
+  if (dio_conn_job_done (g->job.conn, &g->job, status, data))
+    return;                     /* sent again, or timed out */
+  if (status != RPC_STATUS_SUCCESS) {
+    err = dio_rpcstatus_errno (status);
+    if (err == ETIMEDOUT)
+      dio_count (m->stats.timeouts, 1);
+    dio_count (m->stats.errors, 1);
+  }
+  else if (res->status != NFS3_OK) {
+    err = dio_nfsstat_errno (res->status);
+    dio_count (m->stats.errors, 1);
+  }
+  commit_finished (g, err, err ? NULL : res->COMMIT3res_u.resok.verf);
+}
+
+static int
+commit_start (struct dio_job *job, struct dio_conn *conn)
+{
+  struct dio_commit_group *g = group_of (job);
+  void (*hook) (const char *) = __atomic_load_n (&test_hook, __ATOMIC_ACQUIRE);
+  COMMIT3args a;
+
+  if (hook)
+    hook ("before-commit");
+  memset (&a, 0, sizeof a);
+  a.file.data.data_len = g->ino->fh.len;
+  a.file.data.data_val = (char *) g->ino->fh.data;
+  a.offset = g->offset;
+  a.count = g->count;
+  dio_count (g->ino->mount->stats.commit_rpcs, 1);
+  return rpc_nfs3_commit_async (dio_conn_rpc (conn), commit_cb, &a, g) == 0
+    ? 0 : EIO;
+}
+
+static void
+commit_fail (struct dio_job *job, int err)
+{
+  commit_finished (group_of (job), err, NULL);
+}
+
+void
+dio_commit_group_init (struct dio_commit_group *g, struct dio_inode *ino)
+{
+  memset (g, 0, sizeof *g);
+  pthread_mutex_init (&g->lock, NULL);
+  g->ino = ino;
+  g->job.start = commit_start;
+  g->job.fail = commit_fail;
+}
+
+void
+dio_commit_group_destroy (struct dio_commit_group *g)
+{
+  pthread_mutex_destroy (&g->lock);
+}
+
+void
+dio_commit_join (struct dio_commit_group *g, struct dio_commit_waiter *w)
+{
+  bool send;
+
+  dio_count (g->ino->mount->stats.commit_joins, 1);
+  pthread_mutex_lock (&g->lock);
+  w->next = g->next;
+  g->next = w;
+  send = !g->busy;
+  if (send)
+    begin_commit_locked (g);
+  pthread_mutex_unlock (&g->lock);
+  if (send)
+    dio_mount_submit (g->ino->mount, &g->job);
+}
+
+uint64_t
+dio_commit_writer_begin (struct dio_commit_group *g)
+{
+  return __atomic_fetch_add (&g->writers, 1, __ATOMIC_RELAXED);
+}
+
+void
+dio_commit_writer_end (struct dio_commit_group *g)
+{
+  __atomic_fetch_sub (&g->writers, 1, __ATOMIC_RELAXED);
+}
