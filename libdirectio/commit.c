@@ -47,7 +47,7 @@ begin_commit_locked (struct dio_commit_group *g)
   g->busy = true;
   for (struct dio_commit_waiter *w = g->cohort; w; w = w->next) {
     lo = DIO_MIN (lo, w->offset);
-    hi = DIO_MAX (hi, w->offset + w->count);
+    hi = DIO_MAX (hi, w->count ? w->offset + w->count : UINT64_MAX);
   }
   g->offset = lo;
   /* A COMMIT's count is 32 bits; 0 means "to the end of the file". */
@@ -115,8 +115,7 @@ commit_start (struct dio_job *job, struct dio_conn *conn)
   if (hook)
     hook ("before-commit");
   memset (&a, 0, sizeof a);
-  a.file.data.data_len = g->ino->fh.len;
-  a.file.data.data_val = (char *) g->ino->fh.data;
+  dio_inode_fh3 (g->ino, &a.file);
   a.offset = g->offset;
   a.count = g->count;
   dio_count (g->ino->mount->stats.commit_rpcs, 1);

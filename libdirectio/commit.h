@@ -28,7 +28,8 @@ typedef void (*dio_commit_done_fn) (struct dio_commit_waiter *w, int err,
 
 struct dio_commit_waiter {
   struct dio_commit_waiter *next;
-  uint64_t offset, count;       /* the range written, for the COMMIT */
+  uint64_t offset, count;       /* the range written (count 0: to the
+                                   end of the file), for the COMMIT */
   dio_commit_done_fn done;
 };
 

@@ -409,13 +409,6 @@ write_cb (struct rpc_context *rpc, int status, void *data, void *priv)
   chunk_complete (c, done, err, committed, verf);
 }
 
-static void
-set_fh (nfs_fh3 *to, const struct dio_inode *ino)
-{
-  to->data.data_len = ino->fh.len;
-  to->data.data_val = (char *) ino->fh.data;
-}
-
 static int
 start_read (struct dio_chunk *c, struct rpc_context *rpc)
 {
@@ -423,7 +416,7 @@ start_read (struct dio_chunk *c, struct rpc_context *rpc)
   READ3args a;
 
   memset (&a, 0, sizeof a);
-  set_fh (&a.file, d->ino);
+  dio_inode_fh3 (d->ino, &a.file);
   a.offset = d->offset + c->pos;
   a.count = c->count;
   dio_count (d->m->stats.read_rpcs, 1);
@@ -447,7 +440,7 @@ start_write (struct dio_chunk *c, struct rpc_context *rpc)
     data = c->bounce;
   }
   memset (&a, 0, sizeof a);
-  set_fh (&a.file, d->ino);
+  dio_inode_fh3 (d->ino, &a.file);
   a.offset = d->offset + c->pos;
   a.count = c->count;
   a.stable = d->stable;

@@ -330,11 +330,10 @@ struct fh_args {
   struct dio_inode *ino;
   uint64_t size;                /* SETATTR */
   struct stat *st;              /* GETATTR */
-  char verf[NFS3_VERF_SIZE];    /* COMMIT */
 };
 
-static void
-set_fh (nfs_fh3 *to, const struct dio_inode *ino)
+void
+dio_inode_fh3 (const struct dio_inode *ino, struct nfs_fh3 *to)
 {
   to->data.data_len = ino->fh.len;
   to->data.data_val = (char *) ino->fh.data;
@@ -360,7 +359,7 @@ issue_getattr (struct dio_call *call, struct dio_conn *conn)
   GETATTR3args args;
 
   memset (&args, 0, sizeof args);
-  set_fh (&args.object, a->ino);
+  dio_inode_fh3 (a->ino, &args.object);
   return rpc_nfs3_getattr_async (dio_conn_rpc (conn), getattr_cb, &args,
                                  call) == 0 ? 0 : EIO;
 }
@@ -393,7 +392,7 @@ issue_setattr (struct dio_call *call, struct dio_conn *conn)
   SETATTR3args args;
 
   memset (&args, 0, sizeof args);
-  set_fh (&args.object, a->ino);
+  dio_inode_fh3 (a->ino, &args.object);
   args.new_attributes.size.set_it = 1;
   args.new_attributes.size.set_size3_u.size = a->size;
   return rpc_nfs3_setattr_async (dio_conn_rpc (conn), setattr_cb, &args,
@@ -414,30 +413,38 @@ dio_inode_truncate (struct dio_inode *ino, uint64_t size)
 
 /* ---- COMMIT and the unstable-write ledger ---------------------------- */
 
-static void
-commit_cb (struct rpc_context *rpc, int status, void *data, void *priv)
-{
-  struct dio_call *call = priv;
-  struct fh_args *a = call->arg;
-  COMMIT3res *res = data;
-  int err = dio_call_rpc_errno (call, status, data);
+/* A COMMIT of the whole file, through the file's commit group (so it
+ * shares one with durable writes in progress), waited for. */
+struct ledger_commit {
+  struct dio_commit_waiter w;
+  struct dio_waiter done;
+  int err;
+  char verf[NFS3_VERF_SIZE];
+};
 
+static void
+ledger_commit_done (struct dio_commit_waiter *w, int err, const char *verf)
+{
+  struct ledger_commit *lc = (struct ledger_commit *) w;
+
+  lc->err = err;
   if (err == 0)
-    memcpy (a->verf, res->COMMIT3res_u.resok.verf, NFS3_VERF_SIZE);
-  dio_call_done (call, err);
+    memcpy (lc->verf, verf, NFS3_VERF_SIZE);
+  dio_waiter_signal (&lc->done);
 }
 
 static int
-issue_commit (struct dio_call *call, struct dio_conn *conn)
+commit_file (struct dio_inode *ino, char *verf)
 {
-  struct fh_args *a = call->arg;
-  COMMIT3args args;
+  struct ledger_commit lc = { .w = { .offset = 0, .count = 0,
+                                     .done = ledger_commit_done } };
 
-  memset (&args, 0, sizeof args);
-  set_fh (&args.file, a->ino);
-  dio_count (call->m->stats.commit_rpcs, 1);
-  return rpc_nfs3_commit_async (dio_conn_rpc (conn), commit_cb, &args,
-                                call) == 0 ? 0 : EIO;
+  dio_waiter_init (&lc.done);
+  dio_commit_join (&ino->commit, &lc.w);
+  dio_waiter_wait (&lc.done);
+  dio_waiter_destroy (&lc.done);
+  memcpy (verf, lc.verf, NFS3_VERF_SIZE);
+  return lc.err;
 }
 
 void
@@ -461,10 +468,8 @@ dio_inode_note_unstable (struct dio_inode *ino, const char *verf,
 static int
 commit_ledger (struct dio_inode *ino)
 {
-  struct fh_args a = { .ino = ino };
-  struct dio_call call;
   bool pending, broken;
-  char verf[NFS3_VERF_SIZE];
+  char verf[NFS3_VERF_SIZE], committed[NFS3_VERF_SIZE];
   int err;
 
   /* Take the ledger: writes sent from now on start a new one. */
@@ -477,15 +482,15 @@ commit_ledger (struct dio_inode *ino)
   if (!pending)
     return 0;                   /* direct writes are stable on return */
 
-  err = dio_call_run (ino->mount, &call, issue_commit, &a);
+  err = commit_file (ino, committed);
   if (err) {
     /* Nothing is known lost yet: keep the ledger for the next try. */
     dio_inode_note_unstable (ino, verf, broken);
     return dio_error_msg (err == ETIMEDOUT ? err : EIO,
-                          "COMMIT failed (%s%s%s): unstable writes may be lost",
-                          strerror (err), call.msg[0] ? ": " : "", call.msg);
+                          "COMMIT failed (%s): unstable writes may be lost",
+                          strerror (err));
   }
-  if (broken || memcmp (verf, a.verf, NFS3_VERF_SIZE) != 0) {
+  if (broken || memcmp (verf, committed, NFS3_VERF_SIZE) != 0) {
     dio_count (ino->mount->stats.verifier_mismatches, 1);
     pthread_mutex_lock (&ino->lock);
     ino->loss_seq++;

@@ -50,6 +50,10 @@ struct dio_inode {
   struct dio_commit_group commit;
 };
 
+/* Point an RPC's file handle at the inode's (no copy). */
+struct nfs_fh3;
+void dio_inode_fh3 (const struct dio_inode *ino, struct nfs_fh3 *to);
+
 struct dio_ofd {
   /* Immutable. */
   struct dio_inode *ino;
