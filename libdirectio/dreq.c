@@ -166,6 +166,8 @@ finish (struct dio_dreq *d, ssize_t result, int err)
 
   if (d->writer)
     dio_commit_writer_end (&d->ino->commit);
+  if (!d->write)
+    __atomic_fetch_sub (&d->m->active_reads, 1, __ATOMIC_RELAXED);
   if (result > 0) {
     if (d->write)
       dio_count (d->m->stats.direct_write_bytes, result);
@@ -489,12 +491,33 @@ dreq_alloc (unsigned nslots, int iovcnt)
   return d;
 }
 
+/* Smallest chunk a lone read is split into. */
+#define SPLIT_MIN (128u * 1024)
+
+/* The chunk size of a read.  A read alone on the mount that would be
+ * one or a few RPCs is spread over every connection instead: the server
+ * works on the parts in parallel, and a lone reader (iodepth 1) gets its
+ * data sooner.  Beside other reads the connections are busy anyway, and
+ * full-size chunks cost fewer RPCs. */
+static uint32_t
+read_chunk_size (struct dio_mount *m, uint64_t len, bool alone)
+{
+  uint64_t part;
+
+  if (!alone || m->nconn < 2 || len >= (uint64_t) m->rsize * m->nconn)
+    return m->rsize;
+  part = DIO_ALIGN_UP ((len + m->nconn - 1) / m->nconn, 4096);
+  return DIO_MIN (DIO_MAX (part, SPLIT_MIN), m->rsize);
+}
+
 static struct dio_dreq *
 dreq_new (struct dio_inode *ino, bool write, int flags,
           const struct iovec *iov, int iovcnt, uint64_t offset, uint64_t len)
 {
   struct dio_mount *m = ino->mount;
-  uint32_t xfer = write ? m->wsize : m->rsize;
+  bool alone = !write
+    && __atomic_fetch_add (&m->active_reads, 1, __ATOMIC_RELAXED) == 0;
+  uint32_t xfer = write ? m->wsize : read_chunk_size (m, len, alone);
   uint64_t nchunks = (len + xfer - 1) / xfer;
   /* Enough chunks to fill every connection's window, and one more batch
    * queued behind it so the pipe never drains between completions. */
@@ -502,8 +525,11 @@ dreq_new (struct dio_inode *ino, bool write, int flags,
                              1u);
   struct dio_dreq *d = dreq_alloc (nslots, iovcnt);
 
-  if (d == NULL)
+  if (d == NULL) {
+    if (!write)
+      __atomic_fetch_sub (&m->active_reads, 1, __ATOMIC_RELAXED);
     return NULL;
+  }
   d->ino = ino;
   d->m = m;
   d->write = write;

@@ -21,6 +21,7 @@ struct dio_mount {
 
   struct dio_mount_stats stats; /* atomics */
   uint32_t next_conn;           /* atomic round-robin cursor */
+  uint32_t active_reads;        /* atomic: direct reads in progress */
 
   /* Guarded by the registry lock. */
   struct dio_mount *next;

@@ -101,6 +101,34 @@ START_TEST (test_read_split_rsize)
 }
 END_TEST
 
+/* A lone read of at most rsize x nconnect is spread over every
+ * connection (one chunk each, at least 128 KiB); a larger one goes in
+ * rsize chunks. */
+START_TEST (test_read_split_lone)
+{
+  size_t len = 1024 * 1024 + 4096;
+  char *buf = malloc (len);
+  struct dio_stats a, b, c;
+  int fd = open_new ("lone", "&nconnect=2&rsize=1048576");
+
+  test_fill (buf, len, 0, 3);
+  ck_assert_int_eq (dio_pwrite (fd, buf, len, 0), len);
+  get_stats (fd, &a);
+  ck_assert_uint_eq (a.nconnect, 2);
+  memset (buf, 0, len);
+  ck_assert_int_eq (dio_pread (fd, buf, 1024 * 1024, 0), 1024 * 1024);
+  get_stats (fd, &b);
+  ck_assert_uint_eq (b.read_rpcs - a.read_rpcs, 2);     /* 2 x 512 KiB */
+  ck_assert_int_eq (dio_pread (fd, buf, 200 * 1024, 0), 200 * 1024);
+  get_stats (fd, &c);
+  ck_assert_uint_eq (c.read_rpcs - b.read_rpcs, 2);     /* 2 x 128 KiB */
+  ck_assert_int_eq (dio_pread (fd, buf, len, 0), len);
+  ck_assert (test_check (buf, len, 0, 3));
+  dio_close (fd);
+  free (buf);
+}
+END_TEST
+
 /* A write of at most wsize goes FILE_SYNC: no COMMIT.  A larger one goes
  * UNSTABLE with exactly one COMMIT. */
 START_TEST (test_write_stability)
@@ -298,6 +326,7 @@ suite_engine_io (void)
   tcase_add_test (tc, test_roundtrip_256m);
   tcase_add_test (tc, test_peak_rss_1g);
   tcase_add_test (tc, test_read_split_rsize);
+  tcase_add_test (tc, test_read_split_lone);
   tcase_add_test (tc, test_write_stability);
   tcase_add_test (tc, test_eof);
   tcase_add_test (tc, test_zero_length);
