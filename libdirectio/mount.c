@@ -1,9 +1,12 @@
 /* Mounts and the process's registry of them.
  *
- * Threading: the registry (list, refs) is guarded by registry_lock, which
- * is also held while a new mount is made, so two opens of one export never
- * mount it twice.  A mount's fields are immutable once it is in the
- * registry, except the atomics and what inode_lock guards. */
+ * Threading: the registry (list, refs) and the pending mounts are guarded
+ * by registry_lock.  A mount is made without the lock (it can take a
+ * minute against a server that does not answer, and must not hold up
+ * opens on other servers); opens that could share it wait for it as a
+ * pending mount instead, so two opens of one export never mount it
+ * twice.  A mount's fields are immutable once it is in the registry,
+ * except the atomics and what inode_lock guards. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -17,7 +20,22 @@
 #include "url.h"
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t registry_cond = PTHREAD_COND_INITIALIZER;
 static struct dio_mount *registry;
+
+/* A mount being made (on its maker's stack).  Opens of the same server
+ * with the same options wait for it: the export it finds may serve them
+ * too.  Those for the same path also share its failure. */
+struct pending_mount {
+  struct pending_mount *next;
+  const struct dio_url *u;
+  const struct dio_options *opts;
+  bool done;
+  int err;
+  char msg[512];
+  unsigned waiters;             /* the maker returns when none is left */
+};
+static struct pending_mount *pending;
 
 static bool
 options_equal (const struct dio_options *a, const struct dio_options *b)
@@ -246,23 +264,96 @@ mount_new (const struct dio_url *u, const struct dio_options *opts)
   return NULL;
 }
 
+static struct pending_mount *
+pending_find (const struct dio_url *u, const struct dio_options *opts)
+{
+  for (struct pending_mount *p = pending; p; p = p->next)
+    if (strcmp (p->u->server, u->server) == 0
+        && strcmp (p->u->nfs_args, u->nfs_args) == 0
+        && options_equal (p->opts, opts))
+      return p;
+  return NULL;
+}
+
+/* Wait (registry_lock held) for a pending mount to be made.  -1 with
+ * its error if it failed for this very path; 0 to look again. */
+static int
+pending_wait (struct pending_mount *p, const struct dio_url *u)
+{
+  int err = 0;
+  char msg[sizeof p->msg];
+
+  p->waiters++;
+  while (!p->done)
+    pthread_cond_wait (&registry_cond, &registry_lock);
+  if (p->err && strcmp (p->u->path, u->path) == 0) {
+    err = p->err;
+    memcpy (msg, p->msg, sizeof msg);
+  }
+  p->waiters--;
+  pthread_cond_broadcast (&registry_cond);
+  if (err)
+    return dio_error_msg (err, "%s", msg);
+  return 0;
+}
+
+/* Make a mount for u without holding registry_lock (held on entry and
+ * return), as a pending mount others can wait for. */
+static struct dio_mount *
+mount_pending (const struct dio_url *u, const struct dio_options *opts)
+{
+  struct pending_mount self = { .u = u, .opts = opts, .next = pending };
+  struct dio_mount *m;
+
+  pending = &self;
+  pthread_mutex_unlock (&registry_lock);
+  m = mount_new (u, opts);
+  pthread_mutex_lock (&registry_lock);
+  if (m) {
+    m->next = registry;
+    registry = m;
+  }
+  else {
+    self.err = errno;
+    snprintf (self.msg, sizeof self.msg, "%s", dio_last_error ());
+  }
+  for (struct pending_mount **pp = &pending; ; pp = &(*pp)->next)
+    if (*pp == &self) {
+      *pp = self.next;
+      break;
+    }
+  self.done = true;
+  pthread_cond_broadcast (&registry_cond);
+  while (self.waiters > 0)
+    pthread_cond_wait (&registry_cond, &registry_lock);
+  if (m == NULL)
+    errno = self.err;
+  return m;
+}
+
 int
 dio_mount_get (const struct dio_url *u, const struct dio_options *opts,
                struct dio_mount **out, const char **rel)
 {
   struct dio_mount *m;
+  struct pending_mount *p;
 
   pthread_mutex_lock (&registry_lock);
-  m = registry_find (u, opts, rel);
+  /* Each pass waits for one pending mount to finish: bounded by the
+   * opens in progress. */
+  while ((m = registry_find (u, opts, rel)) == NULL
+         && (p = pending_find (u, opts)) != NULL)
+    if (pending_wait (p, u) == -1) {
+      pthread_mutex_unlock (&registry_lock);
+      return -1;
+    }
   if (m == NULL) {
-    m = mount_new (u, opts);
+    m = mount_pending (u, opts);
     if (m == NULL) {
       pthread_mutex_unlock (&registry_lock);
       return -1;
     }
     export_covers (m->export, u->path, rel);
-    m->next = registry;
-    registry = m;
   }
   m->refs++;
   pthread_mutex_unlock (&registry_lock);

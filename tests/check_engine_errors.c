@@ -4,10 +4,16 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,6 +58,69 @@ START_TEST (test_unreachable)
   ck_assert_msg (strstr (dio_last_error (), "127.0.0.1") != NULL, "%s",
                  dio_last_error ());
   ck_assert_msg (test_now () - t0 < 30, "took %.1f s", test_now () - t0);
+}
+END_TEST
+
+/* A server that accepts connections and never answers holds up only the
+ * opens on it: an open on the real server meanwhile is prompt.  The
+ * silent server is a listening socket nobody accepts from; closing it
+ * resets the stuck connection, and that open fails naming the server. */
+struct silent_open {
+  char url[200];
+  int fd;
+  int err;
+  char msg[600];
+  bool done;                    /* atomic */
+};
+
+static void *
+open_silent (void *arg)
+{
+  struct silent_open *s = arg;
+
+  s->fd = dio_open (s->url, O_RDONLY);
+  s->err = errno;
+  snprintf (s->msg, sizeof s->msg, "%s", dio_last_error ());
+  __atomic_store_n (&s->done, true, __ATOMIC_RELEASE);
+  return NULL;
+}
+
+START_TEST (test_silent_server_blocks_no_one_else)
+{
+  struct sockaddr_in sa = { .sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  socklen_t len = sizeof sa;
+  int lfd = socket (AF_INET, SOCK_STREAM, 0);
+  struct silent_open s = { .fd = -1 };
+  struct pollfd pfd;
+  pthread_t t;
+  double t0;
+  int fd;
+
+  ck_assert_int_ge (lfd, 0);
+  ck_assert_int_eq (bind (lfd, (struct sockaddr *) &sa, sizeof sa), 0);
+  ck_assert_int_eq (listen (lfd, 8), 0);
+  ck_assert_int_eq (getsockname (lfd, (struct sockaddr *) &sa, &len), 0);
+  snprintf (s.url, sizeof s.url, "nfs://127.0.0.1/silent/f?nfsport=%d"
+            "&mountport=%d", ntohs (sa.sin_port), ntohs (sa.sin_port));
+  ck_assert_int_eq (pthread_create (&t, NULL, open_silent, &s), 0);
+
+  /* Its MOUNT connection waits in the listen queue. */
+  pfd = (struct pollfd) { .fd = lfd, .events = POLLIN };
+  ck_assert_int_eq (poll (&pfd, 1, 20000), 1);
+
+  t0 = test_now ();
+  fd = dio_open (test_url ("silent-ok", NULL), O_RDWR | O_CREAT, 0644);
+  ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
+  ck_assert_msg (test_now () - t0 < 10, "took %.1f s", test_now () - t0);
+  ck_assert_msg (!__atomic_load_n (&s.done, __ATOMIC_ACQUIRE),
+                 "the silent server's open finished early: %s", s.msg);
+  dio_close (fd);
+
+  close (lfd);                  /* resets the connection in the queue */
+  pthread_join (t, NULL);
+  ck_assert_int_eq (s.fd, -1);
+  ck_assert_msg (strstr (s.msg, "127.0.0.1") != NULL, "%s", s.msg);
 }
 END_TEST
 
@@ -163,6 +232,7 @@ suite_engine_errors (void)
   tcase_set_timeout (tc, 60);
   tcase_add_test (tc, test_malformed_urls);
   tcase_add_test (tc, test_unreachable);
+  tcase_add_test (tc, test_silent_server_blocks_no_one_else);
   tcase_add_test (tc, test_missing_export_and_file);
   tcase_add_test (tc, test_permission_denied);
   tcase_add_test (tc, test_directory_refused);
