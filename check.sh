@@ -5,14 +5,17 @@
 #      are installed already);
 #   2. ./autogen.sh, then a normal build and `make check` in _build/;
 #   3. `make check-valgrind` there (the suite under valgrind memcheck);
-#   4. an ASan+UBSan build and `make check` in _build-asan/.
+#   4. an ASan+UBSan build and `make check` in _build-asan/;
+#   5. a ThreadSanitizer build and `make check-tsan` in _build-tsan/ (the
+#      threaded tests, briefly; any report fails the test).
 #
-# Both builds are out of tree (VPATH).  A source tree configured in place
+# All builds are out of tree (VPATH).  A source tree configured in place
 # (./configure run in it) cannot also host VPATH builds: then the normal
-# build runs in place and the sanitizer build is skipped with a warning.
+# build runs in place and the sanitizer builds are skipped with a warning.
 #
 # Environment: JOBS (default 2), DIO_CHECK_SKIP_APT=1 skips step 1,
-# DIO_CHECK_SKIP_ASAN=1 and DIO_CHECK_SKIP_VALGRIND=1 skip those builds.
+# DIO_CHECK_SKIP_VALGRIND=1, DIO_CHECK_SKIP_ASAN=1 and
+# DIO_CHECK_SKIP_TSAN=1 skip those steps.
 # The last line printed is a summary: "check: N passed, N failed, N skipped".
 
 set -e
@@ -108,6 +111,15 @@ elif [ "$builddir" = . ]; then
 else
   configure_and_build _build-asan asan --enable-sanitizers
   run_check _build-asan check asan
+fi
+
+if [ -n "$DIO_CHECK_SKIP_TSAN" ]; then
+  say "tsan: skipped (DIO_CHECK_SKIP_TSAN)"
+elif [ "$builddir" = . ]; then
+  echo "check.sh: WARNING: ThreadSanitizer build skipped: the source tree is configured in place (make distclean first, or use a fresh clone)" >&2
+else
+  configure_and_build _build-tsan tsan --enable-sanitizers=thread
+  run_check _build-tsan check-tsan tsan
 fi
 
 say "all done"

@@ -5,11 +5,15 @@
 # Build tools, the library's dependencies, and every peer and server the
 # tests drive (nfs-ganesha + rpcbind in a private namespace, nbdkit,
 # libnbd's tools, qemu-img, fio, valgrind, iproute2/util-linux for the
-# namespace, procps for pgrep; qemu-system-x86 boots the guest of the
-# nbd-client tests and e2fsprogs checks its disk on the host: the guest's
-# own packages are downloaded, not installed, by tests/guest/build-guest.sh).
+# namespace and setarch, procps for pgrep; qemu-system-x86 boots the
+# guest of the nbd-client tests and e2fsprogs checks its disk on the
+# host: the guest's own packages are downloaded, not installed, by
+# tests/guest/build-guest.sh).  The sanitizer builds' runtimes (libasan8,
+# libubsan1, libtsan2) come with gcc 12 already; they are named so that
+# the need is written down.
 dio_packages=(
   build-essential autoconf automake libtool pkg-config perl
+  libasan8 libubsan1 libtsan2
   libnfs-dev libnfs-utils check
   nbdkit nbdkit-plugin-dev libnbd-bin python3-libnbd
   nfs-ganesha nfs-ganesha-vfs rpcbind

@@ -24,6 +24,10 @@ requires_nfsdirect ()
   # valgrind in check-valgrind instead.
   [ -z "${DIO_ASAN_PRELOAD:-}" ] ||
     skip "sanitizer build: nbdkit cannot load an ASan-built plugin"
+  # Nor a TSan-built one: TSan's runtime must start with the program, and
+  # it would not see the synchronisation inside uninstrumented nbdkit.
+  [ -z "${DIO_TSAN:-}" ] ||
+    skip "ThreadSanitizer build: nbdkit cannot load a TSan-built plugin"
   requires nbdkit --version
   [ -f "$nfsdirect" ] || skip "$nfsdirect not built (nbdkit-plugin-dev missing?)"
 }

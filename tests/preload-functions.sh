@@ -23,7 +23,7 @@ preload_setup ()
   requires directio --help
   [ -f "$shim" ] || skip "$shim not built"
   # An instrumented shim cannot be preloaded into uninstrumented programs.
-  if ldd "$shim" | grep -q 'libasan\|libubsan'; then
+  if ldd "$shim" | grep -q 'libasan\|libubsan\|libtsan'; then
     skip "sanitizer build: the shim cannot be preloaded into coreutils"
   fi
   # Nothing may exist there without the shim: what the tests see is the

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/functions.sh"
 # directio run preloads the shim into uninstrumented programs: not in a
 # sanitizer build.
-if [ -n "${DIO_ASAN_PRELOAD:-}" ]; then
+if [ -n "${DIO_ASAN_PRELOAD:-}" ] || [ -n "${DIO_TSAN:-}" ]; then
   skip "sanitizer build: the shim cannot be preloaded into other programs"
 fi
 set -e
