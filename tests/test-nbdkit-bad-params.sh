@@ -52,6 +52,6 @@ expect_start_failure 'nosuchexport' "$nfsdirect" \
   "nfs://$DIO_TEST_SERVER/nosuchexport/ok.img?$DIO_TEST_QUERY"
 
 # And with all of that behind it, a good start still works.
-nbdkit -U - "$nfsdirect" "$url" --run 'nbdinfo --size "$uri"' > size
+$nbdkit -U - "$nfsdirect" "$url" --run 'nbdinfo --size "$uri"' > size
 [ "$(cat size)" = 1048576 ] || fail "good start: size $(cat size)"
 rm -f size

@@ -23,7 +23,7 @@ size_is ()
 
 # A new file.
 [ ! -e "$f" ]
-nbdkit -U - "$nfsdirect" "$(dio_url create.img)" create=true size=10M \
+$nbdkit -U - "$nfsdirect" "$(dio_url create.img)" create=true size=10M \
   --run 'nbdinfo --size "$uri"' > "$tmp/size"
 [ "$(cat "$tmp/size")" = 10485760 ] || fail "new export: size $(cat "$tmp/size")"
 size_is 10485760
@@ -31,14 +31,15 @@ size_is 10485760
 # Grown, data kept.
 head -c 10M /dev/urandom > "$tmp/data"
 cp "$tmp/data" "$f"
-nbdkit -U - "$nfsdirect" "$(dio_url create.img)" create=true size=20M \
+$nbdkit -U - "$nfsdirect" "$(dio_url create.img)" create=true size=20M \
   --run 'nbdinfo --size "$uri"' > "$tmp/size"
 [ "$(cat "$tmp/size")" = 20971520 ] || fail "grown export: size $(cat "$tmp/size")"
 size_is 20971520
 cmp -n 10485760 "$tmp/data" "$f" || fail "growing the file changed its data"
 
 # The same size again: nothing to do.
-nbdkit -U - "$nfsdirect" "$(dio_url create.img)" create=true size=20M --run true
+$nbdkit -U - "$nfsdirect" "$(dio_url create.img)" create=true size=20M \
+  --run true
 size_is 20971520
 
 # Shrinking is refused, and the file is left alone.
@@ -47,8 +48,8 @@ expect_start_failure 'has 20971520 bytes, more than size=5242880: refusing to sh
 size_is 20971520
 
 # ... unless asked.
-nbdkit -U - "$nfsdirect" "$(dio_url create.img)" create=true size=5M shrink=true \
-  --run 'nbdinfo --size "$uri"' > "$tmp/size"
+$nbdkit -U - "$nfsdirect" "$(dio_url create.img)" create=true size=5M \
+  shrink=true --run 'nbdinfo --size "$uri"' > "$tmp/size"
 [ "$(cat "$tmp/size")" = 5242880 ] || fail "shrunk export: size $(cat "$tmp/size")"
 size_is 5242880
 cmp -n 5242880 "$tmp/data" "$f" || fail "shrinking changed the data kept"

@@ -31,7 +31,7 @@ stop_nbdkit ()
     fg_pid=
     [ "$status" -eq 0 ] || fail "nbdkit -f exited with $status"
   else
-    retry_until 10 eval "! kill -0 $pid 2>/dev/null" ||
+    retry_until "$nbdkit_wait_s" eval "! kill -0 $pid 2>/dev/null" ||
       fail "nbdkit $pid did not exit"
   fi
 }
@@ -40,12 +40,14 @@ cleanup_fn stop_nbdkit
 for mode in daemon foreground; do
   rm -f "$tmp/pid" "$tmp/sock"
   if [ $mode = daemon ]; then
-    nbdkit -P "$tmp/pid" -U "$tmp/sock" "$nfsdirect" "$(dio_url daemon.img)"
+    $nbdkit -P "$tmp/pid" -U "$tmp/sock" "$nfsdirect" "$(dio_url daemon.img)"
   else
-    nbdkit -f -P "$tmp/pid" -U "$tmp/sock" "$nfsdirect" "$(dio_url daemon.img)" &
+    $nbdkit -f -P "$tmp/pid" -U "$tmp/sock" "$nfsdirect" \
+      "$(dio_url daemon.img)" &
     fg_pid=$!
   fi
-  retry_until 10 test -S "$tmp/sock" -a -s "$tmp/pid" || fail "$mode: no socket"
+  retry_until "$nbdkit_wait_s" test -S "$tmp/sock" -a -s "$tmp/pid" ||
+    fail "$mode: no socket"
   [ "$(nbdinfo --size "nbd+unix:///?socket=$tmp/sock")" = 8388608 ] ||
     fail "$mode: wrong size"
   python3 "$nbd_steps" "$tmp/sock" \

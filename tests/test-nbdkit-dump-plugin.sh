@@ -10,7 +10,7 @@ set -x
 
 requires_nfsdirect
 
-out=$(nbdkit --dump-plugin "$nfsdirect")
+out=$($nbdkit --dump-plugin "$nfsdirect")
 echo "$out"
 for want in '^name=nfsdirect$' '^thread_model=parallel$' \
             '^magic_config_key=url$' '^has_after_fork=1$' \
@@ -22,7 +22,7 @@ pkg=$(pkg-config --modversion libnfs 2>/dev/null) &&
   { echo "$out" | grep -qx "libnfs_version=$pkg" ||
       fail "--dump-plugin: libnfs_version is not $pkg"; }
 
-help=$(nbdkit "$nfsdirect" --help)
+help=$($nbdkit "$nfsdirect" --help)
 for key in url profile file rsize wsize nconnect timeo retrans hard soft \
            readonly writes create size shrink; do
   echo "$help" | grep -Eq "(^|[ |[])$key=" || fail "--help does not mention $key="

@@ -125,9 +125,7 @@ FIO
 
 export tmp hostile size own untouched pattern_seed hostile_seed crc_io \
   pattern_io read_io max min_during
-# (Under check-valgrind DIO_TEST_WRAPPER runs nbdkit, and so the plugin,
-# under valgrind; --run's commands are not traced.)
-${DIO_TEST_WRAPPER} nbdkit -U - "$nfsdirect" "$(dio_url hostile.img)" --run '
+$nbdkit -U - "$nfsdirect" "$(dio_url hostile.img)" --run '
   export unixsocket
   python3 "$hostile" run "$unixsocket" --seed "$hostile_seed" \
     --pattern-seed "$pattern_seed" --own "$own" $untouched \

@@ -36,7 +36,7 @@ group_reporting=1
 FIO
 
 export tmp
-nbdkit -v -U - "$nfsdirect" "$(dio_url fio.img)" create=true size=256M \
+$nbdkit -v -U - "$nfsdirect" "$(dio_url fio.img)" create=true size=256M \
   --run 'export unixsocket; fio --output="$tmp/fio.out" "$tmp/verify.fio"' \
   2> "$tmp/nbdkit.log" ||
   { tail -50 "$tmp/nbdkit.log"; cat "$tmp/fio.out"; fail "fio failed"; }

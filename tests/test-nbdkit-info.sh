@@ -18,7 +18,7 @@ cleanup_fn rm -rf "$tmp"
 
 truncate -s 123456789 "$DIO_TEST_DIR/info.img"
 
-nbdkit -U - "$nfsdirect" "$(dio_url info.img)" \
+$nbdkit -U - "$nfsdirect" "$(dio_url info.img)" \
   --run 'nbdinfo --json "$uri"' > "$tmp/info.json"
 cat "$tmp/info.json"
 check ()
@@ -42,12 +42,12 @@ check block_size_preferred 1048576
 check block_size_maximum 33554432
 
 # wsize is the preferred size.
-nbdkit -U - "$nfsdirect" "$(dio_url info.img)" wsize=256K \
+$nbdkit -U - "$nfsdirect" "$(dio_url info.img)" wsize=256K \
   --run 'nbdinfo --json "$uri"' > "$tmp/info.json"
 check block_size_preferred 262144
 
 # readonly=true: a read-only export.
-nbdkit -U - "$nfsdirect" "$(dio_url info.img)" readonly=true \
+$nbdkit -U - "$nfsdirect" "$(dio_url info.img)" readonly=true \
   --run 'nbdinfo --json "$uri"' > "$tmp/info.json"
 check is_read_only true
 check '"export-size"' 123456789

@@ -20,12 +20,12 @@ head -c 256M /dev/urandom > "$tmp/in.img"
 export tmp
 
 # In: into a new file, created by the plugin at the right size.
-nbdkit -U - "$nfsdirect" "$(dio_url copy.img)" create=true size=256M \
+$nbdkit -U - "$nfsdirect" "$(dio_url copy.img)" create=true size=256M \
   --run 'nbdcopy --flush "$tmp/in.img" "$uri"'
 same_bytes "$tmp/in.img" "$DIO_TEST_DIR/copy.img"
 
 # Out: back again, through a fresh server.
-nbdkit -U - "$nfsdirect" "$(dio_url copy.img)" \
+$nbdkit -U - "$nfsdirect" "$(dio_url copy.img)" \
   --run 'nbdcopy "$uri" "$tmp/out.img"'
 same_bytes "$tmp/in.img" "$tmp/out.img"
 

@@ -30,7 +30,7 @@ chmod +x "$tmp/pause"
 head -c 4M /dev/zero | tr '\0' '\141' > "$DIO_TEST_DIR/outage.img"
 
 # soft, timeo=5 (half a second), one try.
-nbdkit -U - "$nfsdirect" "$(dio_url outage.img)" soft=true timeo=5 retrans=1 \
+$nbdkit -U - "$nfsdirect" "$(dio_url outage.img)" soft=true timeo=5 retrans=1 \
   --run '
   python3 "$nbd_steps" "$unixsocket" \
     "a read 0 4096 0x61" \
@@ -48,17 +48,19 @@ grep -q 'Connection timed out\|timed out' "$tmp/log" ||
 
 # hard: a read sent while the server is paused waits, and completes with
 # the right data once the server is back.
-nbdkit -f -v -U "$tmp/sock" "$nfsdirect" "$(dio_url outage.img)" 2> "$tmp/nbdkit.log" &
+$nbdkit -f -v -U "$tmp/sock" "$nfsdirect" "$(dio_url outage.img)" \
+  2> "$tmp/nbdkit.log" &
 nbdkit_pid=$!
 cleanup_fn kill "$nbdkit_pid"
-retry_until 10 test -S "$tmp/sock" || fail "nbdkit did not start"
+retry_until "$nbdkit_wait_s" test -S "$tmp/sock" || fail "nbdkit did not start"
 # Connected first (the handshake asks the server for the size).
 python3 "$nbd_steps" "$tmp/sock" "a size" "sh \"\$tmp/pause\"" \
   "a read 1M 1M 0x61" > "$tmp/hard.log" 2>&1 &
 reader=$!
 # Once the read has reached the plugin it is waiting on the server.
-retry_until 10 grep -q 'nfsdirect: pread count=1048576 offset=1048576' \
-  "$tmp/nbdkit.log" || fail "the read did not reach the plugin"
+retry_until "$nbdkit_wait_s" grep -q \
+  'nfsdirect: pread count=1048576 offset=1048576' "$tmp/nbdkit.log" ||
+  fail "the read did not reach the plugin"
 kill -0 "$reader" || { cat "$tmp/hard.log"; fail "hard: the read ended while the server was away"; }
 "$DIO_GANESHA" resume
 wait "$reader" || { cat "$tmp/hard.log"; fail "hard: the read failed"; }

@@ -22,7 +22,7 @@ export nbd_steps
 size=$((1024 * 1024 + 100))
 head -c $size /dev/zero | tr '\0' '\052' > "$DIO_TEST_DIR/eof.img"
 
-nbdkit -U - "$nfsdirect" "$(dio_url eof.img)" --run "
+$nbdkit -U - "$nfsdirect" "$(dio_url eof.img)" --run "
   python3 \"\$nbd_steps\" \"\$unixsocket\" \
     'a read $((size - 100)) 100 0x2a' \
     'a read $((size - 50)) 100 -> EINVAL' \
@@ -41,7 +41,7 @@ grep -q 'out of range' "$tmp/log" || fail "nbdkit gave no reason for the refusal
 # Shrunk underneath: a 4 MiB export whose file is cut to 1 MiB on the
 # server while nbdkit serves it.
 head -c 4M /dev/zero | tr '\0' '\052' > "$DIO_TEST_DIR/shrink.img"
-nbdkit -U - "$nfsdirect" "$(dio_url shrink.img)" --run "
+$nbdkit -U - "$nfsdirect" "$(dio_url shrink.img)" --run "
   python3 \"\$nbd_steps\" \"\$unixsocket\" \
     'a read 3M 4096 0x2a' \
     'sh truncate -s 1M \"\$DIO_TEST_DIR/shrink.img\"' \

@@ -44,7 +44,8 @@ truncate -s 3M "$DIO_TEST_DIR/sub/p.img"
 
 info ()
 {
-  nbdkit -U - "$nfsdirect" "$@" --run 'nbdinfo --json "$uri"' > "$tmp/info.json"
+  $nbdkit -U - "$nfsdirect" "$@" --run 'nbdinfo --json "$uri"' \
+    > "$tmp/info.json"
 }
 check ()
 {

@@ -23,7 +23,7 @@ head -c 8M /dev/urandom | dd of="$tmp/src.img" bs=1M seek=56 conv=notrunc
 head -c 64M /dev/urandom > "$DIO_TEST_DIR/qemu.img"
 
 export tmp
-nbdkit -U - "$nfsdirect" "$(dio_url qemu.img)" --run '
+$nbdkit -U - "$nfsdirect" "$(dio_url qemu.img)" --run '
   set -e
   target="nbd+unix://?socket=$unixsocket"
   qemu-img convert -n -f raw -O raw "$tmp/src.img" "$target"
@@ -36,7 +36,7 @@ same_bytes "$tmp/src.img" "$tmp/back.img"
 # compare notices a difference too (it is not just saying yes).
 printf 'X' | dd of="$DIO_TEST_DIR/qemu.img" bs=1 seek=1000 conv=notrunc
 status=0
-nbdkit -U - "$nfsdirect" "$(dio_url qemu.img)" --run '
+$nbdkit -U - "$nfsdirect" "$(dio_url qemu.img)" --run '
   qemu-img compare -f raw -F raw "$tmp/src.img" "nbd+unix://?socket=$unixsocket"
 ' || status=$?
 [ "$status" -eq 1 ] || fail "qemu-img compare did not report the difference ($status)"

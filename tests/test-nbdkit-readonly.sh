@@ -31,17 +31,18 @@ steps='
     "a flush" \
     "b read 1M 1M 0x55"
 '
-nbdkit -U - "$nfsdirect" "$(dio_url ro.img)" readonly=true --run "$steps"
-nbdkit -r -U - "$nfsdirect" "$(dio_url ro.img)" --run "$steps"
-nbdkit -U - "$nfsdirect" "$(dio_url ro.img)&ro" --run "$steps"
+$nbdkit -U - "$nfsdirect" "$(dio_url ro.img)" readonly=true --run "$steps"
+$nbdkit -r -U - "$nfsdirect" "$(dio_url ro.img)" --run "$steps"
+$nbdkit -U - "$nfsdirect" "$(dio_url ro.img)&ro" --run "$steps"
 same_bytes "$tmp/orig.img" "$DIO_TEST_DIR/ro.img"
 
 # Not writable by this user on the server: served read-only, and nbdinfo
 # says so.
 chmod 0444 "$DIO_TEST_DIR/ro.img"
 ro_url="$(dio_url ro.img)&uid=65534&gid=65534"
-nbdkit -U - "$nfsdirect" "$ro_url" --run 'nbdinfo --json "$uri"' > "$tmp/info.json"
+$nbdkit -U - "$nfsdirect" "$ro_url" --run 'nbdinfo --json "$uri"' \
+  > "$tmp/info.json"
 [ "$(jq -r '.exports[0].is_read_only' "$tmp/info.json")" = true ] ||
   fail "a file the server will not let us write is not served read-only"
-nbdkit -U - "$nfsdirect" "$ro_url" --run "$steps"
+$nbdkit -U - "$nfsdirect" "$ro_url" --run "$steps"
 same_bytes "$tmp/orig.img" "$DIO_TEST_DIR/ro.img"

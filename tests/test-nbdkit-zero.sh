@@ -19,7 +19,7 @@ export nbd_steps
 head -c 48M /dev/zero | tr '\0' '\132' > "$DIO_TEST_DIR/zero.img"
 cp "$DIO_TEST_DIR/zero.img" "$tmp/expect"
 
-nbdkit -U - "$nfsdirect" "$(dio_url zero.img)" --run '
+$nbdkit -U - "$nfsdirect" "$(dio_url zero.img)" --run '
   python3 "$nbd_steps" "$unixsocket" \
     "a zero 1000 35M" \
     "a zero 40M 4097 fua" \
