@@ -92,6 +92,10 @@ commit_cb (struct rpc_context *rpc, int status, void *data, void *priv)
 
   if (dio_conn_job_done (g->job.conn, &g->job, status, data))
     return;                     /* sent again, or timed out */
+  if (status == RPC_STATUS_SUCCESS && res->status == NFS3ERR_JUKEBOX) {
+    dio_conn_delay (g->job.conn, &g->job);
+    return;
+  }
   if (status != RPC_STATUS_SUCCESS) {
     err = dio_rpcstatus_errno (status);
     if (err == ETIMEDOUT)

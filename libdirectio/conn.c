@@ -41,6 +41,11 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
 
+/* Pauses before a job the server answered NFS3ERR_JUKEBOX is sent
+ * again: doubling, capped (Linux waits 5 s each time). */
+#define JUKEBOX_MIN_MS 100
+#define JUKEBOX_MAX_MS 5000
+
 /* An RPC failing with RPC_STATUS_ERROR on this many connections in a row
  * fails for good (EIO). */
 #define MAX_ERROR_RETRIES 16
@@ -84,6 +89,7 @@ struct dio_conn {
   struct nfs_context *nfs;
   struct dio_job *inflight_list;
   uint32_t inflight, inflight_bytes;
+  struct dio_job *delayed;      /* by due_ms: see dio_conn_delay */
   unsigned backoff_ms;
   uint64_t retry_at_ms;
 };
@@ -155,6 +161,7 @@ dio_conn_submit (struct dio_conn *c, struct dio_job *job)
   job->next = NULL;
   job->expired = false;
   job->error_retries = 0;
+  job->delays = 0;
   job->deadline_ms = c->timeout_ms > 0 ? now_ms () + c->timeout_ms : 0;
   pthread_mutex_lock (&c->lock);
   if (c->tail)
@@ -250,6 +257,44 @@ dio_conn_job_done (struct dio_conn *c, struct dio_job *job, int rpc_status,
   else
     queue_front (c, job);
   return true;
+}
+
+/* ---- delayed jobs (NFS3ERR_JUKEBOX) ---------------------------------- */
+
+void
+dio_conn_delay (struct dio_conn *c, struct dio_job *job)
+{
+  unsigned ms = JUKEBOX_MIN_MS << DIO_MIN (job->delays, 6u);
+  struct dio_job **pp;
+
+  job->delays++;
+  dio_count (c->stats->jukebox_delays, 1);
+  job->due_ms = now_ms () + DIO_MIN (ms, (unsigned) JUKEBOX_MAX_MS);
+  /* A soft job wakes at its deadline at the latest, to fail then. */
+  if (job->deadline_ms && job->deadline_ms < job->due_ms)
+    job->due_ms = job->deadline_ms;
+  for (pp = &c->delayed; *pp && (*pp)->due_ms <= job->due_ms;
+       pp = &(*pp)->next)
+    ;
+  job->next = *pp;
+  *pp = job;
+}
+
+/* Queue the delayed jobs whose time has come (or fail them, past their
+ * soft deadline). */
+static void
+release_delayed (struct dio_conn *c)
+{
+  uint64_t now = now_ms ();
+
+  while (c->delayed && c->delayed->due_ms <= now) {
+    struct dio_job *job = c->delayed;
+    c->delayed = job->next;
+    if (past_deadline (job, now))
+      fail_timed_out (c, job);
+    else
+      queue_front (c, job);
+  }
 }
 
 /* ---- mounting -------------------------------------------------------- */
@@ -467,7 +512,8 @@ should_stop (struct dio_conn *c)
   bool stop;
 
   pthread_mutex_lock (&c->lock);
-  stop = c->stopping && c->head == NULL && c->inflight == 0;
+  stop = c->stopping && c->head == NULL && c->inflight == 0
+    && c->delayed == NULL;
   pthread_mutex_unlock (&c->lock);
   return stop;
 }
@@ -493,6 +539,11 @@ poll_timeout (struct dio_conn *c)
       || (c->timeout_ms > 0 && (c->inflight > 0 || c->head != NULL)))
     timeout = timeout == -1 ? DEADLINE_SCAN_MS
       : DIO_MIN (timeout, DEADLINE_SCAN_MS);
+  if (c->delayed) {
+    uint64_t now = now_ms ();
+    int due = c->delayed->due_ms > now ? (int) (c->delayed->due_ms - now) : 0;
+    timeout = timeout == -1 ? due : DIO_MIN (timeout, due);
+  }
   return timeout;
 }
 
@@ -579,6 +630,7 @@ service_thread (void *arg)
 
   for (;;) {
     maintain (c);
+    release_delayed (c);
     start_ready_jobs (c);
     expire_jobs (c);
     if (should_stop (c))

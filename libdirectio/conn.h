@@ -29,6 +29,8 @@ struct dio_job {
   uint64_t deadline_ms;         /* soft mounts: fail after this */
   bool expired;
   unsigned error_retries;       /* RPC_STATUS_ERROR seen (conn.c) */
+  unsigned delays;              /* NFS3ERR_JUKEBOX seen (conn.c) */
+  uint64_t due_ms;              /* delayed: start again at this time */
 };
 
 /* How to reach and mount the export. */
@@ -62,6 +64,13 @@ void dio_conn_submit (struct dio_conn *c, struct dio_job *job);
  * the caller must not touch the job again. */
 bool dio_conn_job_done (struct dio_conn *c, struct dio_job *job,
                         int rpc_status, const void *data);
+
+/* Service thread only, from the job's callback instead of completing
+ * it: the server answered NFS3ERR_JUKEBOX ("try again later", e.g. while
+ * it recalls the file from tape).  The job is started again after a
+ * pause, 100 ms doubling to 5 s, as often as it takes (as Linux does);
+ * past its soft deadline it fails with ETIMEDOUT instead. */
+void dio_conn_delay (struct dio_conn *c, struct dio_job *job);
 
 /* Service thread only: is the connection broken (being replaced)? */
 bool dio_conn_lost (struct dio_conn *c);

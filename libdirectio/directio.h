@@ -102,7 +102,9 @@ struct dio_stats {
   uint32_t window;              /* RPCs in flight per connection */
   uint64_t commit_joins;        /* write requests made durable by a COMMIT
                                    (concurrent ones share a COMMIT) */
-  uint64_t reserved[11];
+  uint64_t jukebox_delays;      /* RPCs sent again later because the
+                                   server said NFS3ERR_JUKEBOX */
+  uint64_t reserved[10];
 };
 
 /* Counters of the mount behind fd. */

@@ -374,6 +374,10 @@ read_cb (struct rpc_context *rpc, int status, void *data, void *priv)
 
   if (dio_conn_job_done (c->conn, &c->job, status, data))
     return;                     /* sent again, or timed out */
+  if (status == RPC_STATUS_SUCCESS && res->status == NFS3ERR_JUKEBOX) {
+    dio_conn_delay (c->conn, &c->job);
+    return;
+  }
   if (status != RPC_STATUS_SUCCESS)
     err = rpc_failure_errno (c, status);
   else if (res->status != NFS3_OK)
@@ -399,6 +403,10 @@ write_cb (struct rpc_context *rpc, int status, void *data, void *priv)
 
   if (dio_conn_job_done (c->conn, &c->job, status, data))
     return;
+  if (status == RPC_STATUS_SUCCESS && res->status == NFS3ERR_JUKEBOX) {
+    dio_conn_delay (c->conn, &c->job);
+    return;
+  }
   if (status != RPC_STATUS_SUCCESS)
     err = rpc_failure_errno (c, status);
   else if (res->status != NFS3_OK)

@@ -17,6 +17,7 @@ dio_mount_stats_copy (const struct dio_mount_stats *f, struct dio_stats *t)
   t->write_rpcs = dio_load (f->write_rpcs);
   t->commit_rpcs = dio_load (f->commit_rpcs);
   t->commit_joins = dio_load (f->commit_joins);
+  t->jukebox_delays = dio_load (f->jukebox_delays);
   t->other_rpcs = dio_load (f->other_rpcs);
   t->resends = dio_load (f->resends);
   t->verifier_mismatches = dio_load (f->verifier_mismatches);

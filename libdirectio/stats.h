@@ -10,7 +10,7 @@ struct dio_mount_stats {
   uint64_t direct_read_bytes, direct_write_bytes;
   uint64_t read_rpcs, write_rpcs, commit_rpcs, commit_joins, other_rpcs;
   uint64_t resends, verifier_mismatches;
-  uint64_t reconnects, timeouts, errors;
+  uint64_t reconnects, timeouts, errors, jukebox_delays;
   uint64_t cache_read_bytes, cache_write_bytes;
 };
 

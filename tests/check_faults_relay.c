@@ -293,6 +293,60 @@ START_TEST (test_cut_anywhere_soft)
 }
 END_TEST
 
+/* The server says NFS3ERR_JUKEBOX ("try again later"; the relay turns
+ * successful replies into it): a direct write, a read and a COMMIT wait
+ * and are sent again, 100 ms then 200 ms then 400 ms later, and succeed;
+ * nothing reaches the caller but the delay. */
+START_TEST (test_jukebox)
+{
+  struct relay *r = relay_start (query_port ("nfsport="), 1);
+  size_t len = 64 * KiB;
+  char *buf = malloc (len);
+  struct dio_stats a, b, c;
+  double t0, took;
+  int fd;
+
+  ck_assert_msg (r != NULL, "relay_start: %s", strerror (errno));
+  fd = dio_open (relay_url (r, "jukebox", "&nconnect=1"),
+                 O_RDWR | O_CREAT | O_TRUNC, 0644);
+  ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
+  ck_assert_int_eq (dio_stats (fd, &a), 0);
+
+  /* A lone write: one FILE_SYNC WRITE, answered "later" three times. */
+  test_fill (buf, len, 0, 41);
+  relay_set_jukebox (r, 3);
+  t0 = test_now ();
+  ck_assert_int_eq (dio_pwrite (fd, buf, len, 0), len);
+  took = test_now () - t0;
+  ck_assert_int_eq (dio_stats (fd, &b), 0);
+  ck_assert_uint_eq (b.jukebox_delays - a.jukebox_delays, 3);
+  ck_assert_uint_eq (b.errors, a.errors);
+  ck_assert_msg (took >= 0.65, "three delays took only %.2f s", took);
+  ck_assert_uint_eq (relay_jukebox_left (r), 0);
+
+  /* A read, twice. */
+  memset (buf, 0, len);
+  relay_set_jukebox (r, 2);
+  ck_assert_int_eq (dio_pread (fd, buf, len, 0), len);
+  ck_assert (test_check (buf, len, 0, 41));
+  ck_assert_int_eq (dio_stats (fd, &c), 0);
+  ck_assert_uint_eq (c.jukebox_delays - b.jukebox_delays, 2);
+
+  /* An unstable write, then its COMMIT at fsync, once each. */
+  test_fill (buf, len, len, 41);
+  relay_set_jukebox (r, 2);
+  ck_assert_int_eq (dio_pwrite2 (fd, buf, len, len, DIO_WRITE_UNSTABLE), len);
+  ck_assert_int_eq (dio_fsync (fd), 0);
+  ck_assert_int_eq (dio_stats (fd, &a), 0);
+  ck_assert_uint_eq (a.jukebox_delays - c.jukebox_delays, 2);
+  ck_assert_uint_eq (a.errors, b.errors);
+  ck_assert_int_eq (dio_close (fd), 0);
+  relay_stop (r);
+  ck_assert (test_local_matches ("jukebox", 2 * len, 41));
+  free (buf);
+}
+END_TEST
+
 Suite *
 suite_faults_relay (void)
 {
@@ -301,6 +355,7 @@ suite_faults_relay (void)
 
   tcase_set_timeout (tc, 900);
   tcase_add_test (tc, test_cut_inside_requests);
+  tcase_add_test (tc, test_jukebox);
   suite_add_tcase (s, tc);
   return s;
 }

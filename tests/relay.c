@@ -43,7 +43,15 @@ struct records {
   unsigned char hdr[4];
   uint32_t frag_left;           /* bytes left in this fragment */
   bool last;                    /* this fragment ends the record */
+  uint32_t body_off;            /* bytes of this record's body seen */
+  unsigned *jukebox_left;       /* the relay's: replies still to turn */
 };
+
+/* An accepted RPC reply with an empty verifier (RFC 5531): xid, REPLY,
+ * MSG_ACCEPTED, verifier flavor and length, SUCCESS, and then the
+ * procedure's result, which for NFSv3 starts with its nfsstat3. */
+#define REPLY_HEADER 24
+#define NFS3ERR_JUKEBOX 10008
 
 struct pump {
   struct pair *pair;
@@ -75,6 +83,7 @@ struct relay {
   enum relay_cut where;
   uint64_t min, max;
   unsigned max_drops, accepts, drops;
+  unsigned jukebox_left;        /* atomic */
   struct pair pairs[MAX_PAIRS];
 };
 
@@ -150,10 +159,42 @@ write_all (int fd, const char *buf, size_t n)
   return true;
 }
 
+static uint32_t
+get32 (const unsigned char *p)
+{
+  return (uint32_t) p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+}
+
+/* seg is the start of a reply's body: if it succeeded (NFS3_OK) and the
+ * relay has replies left to turn, make it NFS3ERR_JUKEBOX.  The error
+ * result of READ, WRITE and COMMIT starts as their success result does
+ * (attributes), so the client decodes the changed reply cleanly. */
+static void
+maybe_jukebox (struct records *rs, unsigned char *seg, size_t take)
+{
+  unsigned left;
+
+  if (rs->body_off != 0 || take < REPLY_HEADER + 4
+      || get32 (seg + 4) != 1 || get32 (seg + 8) != 0
+      || get32 (seg + 16) != 0 || get32 (seg + 20) != 0
+      || get32 (seg + REPLY_HEADER) != 0)
+    return;
+  left = __atomic_load_n (rs->jukebox_left, __ATOMIC_ACQUIRE);
+  do
+    if (left == 0)
+      return;
+  while (!__atomic_compare_exchange_n (rs->jukebox_left, &left, left - 1,
+                                       false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE));
+  seg[REPLY_HEADER + 2] = NFS3ERR_JUKEBOX >> 8;
+  seg[REPLY_HEADER + 3] = NFS3ERR_JUKEBOX & 0xff;
+}
+
 /* The bytes of buf[0, n) up to the end of the current reply record (all
- * n if it does not end there); *ended says whether a record ends. */
+ * n if it does not end there); *ended says whether a record ends.  Turns
+ * replies into NFS3ERR_JUKEBOX on the way (relay_set_jukebox). */
 static size_t
-record_scan (struct records *rs, const unsigned char *buf, size_t n,
+record_scan (struct records *rs, unsigned char *buf, size_t n,
              bool *ended)
 {
   size_t i = 0;
@@ -170,12 +211,15 @@ record_scan (struct records *rs, const unsigned char *buf, size_t n,
     }
     else {
       size_t take = n - i < rs->frag_left ? n - i : rs->frag_left;
+      maybe_jukebox (rs, buf + i, take);
+      rs->body_off += take;
       i += take;
       rs->frag_left -= take;
     }
     if (rs->frag_left == 0) {
       rs->hdr_have = 0;
       if (rs->last) {
+        rs->body_off = 0;
         *ended = true;
         return i;
       }
@@ -209,13 +253,13 @@ forward_request (struct pump *pu, const char *buf, size_t n)
 /* Server to client, a record at a time.  Returns false when the pump
  * ends. */
 static bool
-forward_replies (struct pump *pu, const char *buf, size_t n)
+forward_replies (struct pump *pu, char *buf, size_t n)
 {
   struct pair *p = pu->pair;
 
   while (n > 0) {
     bool ended, cut_now, stop = false;
-    size_t seg = record_scan (&p->replies, (const unsigned char *) buf, n,
+    size_t seg = record_scan (&p->replies, (unsigned char *) buf, n,
                               &ended);
     size_t pass;
 
@@ -347,7 +391,8 @@ serve (struct relay *r, int cfd)
     }
   if (p) {
     *p = (struct pair) { .r = r, .fd = { cfd, sfd }, .live = 2,
-                         .in_use = true, .at_boundary = true };
+                         .in_use = true, .at_boundary = true,
+                         .replies.jukebox_left = &r->jukebox_left };
     arm_locked (r, p);
     r->accepts++;
   }
@@ -453,6 +498,18 @@ relay_set_drops (struct relay *r, enum relay_cut where, uint64_t min,
         && !r->pairs[i].cut_pending)
       arm_locked (r, &r->pairs[i]);
   pthread_mutex_unlock (&r->lock);
+}
+
+void
+relay_set_jukebox (struct relay *r, unsigned n)
+{
+  __atomic_store_n (&r->jukebox_left, n, __ATOMIC_RELEASE);
+}
+
+unsigned
+relay_jukebox_left (struct relay *r)
+{
+  return __atomic_load_n (&r->jukebox_left, __ATOMIC_ACQUIRE);
 }
 
 unsigned

@@ -1,6 +1,7 @@
 /* A TCP relay for fault tests: it sits between the engine and the NFS
  * port of the test server and cuts connections at random, mid-record, so
- * that requests are in flight when the connection goes. */
+ * that requests are in flight when the connection goes; or it turns
+ * replies into NFS3ERR_JUKEBOX. */
 #ifndef RELAY_H
 #define RELAY_H
 
@@ -30,6 +31,13 @@ enum relay_cut {
  * at most max_drops times in all; max_drops 0 stops cutting. */
 void relay_set_drops (struct relay *r, enum relay_cut where, uint64_t min,
                       uint64_t max, unsigned max_drops);
+
+/* Turn the next n successful NFSv3 replies (READ, WRITE, COMMIT...)
+ * into NFS3ERR_JUKEBOX, the server's "try again later". */
+void relay_set_jukebox (struct relay *r, unsigned n);
+
+/* How many of those are still to come. */
+unsigned relay_jukebox_left (struct relay *r);
 
 /* Connections accepted and connections cut so far. */
 unsigned relay_accepts (struct relay *r);
