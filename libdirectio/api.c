@@ -536,6 +536,8 @@ dio_fstat (int fd, struct stat *st)
   if (f == NULL)
     return -1;
   r = getattr (f, st);
+  if (r == -1)
+    dio_error_prefix ("dio_fstat: %s", f->name);
   dio_ofd_put (f);
   return r;
 }
@@ -606,8 +608,8 @@ dio_ftruncate (int fd, off_t length)
                    f->name);
   else if (f->ino->mount->opts.readonly)
     dio_error_msg (EROFS, "dio_ftruncate: %s: mounted read-only", f->name);
-  else
-    r = truncate_file (f->ino, length);
+  else if ((r = truncate_file (f->ino, length)) == -1)
+    dio_error_prefix ("dio_ftruncate: %s", f->name);
   dio_ofd_put (f);
   return r;
 }

@@ -46,6 +46,24 @@ dio_error_msg (int errnum, const char *fmt, ...)
   return -1;
 }
 
+int
+dio_error_prefix (const char *fmt, ...)
+{
+  char prefix[256], rest[sizeof last_error];
+  int saved = errno;
+  va_list ap;
+
+  va_start (ap, fmt);
+  vsnprintf (prefix, sizeof prefix, fmt, ap);
+  va_end (ap);
+  snprintf (rest, sizeof rest, "%s", last_error);
+  /* A message too long loses its end: the prefix says where it was. */
+  if (snprintf (last_error, sizeof last_error, "%s: %s", prefix, rest) < 0)
+    last_error[0] = '\0';
+  errno = saved;
+  return -1;
+}
+
 void
 dio_error_clear (void)
 {

@@ -18,6 +18,11 @@ int dio_error_msg (int errnum, const char *fmt, ...)
  * read it only after a failure, as with errno). */
 void dio_error_clear (void);
 
+/* Put "prefix: " before the thread's message (the caller's context, e.g.
+ * the call and the file name); errno is kept.  Returns -1. */
+int dio_error_prefix (const char *fmt, ...)
+  __attribute__ ((format (printf, 1, 2)));
+
 /* Map an nfsstat3 value to an errno. */
 int dio_nfsstat_errno (int nfsstat3);
 

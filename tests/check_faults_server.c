@@ -292,7 +292,15 @@ START_TEST (test_stale_handle)
   assert_errno (dio_pwrite (fd, buf, 100, 0), ESTALE, "dio_pwrite");
   assert_errno (dio_pwrite (fd, buf, sizeof buf, 0), ESTALE, "dio_pwrite");
   assert_errno (dio_fstat (fd, &st), ESTALE, "dio_fstat");
+  /* The message names the call, the file and the RPC. */
+  ck_assert_msg (strstr (dio_last_error (), "dio_fstat: ") != NULL
+                 && strstr (dio_last_error (), "stale") != NULL
+                 && strstr (dio_last_error (), "GETATTR") != NULL,
+                 "%s", dio_last_error ());
   assert_errno (dio_ftruncate (fd, 0), ESTALE, "dio_ftruncate");
+  ck_assert_msg (strstr (dio_last_error (), "dio_ftruncate: ") != NULL
+                 && strstr (dio_last_error (), "SETATTR") != NULL,
+                 "%s", dio_last_error ());
   /* Opening the name again finds the new file. */
   fd2 = dio_open (test_url ("stale", NULL), O_RDONLY);
   ck_assert_msg (fd2 >= 0, "dio_open: %s", dio_last_error ());
