@@ -398,6 +398,7 @@ aio_write_done (void *opaque, ssize_t result, int err)
   void *arg = a->opaque;
 
   dio_cache_after_direct_write (&a->ino->cf, a->offset, a->len, result);
+  dio_inode_put (a->ino);
   free (a);
   cb (arg, result, err);
 }
@@ -417,8 +418,11 @@ aio_start (struct dio_ofd *f, bool write, int flags, const struct iovec *v,
   if (a == NULL)
     return dio_error (ENOMEM, "%s", f->name);
   *a = (struct aio_write) { ino, offset, v->iov_len, cb, opaque };
+  /* Ours: the caller may close the descriptor before the write ends. */
+  dio_inode_get (ino);
   if (dio_dreq_start (ino, write, flags, v, 1, offset, aio_write_done, a)
       == -1) {
+    dio_inode_put (ino);
     free (a);
     return -1;
   }

@@ -139,6 +139,8 @@ static void issue_locked (struct dio_dreq *d, struct dio_chunk **batch);
 static enum pass_next pass_end_locked (struct dio_dreq *d,
                                        struct dio_chunk **batch,
                                        ssize_t *result, int *err);
+static void result_of_prefix (struct dio_dreq *d, uint64_t prefix,
+                              ssize_t *result, int *err);
 
 static void
 submit_batch (struct dio_dreq *d, struct dio_chunk *batch)
@@ -264,7 +266,11 @@ resend_or_fail_locked (struct dio_dreq *d, uint64_t prefix,
                        struct dio_chunk **batch, ssize_t *result, int *err)
 {
   dio_count (d->m->stats.verifier_mismatches, 1);
-  if (d->resent || prefix == 0) {
+  if (prefix == 0) {                  /* nothing to make durable */
+    result_of_prefix (d, prefix, result, err);
+    return PASS_DONE;
+  }
+  if (d->resent) {
     *result = -1;
     *err = EIO;
     return PASS_DONE;

@@ -25,7 +25,9 @@ static struct dio_mount *registry;
 
 /* A mount being made (on its maker's stack).  Opens of the same server
  * with the same options wait for it: the export it finds may serve them
- * too.  Those for the same path also share its failure. */
+ * too.  They share its failure when it is about the server (unreachable,
+ * silent, refusing), not about the path (no such export), so that N
+ * opens of a dead server wait for one attempt, not N in turn. */
 struct pending_mount {
   struct pending_mount *next;
   const struct dio_url *u;
@@ -276,7 +278,7 @@ pending_find (const struct dio_url *u, const struct dio_options *opts)
 }
 
 /* Wait (registry_lock held) for a pending mount to be made.  -1 with
- * its error if it failed for this very path; 0 to look again. */
+ * its error if that applies to this open too; 0 to look again. */
 static int
 pending_wait (struct pending_mount *p, const struct dio_url *u)
 {
@@ -286,7 +288,8 @@ pending_wait (struct pending_mount *p, const struct dio_url *u)
   p->waiters++;
   while (!p->done)
     pthread_cond_wait (&registry_cond, &registry_lock);
-  if (p->err && strcmp (p->u->path, u->path) == 0) {
+  if (p->err && (!not_an_export (p->err)
+                 || strcmp (p->u->path, u->path) == 0)) {
     err = p->err;
     memcpy (msg, p->msg, sizeof msg);
   }
@@ -310,6 +313,9 @@ mount_pending (const struct dio_url *u, const struct dio_options *opts)
   m = mount_new (u, opts);
   pthread_mutex_lock (&registry_lock);
   if (m) {
+    /* Published with the maker's reference: waiters may find it, use it
+     * and drop their references before the maker wakes up again. */
+    m->refs = 1;
     m->next = registry;
     registry = m;
   }
@@ -347,15 +353,16 @@ dio_mount_get (const struct dio_url *u, const struct dio_options *opts,
       pthread_mutex_unlock (&registry_lock);
       return -1;
     }
-  if (m == NULL) {
-    m = mount_pending (u, opts);
+  if (m)
+    m->refs++;
+  else {
+    m = mount_pending (u, opts);        /* with our reference */
     if (m == NULL) {
       pthread_mutex_unlock (&registry_lock);
       return -1;
     }
     export_covers (m->export, u->path, rel);
   }
-  m->refs++;
   pthread_mutex_unlock (&registry_lock);
   *out = m;
   return 0;

@@ -124,6 +124,71 @@ START_TEST (test_silent_server_blocks_no_one_else)
 }
 END_TEST
 
+/* Opens racing for one mount: with no descriptor open, every round of
+ * 6 threads mounts afresh.  One thread makes the mount while the others
+ * wait for it; each then opens an existing file or a missing one, and
+ * those that fail drop their reference at once, possibly before the
+ * maker has taken its own (run under ASan, a use-after-free shows). */
+#define RACE_THREADS 6
+#define RACE_ROUNDS 20
+
+static pthread_barrier_t race_barrier;
+
+struct racer {
+  int id;
+  char msg[300];
+};
+
+static void *
+race_open (void *arg)
+{
+  struct racer *r = arg;
+
+  /* Every round, whatever happened: the others wait at the barriers. */
+  for (int round = 0; round < RACE_ROUNDS; round++) {
+    bool exists = (r->id + round) % 2 == 0;
+    int fd;
+
+    pthread_barrier_wait (&race_barrier);
+    fd = dio_open (test_url (exists ? "race-here" : "race-missing", NULL),
+                   O_RDONLY);
+    if (r->msg[0] != '\0')
+      ;                         /* keep the first failure */
+    else if (exists && fd < 0)
+      snprintf (r->msg, sizeof r->msg, "round %d: open: %s", round,
+                dio_last_error ());
+    else if (!exists && (fd >= 0 || errno != ENOENT))
+      snprintf (r->msg, sizeof r->msg, "round %d: missing file gave fd %d "
+                "errno %d: %s", round, fd, errno, dio_last_error ());
+    if (fd >= 0)
+      dio_close (fd);
+    pthread_barrier_wait (&race_barrier);     /* all closed: unmounted */
+  }
+  return NULL;
+}
+
+START_TEST (test_concurrent_opens_share_a_mount)
+{
+  struct racer r[RACE_THREADS];
+  pthread_t t[RACE_THREADS];
+  int fd = dio_open (test_url ("race-here", NULL), O_RDWR | O_CREAT, 0644);
+
+  ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
+  dio_close (fd);
+  ck_assert_int_eq (pthread_barrier_init (&race_barrier, NULL, RACE_THREADS),
+                    0);
+  for (int i = 0; i < RACE_THREADS; i++) {
+    r[i] = (struct racer) { .id = i };
+    ck_assert_int_eq (pthread_create (&t[i], NULL, race_open, &r[i]), 0);
+  }
+  for (int i = 0; i < RACE_THREADS; i++)
+    pthread_join (t[i], NULL);
+  pthread_barrier_destroy (&race_barrier);
+  for (int i = 0; i < RACE_THREADS; i++)
+    ck_assert_msg (r[i].msg[0] == '\0', "thread %d: %s", i, r[i].msg);
+}
+END_TEST
+
 START_TEST (test_missing_export_and_file)
 {
   int fd = dio_open (test_url ("nosuchfile", NULL), O_RDONLY);
@@ -233,6 +298,7 @@ suite_engine_errors (void)
   tcase_add_test (tc, test_malformed_urls);
   tcase_add_test (tc, test_unreachable);
   tcase_add_test (tc, test_silent_server_blocks_no_one_else);
+  tcase_add_test (tc, test_concurrent_opens_share_a_mount);
   tcase_add_test (tc, test_missing_export_and_file);
   tcase_add_test (tc, test_permission_denied);
   tcase_add_test (tc, test_directory_refused);

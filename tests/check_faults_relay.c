@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -294,15 +295,16 @@ START_TEST (test_cut_anywhere_soft)
 END_TEST
 
 /* The server says NFS3ERR_JUKEBOX ("try again later"; the relay turns
- * successful replies into it): a direct write, a read and a COMMIT wait
- * and are sent again, 100 ms then 200 ms then 400 ms later, and succeed;
- * nothing reaches the caller but the delay. */
+ * successful replies into it): a direct write, a read, a COMMIT, a
+ * GETATTR and a SETATTR wait and are sent again, 100 ms then 200 ms then
+ * 400 ms later, and succeed; nothing reaches the caller but the delay. */
 START_TEST (test_jukebox)
 {
   struct relay *r = relay_start (query_port ("nfsport="), 1);
   size_t len = 64 * KiB;
   char *buf = malloc (len);
   struct dio_stats a, b, c;
+  struct stat st;
   double t0, took;
   int fd;
 
@@ -340,6 +342,15 @@ START_TEST (test_jukebox)
   ck_assert_int_eq (dio_stats (fd, &a), 0);
   ck_assert_uint_eq (a.jukebox_delays - c.jukebox_delays, 2);
   ck_assert_uint_eq (a.errors, b.errors);
+
+  /* Metadata: GETATTR and SETATTR, once each. */
+  relay_set_jukebox (r, 1);
+  ck_assert_msg (dio_fstat (fd, &st) == 0, "%s", dio_last_error ());
+  ck_assert_int_eq (st.st_size, 2 * len);
+  relay_set_jukebox (r, 1);
+  ck_assert_msg (dio_ftruncate (fd, 2 * len) == 0, "%s", dio_last_error ());
+  ck_assert_int_eq (dio_stats (fd, &c), 0);
+  ck_assert_uint_eq (c.jukebox_delays - a.jukebox_delays, 2);
   ck_assert_int_eq (dio_close (fd), 0);
   relay_stop (r);
   ck_assert (test_local_matches ("jukebox", 2 * len, 41));
