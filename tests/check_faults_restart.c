@@ -55,6 +55,7 @@ struct stream {
   pthread_cond_t cond;
   /* Guarded by lock. */
   unsigned started, completed;  /* operations begun and finished */
+  double op_s;                  /* how long the last operation took */
   bool stop;                    /* the controller is done */
   bool failed;
   char why[512];
@@ -95,9 +96,15 @@ one_write (struct stream *s, unsigned i, char *buf, char *back)
   uint64_t off = fault_range (&s->rng, 0, FILE_SIZE - len);
   ssize_t r;
 
+  double t0;
+
   fault_fill (buf, len, off, i + 1);
   stream_note (s, &s->started);
+  t0 = test_now ();
   r = dio_pwrite (s->fd, buf, len, off);
+  pthread_mutex_lock (&s->lock);
+  s->op_s = test_now () - t0;
+  pthread_mutex_unlock (&s->lock);
   if (r != (ssize_t) len) {
     stream_fail (s, "write %u (%zu bytes at %" PRIu64 ") returned %zd: %s",
                  i, len, off, r, r < 0 ? dio_last_error () : "short");
@@ -126,9 +133,14 @@ one_read (struct stream *s, unsigned i, char *back)
   size_t len = fault_range (&s->rng, 8 * MiB, 32 * MiB);
   uint64_t off = fault_range (&s->rng, 0, s->size - len);
   ssize_t r;
+  double t0;
 
   stream_note (s, &s->started);
+  t0 = test_now ();
   r = dio_pread (s->fd, back, len, off);
+  pthread_mutex_lock (&s->lock);
+  s->op_s = test_now () - t0;
+  pthread_mutex_unlock (&s->lock);
   if (r != (ssize_t) len || memcmp (back, s->model + off, len) != 0) {
     stream_fail (s, "read %u (%zu bytes at %" PRIu64 ") returned %zd%s%s",
                  i, len, off, r, r < 0 ? ": " : ", data differs",
@@ -235,11 +247,21 @@ crash_and_restart (struct stream *s)
 {
   pid_t pid = ganesha_pid ();
   unsigned c = count_of (s, &s->completed);
+  uint64_t span_us;
 
   ck_assert_msg (wait_count (s, &s->started, c, STALL_S),
                  "stream stalled: %s", s->why);
-  /* A schedule, not a synchronisation: land somewhere inside it. */
-  usleep (fault_range (&s->ctl_rng, 0, 8000));
+  /* A schedule, not a synchronisation: land somewhere inside it.  An
+   * operation takes ~10 ms here but far longer under valgrind or TSan;
+   * the last one's length keeps the kill inside this one there too. */
+  pthread_mutex_lock (&s->lock);
+  span_us = (uint64_t) (s->op_s * 1e6);
+  pthread_mutex_unlock (&s->lock);
+  if (span_us < 8000)
+    span_us = 8000;
+  if (span_us > 2000000)
+    span_us = 2000000;
+  usleep (fault_range (&s->ctl_rng, 0, span_us));
   ck_assert_int_eq (kill (pid, fault_rand (&s->ctl_rng) & 1 ? SIGKILL
                                                          : SIGTERM), 0);
   test_ganesha ("restart --new-verifier");
