@@ -128,7 +128,8 @@ END_TEST
  * 6 threads mounts afresh.  One thread makes the mount while the others
  * wait for it; each then opens an existing file or a missing one, and
  * those that fail drop their reference at once, possibly before the
- * maker has taken its own (run under ASan, a use-after-free shows). */
+ * maker is scheduled again.  A stress test of the pending-mount path
+ * (under ASan and TSan too), not a certain reproduction of that race. */
 #define RACE_THREADS 6
 #define RACE_ROUNDS 20
 
