@@ -41,14 +41,6 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
 
-/* With this many RPCs in flight a submitter does not wake the sleeping
- * service thread: a reply is due soon and the thread takes new jobs then,
- * or after LAZY_WAKE_MS at the latest.  Each wake-up is an eventfd write,
- * a poll return and a cross-CPU interrupt; under a deep queue of small
- * requests they were a large part of the CPU per request. */
-#define LAZY_WAKE_INFLIGHT 4
-#define LAZY_WAKE_MS 1
-
 /* Pauses before a job the server answered NFS3ERR_JUKEBOX is sent
  * again: doubling, capped (Linux waits 5 s each time). */
 #define JUKEBOX_MIN_MS 100
@@ -86,7 +78,6 @@ struct dio_conn {
   struct dio_job *head, *tail;
   bool stopping;
   bool sleeping;                /* in poll: a submitter must wake it */
-  uint32_t replies_due;         /* RPCs in flight as it went to sleep */
   bool kick;                    /* new work while down: retry at once */
 
   /* Service thread only. */
@@ -180,11 +171,9 @@ dio_conn_submit (struct dio_conn *c, struct dio_job *job)
   c->tail = job;
   c->kick = true;
   /* One wake-up per sleep is enough; an awake thread looks at the queue
-   * before it next sleeps, and a thread waiting for many replies looks
-   * soon (LAZY_WAKE_INFLIGHT).  Written under the lock: once it is
-   * dropped the job may complete and the connection be stopped and
-   * freed. */
-  if (c->sleeping && c->replies_due < LAZY_WAKE_INFLIGHT) {
+   * before it next sleeps.  Written under the lock: once it is dropped
+   * the job may complete and the connection be stopped and freed. */
+  if (c->sleeping) {
     c->sleeping = false;
     if (write (c->wakefd, &one, sizeof one) != sizeof one)
       abort ();                 /* an eventfd write cannot fail here */
@@ -578,9 +567,6 @@ serve_once (struct dio_conn *c)
   if (window_has_room (c) || (c->state == CONN_DOWN && c->kick))
     timeout = 0;
   c->sleeping = true;
-  c->replies_due = c->state == CONN_UP ? c->inflight : 0;
-  if (c->replies_due >= LAZY_WAKE_INFLIGHT)
-    timeout = timeout == -1 ? LAZY_WAKE_MS : DIO_MIN (timeout, LAZY_WAKE_MS);
   pthread_mutex_unlock (&c->lock);
   if (poll (p, 2, timeout) == -1 && errno != EINTR)
     abort ();                   /* EFAULT/EINVAL/ENOMEM: nothing to retry */
