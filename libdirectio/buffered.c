@@ -39,6 +39,14 @@ struct entry {
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct entry *registry;
 
+/* Held across fork (fork.c). */
+__attribute__ ((constructor))
+static void
+buffered_atfork (void)
+{
+  dio_fork_hold (&registry_lock);
+}
+
 static struct dio_inode *
 inode_of (struct dio_cache_file *cf)
 {

@@ -3,7 +3,13 @@
  * Threading: slots and cap are guarded by table_lock (readers take it
  * shared).  A slot is cleared before its kernel descriptor is closed, and
  * both happen under the write lock, so a number the kernel hands out
- * again is never still mapped to the old file. */
+ * again is never still mapped to the old file.
+ *
+ * Fork: the child forgets the inherited engine descriptors (their mounts
+ * do not work there: mount.c), so calls on them fail with EBADF, as on
+ * descriptors that did not survive; their O_PATH placeholders stay open
+ * until the child closes them.  The old table stays reachable in
+ * `inherited`; table_lock is held across fork. */
 #include "internal.h"
 
 #include <fcntl.h>
@@ -17,6 +23,42 @@
 static pthread_rwlock_t table_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct dio_ofd **slots;
 static int cap;
+
+/* Tables inherited across forks (a few generations are kept). */
+static struct dio_ofd **inherited[8];
+static unsigned ninherited;
+
+static void
+fork_prepare (void)
+{
+  pthread_rwlock_wrlock (&table_lock);
+}
+
+static void
+fork_parent (void)
+{
+  pthread_rwlock_unlock (&table_lock);
+}
+
+static void
+fork_child (void)
+{
+  if (slots)
+    inherited[ninherited++ % 8] = slots;
+  slots = NULL;
+  cap = 0;
+  /* Not unlock: glibc's rwlock tells a writer's unlock from a reader's
+   * by the writer's thread id, and the child's differs from the
+   * parent's.  Nothing else runs in the child yet. */
+  pthread_rwlock_init (&table_lock, NULL);
+}
+
+__attribute__ ((constructor))
+static void
+fdtable_atfork (void)
+{
+  pthread_atfork (fork_prepare, fork_parent, fork_child);
+}
 
 static int
 grow_locked (int fd)

@@ -28,6 +28,9 @@ struct dio_waiter {
   sem_t sem;
 };
 
+/* Hold this leaf lock across fork (fork.c); call from a constructor. */
+void dio_fork_hold (pthread_mutex_t *lock);
+
 void dio_waiter_init (struct dio_waiter *w);
 void dio_waiter_destroy (struct dio_waiter *w);
 void dio_waiter_wait (struct dio_waiter *w);

@@ -6,7 +6,14 @@
  * opens on other servers); opens that could share it wait for it as a
  * pending mount instead, so two opens of one export never mount it
  * twice.  A mount's fields are immutable once it is in the registry,
- * except the atomics and what inode_lock guards. */
+ * except the atomics and what inode_lock guards.
+ *
+ * Fork: a child has none of the parent's service threads, so a request
+ * on an inherited mount would wait for ever.  The child forgets the
+ * inherited mounts (they stay reachable in `inherited`, never used or
+ * freed: their locks may be held by threads that do not exist there),
+ * and its own opens make mounts of its own.  registry_lock is held
+ * across fork so that the child's copy of the registry is whole. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -38,6 +45,44 @@ struct pending_mount {
   unsigned waiters;             /* the maker returns when none is left */
 };
 static struct pending_mount *pending;
+
+/* A forked child's mounts from its parent (and theirs): see above. */
+static struct dio_mount *inherited;
+
+static void
+fork_prepare (void)
+{
+  pthread_mutex_lock (&registry_lock);
+}
+
+static void
+fork_parent (void)
+{
+  pthread_mutex_unlock (&registry_lock);
+}
+
+static void
+fork_child (void)
+{
+  if (registry) {
+    struct dio_mount *last = registry;
+    while (last->next)
+      last = last->next;
+    last->next = inherited;
+    inherited = registry;
+  }
+  registry = NULL;
+  pending = NULL;               /* their makers are not in this process */
+  pthread_cond_init (&registry_cond, NULL);
+  pthread_mutex_unlock (&registry_lock);
+}
+
+__attribute__ ((constructor))
+static void
+mount_atfork (void)
+{
+  pthread_atfork (fork_prepare, fork_parent, fork_child);
+}
 
 static bool
 options_equal (const struct dio_options *a, const struct dio_options *b)

@@ -367,6 +367,14 @@ struct dio_dir {
 static pthread_mutex_t dirs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct dio_dir *dirs;
 
+/* Held across fork (fork.c). */
+__attribute__ ((constructor))
+static void
+dirs_atfork (void)
+{
+  dio_fork_hold (&dirs_lock);
+}
+
 static unsigned char
 dtype (uint32_t nfs_type)
 {

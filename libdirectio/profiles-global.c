@@ -35,6 +35,14 @@ struct profset {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct profset *current; /* holds a reference of its own */
 
+/* Held across fork (fork.c). */
+__attribute__ ((constructor))
+static void
+profiles_atfork (void)
+{
+  dio_fork_hold (&lock);
+}
+
 /* DIRECTIO_PROFILE (set by `directio run -p`): only that profile. */
 static void
 select_one (struct profset *ps)

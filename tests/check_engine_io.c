@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "directio.h"
@@ -126,6 +127,48 @@ START_TEST (test_read_split_lone)
   ck_assert (test_check (buf, len, 0, 3));
   dio_close (fd);
   free (buf);
+}
+END_TEST
+
+/* fork: the child has none of the parent's service threads.  An
+ * inherited descriptor fails at once with EBADF (it would otherwise wait
+ * for ever), and the child's own open makes a mount of its own that
+ * works; the parent's descriptor goes on working and sees the child's
+ * write.  Exit codes say which step failed; SIGALRM means a hang. */
+START_TEST (test_fork_child_starts_afresh)
+{
+  char buf[4096], got[4096];
+  int fd = open_new ("forked", NULL), status;
+  pid_t pid;
+
+  test_fill (buf, sizeof buf, 0, 51);
+  ck_assert_int_eq (dio_pwrite (fd, buf, sizeof buf, 0), sizeof buf);
+  pid = fork ();
+  ck_assert_int_ge (pid, 0);
+  if (pid == 0) {
+    int fd2;
+    alarm (60);
+    if (dio_pread (fd, got, sizeof got, 0) != -1 || errno != EBADF)
+      _exit (1);
+    fd2 = dio_open (test_url ("forked", NULL), O_RDWR);
+    if (fd2 < 0)
+      _exit (2);
+    if (dio_pread (fd2, got, sizeof got, 0) != sizeof got
+        || !test_check (got, sizeof got, 0, 51))
+      _exit (3);
+    test_fill (buf, sizeof buf, sizeof buf, 52);
+    if (dio_pwrite (fd2, buf, sizeof buf, sizeof buf) != sizeof buf)
+      _exit (4);
+    _exit (dio_close (fd2) == 0 ? 0 : 5);
+  }
+  ck_assert_int_eq (waitpid (pid, &status, 0), pid);
+  ck_assert_msg (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+                 "child: %s %d", WIFEXITED (status) ? "exit" : "signal",
+                 WIFEXITED (status) ? WEXITSTATUS (status)
+                 : WTERMSIG (status));
+  ck_assert_int_eq (dio_pread (fd, got, sizeof got, sizeof buf), sizeof got);
+  ck_assert (test_check (got, sizeof got, sizeof buf, 52));
+  dio_close (fd);
 }
 END_TEST
 
@@ -327,6 +370,7 @@ suite_engine_io (void)
   tcase_add_test (tc, test_peak_rss_1g);
   tcase_add_test (tc, test_read_split_rsize);
   tcase_add_test (tc, test_read_split_lone);
+  tcase_add_test (tc, test_fork_child_starts_afresh);
   tcase_add_test (tc, test_write_stability);
   tcase_add_test (tc, test_eof);
   tcase_add_test (tc, test_zero_length);
