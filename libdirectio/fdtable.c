@@ -9,7 +9,7 @@
  * do not work there: mount.c), so calls on them fail with EBADF, as on
  * descriptors that did not survive; their O_PATH placeholders stay open
  * until the child closes them.  The old table stays reachable in
- * `inherited`; table_lock is held across fork. */
+ * `inherited`; table_lock is held (shared) across fork. */
 #include "internal.h"
 
 #include <fcntl.h>
@@ -24,14 +24,19 @@ static pthread_rwlock_t table_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct dio_ofd **slots;
 static int cap;
 
-/* Tables inherited across forks (a few generations are kept). */
-static struct dio_ofd **inherited[8];
+/* Tables inherited across forks (a few generations are kept), only to
+ * keep them reachable: volatile, or the compiler drops the stores. */
+static struct dio_ofd **volatile inherited[8];
 static unsigned ninherited;
 
+/* Shared, not exclusive: that keeps writers out, so the child's copy is
+ * whole; and a reader's unlock works in the child, while glibc tells a
+ * writer's unlock by the thread id, which the child's thread does not
+ * have.  The child is alone when it then clears the table. */
 static void
 fork_prepare (void)
 {
-  pthread_rwlock_wrlock (&table_lock);
+  pthread_rwlock_rdlock (&table_lock);
 }
 
 static void
@@ -40,17 +45,25 @@ fork_parent (void)
   pthread_rwlock_unlock (&table_lock);
 }
 
+static bool
+table_empty (void)
+{
+  for (int i = 0; i < cap; i++)
+    if (slots[i])
+      return false;
+  return true;
+}
+
 static void
 fork_child (void)
 {
-  if (slots)
+  if (table_empty ())
+    free (slots);               /* nothing of the parent's to keep */
+  else
     inherited[ninherited++ % 8] = slots;
   slots = NULL;
   cap = 0;
-  /* Not unlock: glibc's rwlock tells a writer's unlock from a reader's
-   * by the writer's thread id, and the child's differs from the
-   * parent's.  Nothing else runs in the child yet. */
-  pthread_rwlock_init (&table_lock, NULL);
+  pthread_rwlock_unlock (&table_lock);
 }
 
 __attribute__ ((constructor))
@@ -87,6 +100,10 @@ free_table (void)
   free (slots);
   slots = NULL;
   cap = 0;
+  for (unsigned i = 0; i < 8; i++) {
+    free (inherited[i]);
+    inherited[i] = NULL;
+  }
 }
 
 int
