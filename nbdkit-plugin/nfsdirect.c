@@ -782,10 +782,12 @@ nfsdirect_cleanup (void)
    * down would keep nbdkit from ever exiting. */
   if (nfsdirect_debug_rpc && dio_stats (file_fd, &st) == 0)
     nbdkit_debug ("%s: READ %" PRIu64 " WRITE %" PRIu64 " COMMIT %" PRIu64
-                  " other %" PRIu64 " resends %" PRIu64 " verifier changes %"
-                  PRIu64 " reconnects %" PRIu64 " errors %" PRIu64, path,
-                  st.read_rpcs, st.write_rpcs, st.commit_rpcs, st.other_rpcs,
-                  st.resends, st.verifier_mismatches, st.reconnects,
+                  " (for %" PRIu64 " writes) other %" PRIu64 " resends %"
+                  PRIu64 " verifier changes %" PRIu64 " reconnects %" PRIu64
+                  " jukebox delays %" PRIu64 " errors %" PRIu64, path,
+                  st.read_rpcs, st.write_rpcs, st.commit_rpcs,
+                  st.commit_joins, st.other_rpcs, st.resends,
+                  st.verifier_mismatches, st.reconnects, st.jukebox_delays,
                   st.errors);
   dio_close (file_fd);
   file_fd = -1;

@@ -100,6 +100,12 @@ check_json 'r["rw"] == "randread"' 'r["bs"] == 4096' \
 expect_status 0 directio bench --rw randwrite --size 4M --json "$(dio_url w.dat)"
 check_json 'r["rw"] == "randwrite"' 'r["bs"] == 4096' \
   'r["ios"] == 4 * 2**20 // 4096' 'r["rpcs"]["write"] >= r["ios"]'
+# One at a time, each write is one FILE_SYNC WRITE; 8 at once, they go
+# UNSTABLE and share COMMITs (fewer COMMITs than writes made durable).
+check_json 'r["rpcs"]["commit"] == 0 and r["rpcs"]["commit_joins"] == 0'
+expect_status 0 directio bench --rw randwrite --size 4M --iodepth 8 --json \
+  "$(dio_url w.dat)"
+check_json 'r["rpcs"]["commit_joins"] > r["rpcs"]["commit"] > 0'
 
 # --- One option at a time ----------------------------------------------------------
 expect_status 0 directio bench --bs 64K --size 16M --json "$url"

@@ -382,10 +382,12 @@ print_text (const struct bench *b, const struct result *r)
           us (hist_quantile (h, 0.50)), us (hist_quantile (h, 0.99)),
           us (hist_quantile (h, 0.999)), us (h->max));
   printf ("  rpcs: %" PRIu64 " READ, %" PRIu64 " WRITE, %" PRIu64
-          " COMMIT; rsize %u, wsize %u, nconnect %u, window %u\n",
+          " COMMIT (for %" PRIu64 " writes); rsize %u, wsize %u, "
+          "nconnect %u, window %u\n",
           r->st1.read_rpcs - r->st0.read_rpcs,
           r->st1.write_rpcs - r->st0.write_rpcs,
           r->st1.commit_rpcs - r->st0.commit_rpcs,
+          r->st1.commit_joins - r->st0.commit_joins,
           r->st1.rsize, r->st1.wsize, r->st1.nconnect, r->st1.window);
 }
 
@@ -411,10 +413,11 @@ print_json (const struct bench *b, const struct result *r)
           us (hist_quantile (h, 0.50)), us (hist_quantile (h, 0.99)),
           us (hist_quantile (h, 0.999)), us (h->max));
   printf ("  \"rpcs\": {\"read\": %" PRIu64 ", \"write\": %" PRIu64
-          ", \"commit\": %" PRIu64 "},\n",
+          ", \"commit\": %" PRIu64 ", \"commit_joins\": %" PRIu64 "},\n",
           r->st1.read_rpcs - r->st0.read_rpcs,
           r->st1.write_rpcs - r->st0.write_rpcs,
-          r->st1.commit_rpcs - r->st0.commit_rpcs);
+          r->st1.commit_rpcs - r->st0.commit_rpcs,
+          r->st1.commit_joins - r->st0.commit_joins);
   printf ("  \"mount\": {\"rsize\": %u, \"wsize\": %u, \"nconnect\": %u, "
           "\"window\": %u}\n}\n",
           r->st1.rsize, r->st1.wsize, r->st1.nconnect, r->st1.window);
