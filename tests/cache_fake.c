@@ -150,12 +150,16 @@ fake_start (struct dio_cache_file *cf, bool write, const struct iovec *iov,
 {
   struct xfer *x = calloc (1, sizeof *x);
   uint64_t n = dio_cache_npages (the_cache);
+  uint64_t old = __atomic_load_n (&max_pages_seen, __ATOMIC_RELAXED);
 
   if (x == NULL)
     return -1;
-  for (uint64_t old = max_pages_seen; n > old; old = max_pages_seen)
-    __atomic_compare_exchange_n (&max_pages_seen, &old, n, false,
-                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+  /* The highest count seen, from any thread (a failed exchange reloads
+   * old). */
+  while (n > old
+         && !__atomic_compare_exchange_n (&max_pages_seen, &old, n, false,
+                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    ;
   x->f = file_of (cf);
   x->write = write;
   x->iov = malloc (iovcnt * sizeof *iov);   /* as the engine copies it */
