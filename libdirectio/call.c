@@ -9,7 +9,6 @@
 
 #include <nfsc/libnfs.h>
 #include <nfsc/libnfs-raw.h>
-#include <nfsc/libnfs-raw-nfs.h>
 
 #include "call.h"
 #include "errors.h"
@@ -71,10 +70,9 @@ dio_call_done (struct dio_call *call, int err)
   call->rpc_data = NULL;
   if (dio_conn_job_done (call->conn, &call->job, status, data))
     return;
-  /* The server's "try again later": NFS3ERR_JUKEBOX from a raw RPC, or
-   * EAGAIN, which is what libnfs's high-level calls make of it. */
-  if (call->jukebox || err == EAGAIN) {
-    call->jukebox = false;
+  /* libnfs's high-level calls turn the server's "try again later"
+   * (NFS3ERR_JUKEBOX) into EAGAIN; raw RPCs were seen to above. */
+  if (err == EAGAIN && data == NULL) {
     dio_conn_delay (call->conn, &call->job);
     return;
   }
@@ -97,6 +95,5 @@ dio_call_rpc_errno (struct dio_call *call, int rpc_status, void *data)
     return dio_rpcstatus_errno (rpc_status);
   }
   /* Every NFSv3 result starts with its nfsstat3. */
-  call->jukebox = *(const int *) data == NFS3ERR_JUKEBOX;
   return dio_nfsstat_errno (*(const int *) data);
 }

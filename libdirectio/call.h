@@ -25,7 +25,6 @@ struct dio_call {
   char msg[256];                /* detail for err, from libnfs */
   int rpc_status;               /* a raw RPC's status, for dio_call_done */
   const void *rpc_data;
-  bool jukebox;                 /* a raw RPC answered NFS3ERR_JUKEBOX */
 };
 
 /* Issue on the mount's next connection and wait.  Returns 0 or an errno

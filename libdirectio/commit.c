@@ -86,26 +86,12 @@ static void
 commit_cb (struct rpc_context *rpc, int status, void *data, void *priv)
 {
   struct dio_commit_group *g = priv;
-  struct dio_mount *m = g->ino->mount;
   COMMIT3res *res = data;
-  int err = 0;
+  int err;
 
   if (dio_conn_job_done (g->job.conn, &g->job, status, data))
-    return;                     /* sent again, or timed out */
-  if (status == RPC_STATUS_SUCCESS && res->status == NFS3ERR_JUKEBOX) {
-    dio_conn_delay (g->job.conn, &g->job);
-    return;
-  }
-  if (status != RPC_STATUS_SUCCESS) {
-    err = dio_rpcstatus_errno (status);
-    if (err == ETIMEDOUT)
-      dio_count (m->stats.timeouts, 1);
-    dio_count (m->stats.errors, 1);
-  }
-  else if (res->status != NFS3_OK) {
-    err = dio_nfsstat_errno (res->status);
-    dio_count (m->stats.errors, 1);
-  }
+    return;                     /* sent again, delayed, or timed out */
+  err = dio_rpc_result_errno (&g->ino->mount->stats, status, data);
   commit_finished (g, err, err ? NULL : res->COMMIT3res_u.resok.verf);
 }
 

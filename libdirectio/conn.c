@@ -28,6 +28,7 @@
 
 #include <nfsc/libnfs.h>
 #include <nfsc/libnfs-raw.h>
+#include <nfsc/libnfs-raw-nfs.h>
 
 #include "conn.h"
 #include "errors.h"
@@ -238,6 +239,11 @@ dio_conn_job_done (struct dio_conn *c, struct dio_job *job, int rpc_status,
   bool lost;
 
   inflight_remove (c, job);
+  if (rpc_status == RPC_STATUS_SUCCESS && data != NULL
+      && *(const int *) data == NFS3ERR_JUKEBOX) {
+    dio_conn_delay (c, job);
+    return true;
+  }
   /* A broken socket or our own reset: send the RPC again on the next
    * connection, however many times (hard mounts never give up).  Other
    * errors (a reply that cannot be decoded may mean the stream is out of

@@ -58,18 +58,22 @@ void dio_conn_submit (struct dio_conn *c, struct dio_job *job);
 
 /* Service thread only: the job's call has come back with rpc_status and
  * the callback's data (RPC_STATUS_*; pass RPC_STATUS_CANCEL for a high-level libnfs call that
- * failed while dio_conn_lost() is true).  If the connection was lost under
- * it, the job is queued again for the next connection, or failed with
- * ETIMEDOUT through fail() past its soft deadline, and true is returned:
- * the caller must not touch the job again. */
+ * failed while dio_conn_lost() is true; for a raw NFSv3 RPC, data is its
+ * result, which starts with its nfsstat3).  If the connection was lost
+ * under it, the job is queued again for the next connection, or failed
+ * with ETIMEDOUT through fail() past its soft deadline; if the server
+ * answered NFS3ERR_JUKEBOX, it is sent again after a pause
+ * (dio_conn_delay).  Then true is returned: the caller must not touch the
+ * job again. */
 bool dio_conn_job_done (struct dio_conn *c, struct dio_job *job,
                         int rpc_status, const void *data);
 
 /* Service thread only, from the job's callback instead of completing
- * it: the server answered NFS3ERR_JUKEBOX ("try again later", e.g. while
- * it recalls the file from tape).  The job is started again after a
- * pause, 100 ms doubling to 5 s, as often as it takes (as Linux does);
- * past its soft deadline it fails with ETIMEDOUT instead. */
+ * it: the server said "try again later" (NFS3ERR_JUKEBOX, e.g. while it
+ * recalls the file from tape).  The job is started again after a pause,
+ * 100 ms doubling to 5 s, as often as it takes (as Linux does); past its
+ * soft deadline it fails with ETIMEDOUT instead.  dio_conn_job_done does
+ * this for raw RPCs; call.c for libnfs's high-level calls. */
 void dio_conn_delay (struct dio_conn *c, struct dio_job *job);
 
 /* Service thread only: is the connection broken (being replaced)? */

@@ -353,23 +353,6 @@ commit_done (struct dio_commit_waiter *w, int err, const char *verf)
 
 /* ---- RPCs (service threads) ----------------------------------------- */
 
-static int
-rpc_failure_errno (struct dio_chunk *c, int status)
-{
-  int err = dio_rpcstatus_errno (status);
-  if (err == ETIMEDOUT)
-    dio_count (c->dreq->m->stats.timeouts, 1);
-  dio_count (c->dreq->m->stats.errors, 1);
-  return err;
-}
-
-static int
-nfs_failure_errno (struct dio_chunk *c, int nfsstat)
-{
-  dio_count (c->dreq->m->stats.errors, 1);
-  return dio_nfsstat_errno (nfsstat);
-}
-
 static void
 read_cb (struct rpc_context *rpc, int status, void *data, void *priv)
 {
@@ -379,16 +362,9 @@ read_cb (struct rpc_context *rpc, int status, void *data, void *priv)
   int err = 0;
 
   if (dio_conn_job_done (c->conn, &c->job, status, data))
-    return;                     /* sent again, or timed out */
-  if (status == RPC_STATUS_SUCCESS && res->status == NFS3ERR_JUKEBOX) {
-    dio_conn_delay (c->conn, &c->job);
-    return;
-  }
-  if (status != RPC_STATUS_SUCCESS)
-    err = rpc_failure_errno (c, status);
-  else if (res->status != NFS3_OK)
-    err = nfs_failure_errno (c, res->status);
-  else {
+    return;                     /* sent again, delayed, or timed out */
+  err = dio_rpc_result_errno (&c->dreq->m->stats, status, data);
+  if (err == 0) {
     done = DIO_MIN (res->READ3res_u.resok.count,
                     res->READ3res_u.resok.data.data_len);
     done = DIO_MIN (done, c->count);
@@ -409,15 +385,8 @@ write_cb (struct rpc_context *rpc, int status, void *data, void *priv)
 
   if (dio_conn_job_done (c->conn, &c->job, status, data))
     return;
-  if (status == RPC_STATUS_SUCCESS && res->status == NFS3ERR_JUKEBOX) {
-    dio_conn_delay (c->conn, &c->job);
-    return;
-  }
-  if (status != RPC_STATUS_SUCCESS)
-    err = rpc_failure_errno (c, status);
-  else if (res->status != NFS3_OK)
-    err = nfs_failure_errno (c, res->status);
-  else {
+  err = dio_rpc_result_errno (&c->dreq->m->stats, status, data);
+  if (err == 0) {
     done = DIO_MIN (res->WRITE3res_u.resok.count, c->count);
     committed = res->WRITE3res_u.resok.committed;
     verf = res->WRITE3res_u.resok.verf;

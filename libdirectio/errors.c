@@ -12,6 +12,7 @@
 
 #include "directio.h"
 #include "errors.h"
+#include "stats.h"
 
 static __thread char last_error[512];
 
@@ -122,4 +123,23 @@ dio_rpcstatus_errno (int rpc_status)
   case RPC_STATUS_CANCEL: return ECANCELED;
   default: return EIO;
   }
+}
+
+int
+dio_rpc_result_errno (struct dio_mount_stats *stats, int rpc_status,
+                      const void *data)
+{
+  int err;
+
+  if (rpc_status != RPC_STATUS_SUCCESS) {
+    err = dio_rpcstatus_errno (rpc_status);
+    if (err == ETIMEDOUT)
+      dio_count (stats->timeouts, 1);
+  }
+  else if (*(const int *) data != NFS3_OK)
+    err = dio_nfsstat_errno (*(const int *) data);
+  else
+    return 0;
+  dio_count (stats->errors, 1);
+  return err;
 }

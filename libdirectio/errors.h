@@ -29,4 +29,11 @@ int dio_nfsstat_errno (int nfsstat3);
 /* Map a libnfs rpc_cb status (RPC_STATUS_*) to an errno. */
 int dio_rpcstatus_errno (int rpc_status);
 
+/* The errno of a raw NFSv3 RPC's outcome (status and the callback's
+ * data, whose result starts with its nfsstat3): 0 for success, else the
+ * failure, counted in stats (errors, and timeouts). */
+struct dio_mount_stats;
+int dio_rpc_result_errno (struct dio_mount_stats *stats, int rpc_status,
+                          const void *data);
+
 #endif /* DIO_ERRORS_H */

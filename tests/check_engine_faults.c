@@ -64,32 +64,8 @@ END_TEST
 #define COHORT_WRITES 8
 #define COHORT_BLOCK (256 * 1024)
 
-struct cohort_writer {
-  int fd, id;
-  char msg[200];
-};
-
-static void *
-cohort_worker (void *arg)
-{
-  struct cohort_writer *w = arg;
-  char *buf = malloc (COHORT_BLOCK);
-
-  for (int i = 0; i < COHORT_WRITES && w->msg[0] == '\0'; i++) {
-    uint64_t off = ((uint64_t) i * COHORT_THREADS + w->id) * COHORT_BLOCK;
-    test_fill (buf, COHORT_BLOCK, off, 13);
-    if (dio_pwrite (w->fd, buf, COHORT_BLOCK, off) != COHORT_BLOCK)
-      snprintf (w->msg, sizeof w->msg, "thread %d: write at %llu: %s",
-                w->id, (unsigned long long) off, dio_last_error ());
-  }
-  free (buf);
-  return NULL;
-}
-
 START_TEST (test_group_resend_after_restart)
 {
-  struct cohort_writer w[COHORT_THREADS];
-  pthread_t t[COHORT_THREADS];
   struct dio_stats st;
   int fd = dio_open (test_url ("cohort", NULL), O_RDWR | O_CREAT | O_TRUNC,
                      0644);
@@ -97,15 +73,9 @@ START_TEST (test_group_resend_after_restart)
   ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
   hook_calls = 0;
   dio__set_test_hook (restart_before_commit);
-  for (int i = 0; i < COHORT_THREADS; i++) {
-    w[i] = (struct cohort_writer) { .fd = fd, .id = i };
-    ck_assert_int_eq (pthread_create (&t[i], NULL, cohort_worker, &w[i]), 0);
-  }
-  for (int i = 0; i < COHORT_THREADS; i++)
-    pthread_join (t[i], NULL);
+  test_interleaved_writes (fd, COHORT_THREADS, COHORT_WRITES, COHORT_BLOCK,
+                           13);
   dio__set_test_hook (NULL);
-  for (int i = 0; i < COHORT_THREADS; i++)
-    ck_assert_msg (w[i].msg[0] == '\0', "%s", w[i].msg);
   ck_assert_int_ge (hook_calls, 1);
   ck_assert_int_eq (dio_stats (fd, &st), 0);
   ck_assert_uint_ge (st.verifier_mismatches, 1);

@@ -122,46 +122,14 @@ END_TEST
 #define GC_WRITES 32
 #define GC_BLOCK (64u * 1024)
 
-struct gc_writer {
-  int fd, id;
-  char msg[200];
-};
-
-static void *
-gc_worker (void *arg)
-{
-  struct gc_writer *w = arg;
-  char *buf = malloc (GC_BLOCK);
-
-  for (int i = 0; i < GC_WRITES && w->msg[0] == '\0'; i++) {
-    /* Interleaved: thread t writes blocks t, t + 8, t + 16, ... */
-    uint64_t off = ((uint64_t) i * GC_THREADS + w->id) * GC_BLOCK;
-    test_fill (buf, GC_BLOCK, off, 21);
-    if (dio_pwrite (w->fd, buf, GC_BLOCK, off) != GC_BLOCK)
-      snprintf (w->msg, sizeof w->msg, "thread %d: write at %ju: %s", w->id,
-                (uintmax_t) off, dio_last_error ());
-  }
-  free (buf);
-  return NULL;
-}
-
 START_TEST (test_group_commit)
 {
-  struct gc_writer w[GC_THREADS];
-  pthread_t t[GC_THREADS];
   struct dio_stats st;
   int fd = dio_open (test_url ("group", NULL), O_RDWR | O_CREAT | O_TRUNC,
                      0644);
 
   ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
-  for (int i = 0; i < GC_THREADS; i++) {
-    w[i] = (struct gc_writer) { .fd = fd, .id = i };
-    ck_assert_int_eq (pthread_create (&t[i], NULL, gc_worker, &w[i]), 0);
-  }
-  for (int i = 0; i < GC_THREADS; i++)
-    pthread_join (t[i], NULL);
-  for (int i = 0; i < GC_THREADS; i++)
-    ck_assert_msg (w[i].msg[0] == '\0', "%s", w[i].msg);
+  test_interleaved_writes (fd, GC_THREADS, GC_WRITES, GC_BLOCK, 21);
   ck_assert_int_eq (dio_stats (fd, &st), 0);
   ck_assert_uint_eq (st.write_rpcs, GC_THREADS * GC_WRITES);
   ck_assert_uint_eq (st.resends, 0);

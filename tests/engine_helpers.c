@@ -3,12 +3,14 @@
 
 #include <check.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "directio.h"
 #include "engine_helpers.h"
 
 static const char *
@@ -124,4 +126,50 @@ test_now (void)
   struct timespec t;
   clock_gettime (CLOCK_MONOTONIC, &t);
   return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+struct writer {
+  int fd;
+  unsigned id, nthreads, count;
+  size_t len;
+  uint32_t seed;
+  char msg[300];
+};
+
+static void *
+writer_main (void *arg)
+{
+  struct writer *w = arg;
+  char *buf = malloc (w->len);
+
+  for (unsigned i = 0; buf && i < w->count && w->msg[0] == '\0'; i++) {
+    uint64_t off = ((uint64_t) i * w->nthreads + w->id) * w->len;
+    test_fill (buf, w->len, off, w->seed);
+    if (dio_pwrite (w->fd, buf, w->len, off) != (ssize_t) w->len)
+      snprintf (w->msg, sizeof w->msg, "thread %u: write at %ju: %s", w->id,
+                (uintmax_t) off, dio_last_error ());
+  }
+  if (buf == NULL)
+    snprintf (w->msg, sizeof w->msg, "thread %u: out of memory", w->id);
+  free (buf);
+  return NULL;
+}
+
+void
+test_interleaved_writes (int fd, unsigned nthreads, unsigned count,
+                         size_t len, uint32_t seed)
+{
+  struct writer w[16];
+  pthread_t t[16];
+
+  ck_assert_uint_le (nthreads, 16);
+  for (unsigned i = 0; i < nthreads; i++) {
+    w[i] = (struct writer) { .fd = fd, .id = i, .nthreads = nthreads,
+                             .count = count, .len = len, .seed = seed };
+    ck_assert_int_eq (pthread_create (&t[i], NULL, writer_main, &w[i]), 0);
+  }
+  for (unsigned i = 0; i < nthreads; i++)
+    pthread_join (t[i], NULL);
+  for (unsigned i = 0; i < nthreads; i++)
+    ck_assert_msg (w[i].msg[0] == '\0', "%s", w[i].msg);
 }

@@ -26,6 +26,14 @@ int test_local_matches (const char *file, uint64_t len, uint32_t seed);
 /* Peak resident set (VmHWM) of this process, in KiB. */
 long test_peak_rss_kib (void);
 
+/* nthreads threads write the pattern (seed) to fd at once, with durable
+ * dio_pwrite calls of len bytes, interleaved: thread t writes blocks t,
+ * t + nthreads, t + 2 nthreads, ..., count blocks each (at most 16
+ * threads).  Fails the test, naming the thread and the offset, if a
+ * write does not return len. */
+void test_interleaved_writes (int fd, unsigned nthreads, unsigned count,
+                              size_t len, uint32_t seed);
+
 /* Monotonic seconds. */
 double test_now (void);
 

@@ -15,6 +15,14 @@ nfsdirect_builddir=$(cd "${top_builddir:-$tests_srcdir/..}" && pwd)
 nfsdirect=$nfsdirect_builddir/nbdkit-plugin/.libs/nbdkit-nfsdirect-plugin.so
 nbd_steps=$tests_srcdir/nbd-steps.py
 
+# requires_fio_nbd
+# Skip unless fio is there with its nbd engine.
+requires_fio_nbd ()
+{
+  requires fio --version
+  fio --enghelp=nbd 2>/dev/null | grep -q '^uri' || skip "fio has no nbd engine"
+}
+
 # requires_nfsdirect
 # Skip unless nbdkit and the built plugin are there.
 requires_nfsdirect ()

@@ -42,8 +42,7 @@ set -x
 
 requires_ganesha
 requires_nfsdirect
-requires fio --version
-fio --enghelp=nbd 2>/dev/null | grep -q '^uri' || skip "fio has no nbd engine"
+requires_fio_nbd
 requires python3 -c 'import random; random.Random(0).randbytes(1)'
 requires_all nbdinfo nbdcopy
 

@@ -11,8 +11,7 @@ set -x
 
 requires_ganesha
 requires_nfsdirect
-requires fio --version
-fio --enghelp=nbd 2>/dev/null | grep -q '^uri' || skip "fio has no nbd engine"
+requires_fio_nbd
 
 tmp=$(mktemp -d)
 cleanup_fn rm -rf "$tmp"
