@@ -699,6 +699,9 @@ dio_conn_start (const struct dio_conn_params *p)
     dio_error (err, "pthread_create");
     goto err;
   }
+  /* Named, so that top -H, perf and gdb tell the engine's threads apart
+   * from the application's (at most 15 characters). */
+  pthread_setname_np (c->thread, "dio-conn");
   dio_waiter_wait (&c->started);
   if (!c->ever_up) {
     pthread_join (c->thread, NULL);

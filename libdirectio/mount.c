@@ -438,6 +438,7 @@ dio_mount_put (struct dio_mount *m)
     pthread_attr_setdetachstate (&a, PTHREAD_CREATE_DETACHED);
     if (pthread_create (&t, &a, mount_reaper, m) != 0)
       abort ();                 /* no thread: cannot free it safely */
+    pthread_setname_np (t, "dio-reaper");
     pthread_attr_destroy (&a);
     return;
   }
