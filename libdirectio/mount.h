@@ -21,7 +21,8 @@ struct dio_mount {
 
   struct dio_mount_stats stats; /* atomics */
   uint32_t next_conn;           /* atomic round-robin cursor */
-  uint32_t active_reads;        /* atomic: direct reads in progress */
+  uint32_t active[2];           /* atomic: direct reads [0] and writes [1]
+                                   in progress (dreq.c: lone requests) */
 
   /* Guarded by the registry lock. */
   struct dio_mount *next;

@@ -227,6 +227,41 @@ START_TEST (test_write_stability)
 }
 END_TEST
 
+/* A lone write of at least 512 KiB x nconnect (up to wsize x nconnect)
+ * is split over the connections: a durable one then needs a COMMIT.  A
+ * smaller lone write stays one FILE_SYNC WRITE. */
+START_TEST (test_write_split_lone)
+{
+  size_t len = 1024 * 1024;
+  char *buf = malloc (len);
+  struct dio_stats a, b, c, d;
+  int fd = open_new ("lonew", "&nconnect=2&wsize=1048576");
+
+  test_fill (buf, len, 0, 4);
+  get_stats (fd, &a);
+  ck_assert_uint_eq (a.nconnect, 2);
+  ck_assert_int_eq (dio_pwrite (fd, buf, len, 0), len);
+  get_stats (fd, &b);
+  ck_assert_uint_eq (b.write_rpcs - a.write_rpcs, 2);   /* 2 x 512 KiB */
+  ck_assert_uint_eq (b.commit_rpcs - a.commit_rpcs, 1);
+  ck_assert_int_eq (dio_pwrite (fd, buf, 256 * 1024, 0), 256 * 1024);
+  get_stats (fd, &c);
+  ck_assert_uint_eq (c.write_rpcs - b.write_rpcs, 1);   /* FILE_SYNC */
+  ck_assert_uint_eq (c.commit_rpcs - b.commit_rpcs, 0);
+  ck_assert_int_eq (dio_pwrite2 (fd, buf, len, 0, DIO_WRITE_UNSTABLE), len);
+  get_stats (fd, &d);
+  ck_assert_uint_eq (d.write_rpcs - c.write_rpcs, 2);
+  ck_assert_uint_eq (d.commit_rpcs - c.commit_rpcs, 0);
+  ck_assert_int_eq (dio_fsync (fd), 0);
+  memset (buf, 0, len);
+  ck_assert_int_eq (dio_pread (fd, buf, len, 0), len);
+  ck_assert (test_check (buf, len, 0, 4));
+  ck_assert_uint_eq (d.resends, 0);
+  dio_close (fd);
+  free (buf);
+}
+END_TEST
+
 /* EOF: the server decides; a read across it returns the prefix. */
 START_TEST (test_eof)
 {
@@ -401,6 +436,7 @@ suite_engine_io (void)
   tcase_add_test (tc, test_peak_rss_1g);
   tcase_add_test (tc, test_read_split_rsize);
   tcase_add_test (tc, test_read_split_lone);
+  tcase_add_test (tc, test_write_split_lone);
   tcase_add_test (tc, test_fork_child_starts_afresh);
   tcase_add_test (tc, test_write_stability);
   tcase_add_test (tc, test_eof);
