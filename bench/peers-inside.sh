@@ -18,15 +18,29 @@ ours_url () { echo "nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/$1?$DIO_TEST_QUERY"; 
 # qemu's nfs driver rejects nfsport/mountport: it asks the namespace's rpcbind.
 pm_url () { echo "nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/$1"; }
 
-echo "test,tool,rep,value,unit,cpu_s,maxrss_kib" > "$csv"
-record () { echo "$1,$2,$3,$4,$5,$6,$7" >> "$csv"; printf '  %-22s %-22s rep %s: %10.1f %-6s cpu %6.2f s  rss %7s KiB\n' "$@"; }
+# cpu_s and maxrss_kib are the client's (the copy tool, or the NBD
+# server); ganesha_cpu_s is the NFS server's meanwhile, fio_cpu_s fio's;
+# ops counts fio's requests: together they give CPU per request.
+echo "test,tool,rep,value,unit,cpu_s,maxrss_kib,ganesha_cpu_s,fio_cpu_s,ops" > "$csv"
+record ()
+{
+  echo "$1,$2,$3,$4,$5,$6,$7,${8:-0},${9:-0},${10:-0}" >> "$csv"
+  printf '  %-22s %-22s rep %s: %10.1f %-6s cpu %6.2f s  rss %7s KiB\n' \
+    "$1" "$2" "$3" "$4" "$5" "$6" "$7"
+}
+
+ganesha_pid=$($DIO_GANESHA pid)
+# CPU seconds of a process so far (user + system).
+cpu_of () { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+minus () { python3 -c "print(round($1 - $2, 2))"; }
 
 # timed TEST TOOL REP CMD...: a copy of size_mib MiB; rate from wall time,
 # CPU and peak RSS of the command from GNU time.
 timed ()
 {
-  local test=$1 tool=$2 rep=$3 wall u s rss
+  local test=$1 tool=$2 rep=$3 wall u s rss g0
   shift 3
+  g0=$(cpu_of "$ganesha_pid")
   if ! /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$@" \
        >"$work/out.log" 2>&1; then
     echo "peers.sh: $tool failed:" >&2; cat "$work/out.log" >&2; return 1
@@ -34,7 +48,8 @@ timed ()
   read -r wall u s rss < "$work/time"
   record "$test" "$tool" "$rep" \
     "$(python3 -c "print(round($size_mib / max($wall, 0.001), 1))")" MiB/s \
-    "$(python3 -c "print(round($u + $s, 2))")" "$rss"
+    "$(python3 -c "print(round($u + $s, 2))")" "$rss" \
+    "$(minus "$(cpu_of "$ganesha_pid")" "$g0")"
 }
 
 bytes=$(( size_mib << 20 ))
@@ -73,6 +88,8 @@ start_server ()
     nbdkit) nbdkit --foreground -U "$sock" "$plugin" "$(ours_url nbd.img)" & ;;
     nbdkit-unstable)
       nbdkit --foreground -U "$sock" "$plugin" "$(ours_url nbd.img)" writes=unstable & ;;
+    nbdkit-memory)      # nbdkit's own cost: a plugin that does no I/O
+      nbdkit --foreground -U "$sock" memory "${size_mib}M" & ;;
     qemu-nbd)
       qemu-nbd --persistent --shared=16 -k "$sock" -f raw --cache=none \
         "$(pm_url nbd.img)" & ;;
@@ -95,34 +112,36 @@ stop_server ()
   server_pid=
 }
 
-cpu_ticks () { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 peak_rss () { awk '/VmHWM/ {print $2}' "/proc/$server_pid/status"; }
 
 # fio_job TEST SERVER REP RW BS QD [EXTRA...]: one fio run on the server.
 fio_job ()
 {
-  local test=$1 server=$2 rep=$3 rw=$4 bs=$5 qd=$6 t0 t1 value unit
+  local test=$1 server=$2 rep=$3 rw=$4 bs=$5 qd=$6 t0 t1 g0 value unit fcpu ops
   shift 6
-  t0=$(cpu_ticks)
+  t0=$(cpu_of "$server_pid")
+  g0=$(cpu_of "$ganesha_pid")
   fio --name="$test" --ioengine=nbd --uri="nbd+unix:///?socket=$sock" \
       --rw="$rw" --bs="$bs" --iodepth="$qd" --size="${size_mib}m" \
       --time_based --runtime="$runtime" --output-format=json "$@" \
       > "$work/fio.json" 2>"$work/fio.err" ||
     { cat "$work/fio.err" >&2; return 1; }
-  t1=$(cpu_ticks)
-  read -r value unit < <(python3 - "$work/fio.json" "$bs" <<'PY'
+  t1=$(cpu_of "$server_pid")
+  read -r value unit fcpu ops < <(python3 - "$work/fio.json" "$bs" <<'PY'
 import json, sys
 text = open(sys.argv[1]).read()   # fio's nbd engine prints a line first
 j = json.loads(text[text.index("{"):])["jobs"][0]
 d = j["read"] if j["read"]["io_bytes"] else j["write"]
+fio_cpu = round((j["usr_cpu"] + j["sys_cpu"]) / 100 * j["job_runtime"] / 1000, 2)
+ops = j["read"]["total_ios"] + j["write"]["total_ios"]
 if sys.argv[2].upper().endswith("K"):
-    print(round(d["iops"], 0), "IOPS")
+    print(round(d["iops"], 0), "IOPS", fio_cpu, ops)
 else:
-    print(round(d["bw_bytes"] / 1048576, 1), "MiB/s")
+    print(round(d["bw_bytes"] / 1048576, 1), "MiB/s", fio_cpu, ops)
 PY
 )
-  record "$test" "$server" "$rep" "$value" "$unit" \
-    "$(python3 -c "print(round(($t1 - $t0) / $(getconf CLK_TCK), 2))")" "$(peak_rss)"
+  record "$test" "$server" "$rep" "$value" "$unit" "$(minus "$t1" "$t0")" \
+    "$(peak_rss)" "$(minus "$(cpu_of "$ganesha_pid")" "$g0")" "$fcpu" "$ops"
 }
 
 nbd_round ()
@@ -151,20 +170,39 @@ nbd_round ()
   fio_job seqwrite-1M-qd16-unstable nbdkit "$rep" write 1M 16
   fio_job seqwrite-1M-qd1-unstable nbdkit "$rep" write 1M 1
   stop_server
+  # The floor under any nbdkit plugin: nbdkit's CPU per request alone.
+  start_server nbdkit-memory
+  fio_job randread-4K-qd16 nbdkit-memory "$rep" randread 4K 16
+  fio_job randwrite-4K-qd16-unstable nbdkit-memory "$rep" randwrite 4K 16
+  stop_server
 }
 
 # ---- ceilings -------------------------------------------------------------
+# disk_rate TEST RW FIO-ARGS...: one local fio run on the export's disk.
+disk_rate ()
+{
+  local test=$1 rw=$2
+  shift 2
+  fio --name=disk --rw="$rw" --output-format=json "$@" > "$work/fio.json"
+  record "$test" local-disk "$rep" "$(python3 -c "
+import json; j = json.load(open('$work/fio.json'))['jobs'][0]
+print(round(j['$rw']['bw_bytes'] / 1048576, 1))")" MiB/s 0 0
+}
+
 ceiling ()
 {
   local rep=$1 rw
   for rw in read write; do
-    fio --name=disk --filename="$DIO_TEST_DIR/ceiling.img" --direct=1 \
-        --ioengine=libaio --rw="$rw" --bs=1M --iodepth=16 --size="${size_mib}m" \
-        --time_based --runtime="$runtime" --output-format=json > "$work/fio.json"
-    record "disk-odirect-$rw" local-disk "$rep" "$(python3 -c "
-import json; j = json.load(open('$work/fio.json'))['jobs'][0]
-print(round(j['$rw']['bw_bytes'] / 1048576, 1))")" MiB/s 0 0
+    disk_rate "disk-odirect-$rw" "$rw" --filename="$DIO_TEST_DIR/ceiling.img" \
+      --direct=1 --ioengine=libaio --bs=1M --iodepth=16 --size="${size_mib}m" \
+      --time_based --runtime="$runtime"
   done
+  # What a copy out of NFS faces: a new local file written O_DIRECT
+  # (directio cp and qemu-img -t none both do).
+  rm -f "$work/newfile"
+  disk_rate disk-newfile-write write --filename="$work/newfile" --direct=1 \
+    --ioengine=libaio --bs=8M --iodepth=4 --fallocate=none --size="${size_mib}m"
+  rm -f "$work/newfile"
 }
 
 bench_read ()
