@@ -174,6 +174,7 @@ nbd_round ()
   start_server nbdkit-memory
   fio_job randread-4K-qd16 nbdkit-memory "$rep" randread 4K 16
   fio_job randwrite-4K-qd16-unstable nbdkit-memory "$rep" randwrite 4K 16
+  fio_job seqwrite-1M-qd16 nbdkit-memory "$rep" write 1M 16
   stop_server
 }
 
