@@ -90,6 +90,15 @@ dio_open_options (const char *path, int flags, mode_t mode,
     dio_url_free (&u);
     return dio_error_msg (err, "dio_open: %s: %s", path, msg);
   }
+  /* The export itself, found through a mount made for a file in it: the
+   * same answer as when the mount is made for this path. */
+  if (strcmp (rel, "/") == 0) {
+    dio_error_msg (EISDIR, "dio_open: %s: %s is an exported directory, "
+                   "not a file", path, m->export);
+    dio_mount_put (m);
+    dio_url_free (&u);
+    return -1;
+  }
   if (dio_file_open (m, rel, path, flags, mode, &f) == -1) {
     int err = errno;
     dio_mount_put (m);

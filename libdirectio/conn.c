@@ -34,6 +34,7 @@
 #include "errors.h"
 #include "probe.h"
 #include "stats.h"
+#include "thread.h"
 
 /* While soft RPCs are in flight the thread checks deadlines this often. */
 #define DEADLINE_SCAN_MS 100
@@ -694,14 +695,11 @@ dio_conn_start (const struct dio_conn_params *p)
     dio_error (errno, "eventfd");
     goto err;
   }
-  err = pthread_create (&c->thread, NULL, service_thread, c);
+  err = dio_thread_start (&c->thread, false, "dio-conn", service_thread, c);
   if (err != 0) {
     dio_error (err, "pthread_create");
     goto err;
   }
-  /* Named, so that top -H, perf and gdb tell the engine's threads apart
-   * from the application's (at most 15 characters). */
-  pthread_setname_np (c->thread, "dio-conn");
   dio_waiter_wait (&c->started);
   if (!c->ever_up) {
     pthread_join (c->thread, NULL);

@@ -8,6 +8,13 @@
  * twice.  A mount's fields are immutable once it is in the registry,
  * except the atomics and what inode_lock guards.
  *
+ * Linger: a mount stays connected for LINGER_MS after its last reference
+ * goes, so that a program that stats or opens one file after another
+ * (ls -l, cp -r under the shim) mounts once, not once per file.  The
+ * linger thread, started with the first idle mount, stops mounts whose
+ * time is up; the library's destructor stops it and the idle mounts
+ * (before a dlclose unmaps the code their threads run).
+ *
  * Fork: a child has none of the parent's service threads, so a request
  * on an inherited mount would wait for ever.  The child forgets the
  * inherited mounts (they stay reachable in `inherited`, never used or
@@ -19,11 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "conn.h"
 #include "directio.h"
 #include "errors.h"
 #include "mount.h"
+#include "thread.h"
 #include "url.h"
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -49,6 +58,35 @@ static struct pending_mount *pending;
 /* A forked child's mounts from its parent (and theirs): see above. */
 static struct dio_mount *inherited;
 
+/* How long an unreferenced mount stays connected. */
+#define LINGER_MS 2000
+
+/* The linger thread; guarded by registry_lock. */
+static pthread_cond_t linger_cond;      /* an idle mount, or stop */
+static pthread_t linger_thread;
+static bool linger_running;
+static bool linger_stopping;
+
+static void
+linger_cond_init (void)
+{
+  pthread_condattr_t a;
+
+  pthread_condattr_init (&a);
+  pthread_condattr_setclock (&a, CLOCK_MONOTONIC);
+  pthread_cond_init (&linger_cond, &a);
+  pthread_condattr_destroy (&a);
+}
+
+static uint64_t
+monotonic_ms (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void
 fork_prepare (void)
 {
@@ -73,7 +111,9 @@ fork_child (void)
   }
   registry = NULL;
   pending = NULL;               /* their makers are not in this process */
+  linger_running = false;       /* nor is the linger thread */
   pthread_cond_init (&registry_cond, NULL);
+  linger_cond_init ();
   pthread_mutex_unlock (&registry_lock);
 }
 
@@ -81,6 +121,7 @@ __attribute__ ((constructor))
 static void
 mount_atfork (void)
 {
+  linger_cond_init ();
   pthread_atfork (fork_prepare, fork_parent, fork_child);
 }
 
@@ -413,6 +454,122 @@ dio_mount_get (const struct dio_url *u, const struct dio_options *opts,
   return 0;
 }
 
+/* Unlink from the registry the idle mounts whose linger is over at now
+ * (all of them when stopping); the earliest end still to come goes to
+ * *next.  registry_lock held. */
+static struct dio_mount *
+take_expired (uint64_t now, uint64_t *next)
+{
+  struct dio_mount *expired = NULL, **pp = &registry;
+
+  *next = UINT64_MAX;
+  while (*pp) {
+    struct dio_mount *m = *pp;
+    if (m->refs == 0 && (linger_stopping || m->idle_until_ms <= now)) {
+      *pp = m->next;
+      m->next = expired;
+      expired = m;
+      continue;
+    }
+    if (m->refs == 0)
+      *next = DIO_MIN (*next, m->idle_until_ms);
+    pp = &m->next;
+  }
+  return expired;
+}
+
+static void
+wait_until_ms (uint64_t when)
+{
+  struct timespec ts = { .tv_sec = when / 1000,
+                         .tv_nsec = (when % 1000) * 1000000 };
+
+  if (when == UINT64_MAX)
+    pthread_cond_wait (&linger_cond, &registry_lock);
+  else
+    pthread_cond_timedwait (&linger_cond, &registry_lock, &ts);
+}
+
+/* Stop idle mounts when their time is up; stopping them (joining their
+ * service threads) is done without the lock. */
+static void *
+linger_main (void *arg)
+{
+  (void) arg;
+  pthread_mutex_lock (&registry_lock);
+  for (;;) {
+    uint64_t next;
+    struct dio_mount *expired = take_expired (monotonic_ms (), &next);
+    if (expired) {
+      pthread_mutex_unlock (&registry_lock);
+      while (expired) {
+        struct dio_mount *m = expired;
+        expired = m->next;
+        mount_free (m);
+      }
+      pthread_mutex_lock (&registry_lock);
+      continue;
+    }
+    if (linger_stopping)
+      break;
+    wait_until_ms (next);
+  }
+  pthread_mutex_unlock (&registry_lock);
+  return NULL;
+}
+
+/* Start the linger thread if it is not running.  registry_lock held.
+ * -1 if it cannot be started. */
+static int
+linger_start_locked (void)
+{
+  if (linger_running)
+    return 0;
+  if (dio_thread_start (&linger_thread, false, "dio-linger", linger_main,
+                        NULL) != 0)
+    return -1;
+  linger_running = true;
+  return 0;
+}
+
+/* At exit or dlclose: stop the linger thread and the idle mounts, whose
+ * threads run this library's code.  If another thread is inside the
+ * registry the process is going anyway: leave it all be. */
+__attribute__ ((destructor))
+static void
+linger_shutdown (void)
+{
+  if (pthread_mutex_trylock (&registry_lock) != 0)
+    return;
+  if (!linger_running) {
+    pthread_mutex_unlock (&registry_lock);
+    return;
+  }
+  linger_stopping = true;
+  pthread_cond_signal (&linger_cond);
+  pthread_mutex_unlock (&registry_lock);
+  pthread_join (linger_thread, NULL);
+  pthread_mutex_lock (&registry_lock);
+  linger_running = false;
+  linger_stopping = false;
+  pthread_mutex_unlock (&registry_lock);
+}
+
+/* Stop a mount now, from any thread.  A service thread (finishing an
+ * asynchronous request, say) cannot stop itself: a reaper thread does
+ * it. */
+static void
+mount_stop (struct dio_mount *m)
+{
+  if (dio_conn_on_service_thread ()) {
+    pthread_t t;
+    if (dio_thread_start (&t, true, "dio-reaper", mount_reaper, m) != 0)
+      abort ();                 /* no thread: cannot free it safely */
+    return;
+  }
+  mount_free (m);
+}
+
 void
 dio_mount_put (struct dio_mount *m)
 {
@@ -425,24 +582,17 @@ dio_mount_put (struct dio_mount *m)
     pthread_mutex_unlock (&registry_lock);
     return;
   }
+  m->idle_until_ms = monotonic_ms () + LINGER_MS;
+  if (!linger_stopping && linger_start_locked () == 0) {
+    pthread_cond_signal (&linger_cond);
+    pthread_mutex_unlock (&registry_lock);
+    return;
+  }
   for (pp = &registry; *pp != m; pp = &(*pp)->next)
     ;
   *pp = m->next;
   pthread_mutex_unlock (&registry_lock);
-  /* A service thread (finishing an asynchronous request, say) cannot
-   * stop itself: a reaper thread does it. */
-  if (dio_conn_on_service_thread ()) {
-    pthread_t t;
-    pthread_attr_t a;
-    pthread_attr_init (&a);
-    pthread_attr_setdetachstate (&a, PTHREAD_CREATE_DETACHED);
-    if (pthread_create (&t, &a, mount_reaper, m) != 0)
-      abort ();                 /* no thread: cannot free it safely */
-    pthread_setname_np (t, "dio-reaper");
-    pthread_attr_destroy (&a);
-    return;
-  }
-  mount_free (m);
+  mount_stop (m);
 }
 
 void

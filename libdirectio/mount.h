@@ -27,6 +27,7 @@ struct dio_mount {
   /* Guarded by the registry lock. */
   struct dio_mount *next;
   unsigned refs;
+  uint64_t idle_until_ms;       /* refs == 0: when the linger ends */
 
   /* Guarded by inode_lock: the inodes open on this mount. */
   pthread_mutex_t inode_lock;
@@ -39,7 +40,9 @@ struct dio_mount {
 int dio_mount_get (const struct dio_url *u, const struct dio_options *opts,
                    struct dio_mount **out, const char **rel);
 
-/* Drop a reference; the last one stops the connections.  Accepts NULL. */
+/* Drop a reference.  After the last one the mount lingers for a while,
+ * connected, for the next open or namespace call of its export; then the
+ * linger thread stops its connections.  Accepts NULL. */
 void dio_mount_put (struct dio_mount *m);
 
 /* Hand a job to the next connection of the pool. */

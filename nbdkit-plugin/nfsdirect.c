@@ -7,12 +7,12 @@
  * nothing is kept here, so every connection sees every other connection's
  * writes at once: that is why multi-conn is advertised.
  *
- * The engine starts its service threads when a file is opened and stops
- * them when the last file on the mount is closed, while nbdkit forks
- * (to daemonize, or for --run) after .config_complete.  So the file is
- * opened twice: once in .config_complete to check it (and to create or
- * resize it), closed again before nbdkit forks, and for good in
- * .after_fork.
+ * The engine starts its service threads when a file is opened, while
+ * nbdkit forks (to daemonize, or for --run) after .config_complete, and
+ * a forked child has none of its parent's engine threads (it forgets the
+ * parent's mounts and makes its own).  So the file is opened twice: once
+ * in .config_complete to check it (and to create or resize it), closed
+ * again before nbdkit forks, and for good in .after_fork.
  *
  * Threading (PARALLEL): the configuration variables are written only by
  * .config and .config_complete, before any connection exists; file_fd and

@@ -379,6 +379,33 @@ START_TEST (test_mount_shared)
 }
 END_TEST
 
+/* A mount outlives its last file for a while (libdirectio/mount.c:
+ * linger): an open meanwhile shares it, its counters going on, and then
+ * its service threads go. */
+START_TEST (test_mount_lingers)
+{
+  struct dio_stats a, b;
+  char buf[10] = "x";
+  double deadline;
+  int fd = open_new ("linger", "&nconnect=3");
+
+  ck_assert_int_eq (dio_pwrite (fd, buf, 10, 0), 10);
+  get_stats (fd, &a);
+  ck_assert_int_eq (dio_close (fd), 0);
+  ck_assert_uint_eq (test_threads_named ("dio-conn"), 3);
+  fd = dio_open (test_url ("linger", "&nconnect=3"), O_RDONLY);
+  ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
+  get_stats (fd, &b);
+  ck_assert_uint_eq (b.write_rpcs, a.write_rpcs);       /* the same mount */
+  ck_assert_int_eq (dio_close (fd), 0);
+  deadline = test_now () + 10;
+  while (test_threads_named ("dio-conn") > 0) {
+    ck_assert_msg (test_now () < deadline, "the idle mount was never stopped");
+    usleep (10000);
+  }
+}
+END_TEST
+
 /* The asynchronous form calls back once with the result. */
 struct aio_result { int calls; ssize_t result; int err; };
 
@@ -444,6 +471,7 @@ suite_engine_io (void)
   tcase_add_test (tc, test_fd_calls);
   tcase_add_test (tc, test_open_flags);
   tcase_add_test (tc, test_mount_shared);
+  tcase_add_test (tc, test_mount_lingers);
   tcase_add_test (tc, test_async);
   suite_add_tcase (s, tc);
   return s;

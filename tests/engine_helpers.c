@@ -1,6 +1,8 @@
 /* Helpers for the engine's integration tests. */
 #include <config.h>
 
+#include <dirent.h>
+
 #include <check.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -118,6 +120,32 @@ test_peak_rss_kib (void)
   if (f)
     fclose (f);
   return kib;
+}
+
+unsigned
+test_threads_named (const char *name)
+{
+  DIR *d = opendir ("/proc/self/task");
+  struct dirent *e;
+  unsigned n = 0;
+
+  while (d && (e = readdir (d)) != NULL) {
+    char path[300], comm[64] = "";
+    FILE *f;
+    if (e->d_name[0] == '.')
+      continue;
+    snprintf (path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+    f = fopen (path, "r");
+    if (f == NULL)
+      continue;                 /* the thread has gone meanwhile */
+    if (fgets (comm, sizeof comm, f))
+      comm[strcspn (comm, "\n")] = '\0';
+    fclose (f);
+    n += strcmp (comm, name) == 0;
+  }
+  if (d)
+    closedir (d);
+  return n;
 }
 
 double

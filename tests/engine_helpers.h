@@ -37,4 +37,7 @@ void test_interleaved_writes (int fd, unsigned nthreads, unsigned count,
 /* Monotonic seconds. */
 double test_now (void);
 
+/* How many of this process's threads are named name. */
+unsigned test_threads_named (const char *name);
+
 #endif
