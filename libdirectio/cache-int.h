@@ -65,8 +65,26 @@ cf_size (const struct dio_cache_file *cf)
   return DIO_MAX (cf->srv_size, cf->wr_end);
 }
 
-/* cache.c: drop the first bytes of an iovec array (moved already). */
-void dio_iov_advance (struct iovec **iov, int *iovcnt, uint64_t bytes);
+/* The pages one transfer moves and the iovec array over their bytes: a
+ * fill (cache-read.c) or a write-back run (cache-write.c). */
+struct dio_cxfer {
+  uint64_t n;                   /* pages */
+  uint64_t done;                /* bytes moved so far */
+  struct dio_cpage **pages;
+  struct iovec *iovs;           /* one per page */
+  struct iovec *iov;            /* what is still to move, within iovs */
+  int iovcnt;
+};
+
+/* cache.c: room for max pages in x, which starts zeroed; -1 if no
+ * memory (dio_cxfer_free then frees what was allocated). */
+int dio_cxfer_alloc (struct dio_cxfer *x, uint64_t max);
+/* cache.c: the transfer covers the first n pages, their iovecs set;
+ * all of it is still to move. */
+void dio_cxfer_set_pages (struct dio_cxfer *x, uint64_t n);
+/* cache.c: bytes more have moved. */
+void dio_cxfer_advance (struct dio_cxfer *x, uint64_t bytes);
+void dio_cxfer_free (struct dio_cxfer *x);
 
 /* cache.c, all with the lock held. */
 struct dio_cpage *dio_cpage_lookup (struct dio_cache *c,

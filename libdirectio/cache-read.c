@@ -24,12 +24,8 @@
 struct fill {
   struct dio_cache *c;
   struct dio_cache_file *cf;
-  uint64_t first, n;            /* pages */
-  uint64_t done;                /* bytes read so far */
-  struct dio_cpage **pages;
-  struct iovec *iovs;           /* one per page */
-  struct iovec *iov;            /* what is still to come, within iovs */
-  int iovcnt;
+  uint64_t first;               /* index of the first page */
+  struct dio_cxfer xfer;        /* the pages, and the bytes read so far */
   bool waited;                  /* a reader waits (and frees it) */
   bool finished;
   int err;
@@ -41,8 +37,7 @@ static void
 fill_free (struct fill *f)
 {
   if (f) {
-    free (f->pages);
-    free (f->iovs);
+    dio_cxfer_free (&f->xfer);
     free (f);
   }
 }
@@ -53,16 +48,17 @@ fill_finish_locked (struct fill *f, int err)
 {
   struct dio_cache *c = f->c;
   struct dio_cache_file *cf = f->cf;
-  uint64_t total = f->n << c->shift;
-  uint64_t end = (f->first << c->shift) + f->done;
+  uint64_t done = f->xfer.done;
+  uint64_t total = f->xfer.n << c->shift;
+  uint64_t end = (f->first << c->shift) + done;
 
   if (err == 0)
-    cf->srv_size = f->done < total ? end : DIO_MAX (cf->srv_size, end);
-  for (uint64_t i = 0; i < f->n; i++) {
-    struct dio_cpage *p = f->pages[i];
+    cf->srv_size = done < total ? end : DIO_MAX (cf->srv_size, end);
+  for (uint64_t i = 0; i < f->xfer.n; i++) {
+    struct dio_cpage *p = f->xfer.pages[i];
     uint64_t start = i << c->shift;
-    uint64_t have = f->done > start ? DIO_MIN (f->done - start,
-                                               (uint64_t) c->page_size) : 0;
+    uint64_t have = done > start ? DIO_MIN (done - start,
+                                            (uint64_t) c->page_size) : 0;
 
     p->loading = false;
     if (err == 0 || have == c->page_size) {
@@ -85,9 +81,9 @@ fill_finish_locked (struct fill *f, int err)
 static int
 fill_issue (struct fill *f)
 {
-  uint64_t offset = (f->first << f->c->shift) + f->done;
-  return f->c->ops->start (f->cf, false, f->iov, f->iovcnt, offset,
-                           fill_done, f);
+  uint64_t offset = (f->first << f->c->shift) + f->xfer.done;
+  return f->c->ops->start (f->cf, false, f->xfer.iov, f->xfer.iovcnt,
+                           offset, fill_done, f);
 }
 
 static void
@@ -98,14 +94,12 @@ fill_done (void *opaque, ssize_t result, int err)
   bool again;
 
   pthread_mutex_lock (&c->lock);
-  if (result > 0) {
-    f->done += result;
-    dio_iov_advance (&f->iov, &f->iovcnt, result);
-  }
+  if (result > 0)
+    dio_cxfer_advance (&f->xfer, result);
   /* Short before the EOF we know of: ask once more to tell an EOF (an
    * empty answer) from an error. */
-  again = result > 0 && f->done < (f->n << c->shift)
-    && (f->first << c->shift) + f->done < f->cf->srv_size;
+  again = result > 0 && f->xfer.done < (f->xfer.n << c->shift)
+    && (f->first << c->shift) + f->xfer.done < f->cf->srv_size;
   if (!again) {
     bool waited = f->waited;
     fill_finish_locked (f, result < 0 ? (err ? err : EIO) : 0);
@@ -130,8 +124,7 @@ fill_make_locked (struct dio_cache *c, struct dio_cache_file *cf,
   uint64_t n;
 
   max = DIO_MIN (max, c->max_run);
-  if (f == NULL || (f->pages = calloc (max, sizeof *f->pages)) == NULL
-      || (f->iovs = calloc (max, sizeof *f->iovs)) == NULL) {
+  if (f == NULL || dio_cxfer_alloc (&f->xfer, max) == -1) {
     fill_free (f);
     return NULL;
   }
@@ -144,9 +137,9 @@ fill_make_locked (struct dio_cache *c, struct dio_cache_file *cf,
       break;
     p->loading = true;
     p->pins += waited;
-    f->pages[n] = p;
-    f->iovs[n].iov_base = p->data;
-    f->iovs[n].iov_len = c->page_size;
+    f->xfer.pages[n] = p;
+    f->xfer.iovs[n].iov_base = p->data;
+    f->xfer.iovs[n].iov_len = c->page_size;
   }
   if (n == 0) {
     fill_free (f);
@@ -155,9 +148,7 @@ fill_make_locked (struct dio_cache *c, struct dio_cache_file *cf,
   f->c = c;
   f->cf = cf;
   f->first = first;
-  f->n = n;
-  f->iov = f->iovs;
-  f->iovcnt = n;
+  dio_cxfer_set_pages (&f->xfer, n);
   f->waited = waited;
   cf->loads++;
   return f;
@@ -222,14 +213,14 @@ read_miss (struct dio_cache *c, struct dio_cache_file *cf,
     return 0;
   fill_launch_locked (f);
   if (ra->window) {
-    ra->ahead = DIO_MAX (ra->ahead, idx + f->n);
+    ra->ahead = DIO_MAX (ra->ahead, idx + f->xfer.n);
     readahead_locked (c, cf, ra, offset + len);
   }
   while (!f->finished)
     pthread_cond_wait (&c->cond, &c->lock);
   err = f->err;
-  for (uint64_t i = 0; i < f->n; i++) {
-    struct dio_cpage *p = f->pages[i];
+  for (uint64_t i = 0; i < f->xfer.n; i++) {
+    struct dio_cpage *p = f->xfer.pages[i];
     bool more = *done < len && p->uptodate
       && ((offset + *done) >> c->shift) == p->index;
     if (more && !copy_out (c, cf, p, iov, iovcnt, offset, len, done))
@@ -284,7 +275,7 @@ readahead_locked (struct dio_cache *c, struct dio_cache_file *cf,
   f = fill_make_locked (c, cf, start, end - start, false);
   if (f == NULL)
     return;
-  ra->ahead = start + f->n;
+  ra->ahead = start + f->xfer.n;
   /* Not waited for: fill_done frees it, perhaps before this returns. */
   fill_launch_locked (f);
 }

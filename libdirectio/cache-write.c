@@ -31,11 +31,8 @@ struct wb {
 
 struct wb_run {
   struct wb *wb;
-  uint64_t offset, len, done;
-  uint64_t n;
-  struct dio_cpage **pages;
-  struct iovec *iovs, *iov;     /* all, and what is still to send */
-  int iovcnt;
+  uint64_t offset, len;         /* the run's bytes in the file */
+  struct dio_cxfer xfer;        /* the pages, and the bytes written so far */
 };
 
 static void run_done (void *opaque, ssize_t result, int err);
@@ -44,8 +41,7 @@ static void
 run_free (struct wb_run *r)
 {
   if (r) {
-    free (r->pages);
-    free (r->iovs);
+    dio_cxfer_free (&r->xfer);
     free (r);
   }
 }
@@ -54,8 +50,8 @@ static int
 run_issue (struct wb_run *r)
 {
   struct dio_cache_file *cf = r->wb->cf;
-  return cf->cache->ops->start (cf, true, r->iov, r->iovcnt,
-                                r->offset + r->done, run_done, r);
+  return cf->cache->ops->start (cf, true, r->xfer.iov, r->xfer.iovcnt,
+                                r->offset + r->xfer.done, run_done, r);
 }
 
 /* Lock held: the run is over, done bytes written. */
@@ -67,22 +63,22 @@ run_finish_locked (struct wb_run *r, int err)
   struct wb *wb = r->wb;
   uint64_t pos = 0;
 
-  for (uint64_t i = 0; i < r->n; i++) {
-    struct dio_cpage *p = r->pages[i];
+  for (uint64_t i = 0; i < r->xfer.n; i++) {
+    struct dio_cpage *p = r->xfer.pages[i];
     pos += p->whi - p->wlo;
     p->writeback = false;
     p->wlo = p->whi = 0;
-    if (pos > r->done)
+    if (pos > r->xfer.done)
       p->stale = true;          /* not written: the server differs */
     dio_cpage_settle (c, p);
   }
-  if (r->done < r->len) {
+  if (r->xfer.done < r->len) {
     dio_cache_record_error (cf, err);
     if (wb->err == 0)
       wb->err = cf->wb_err;
   }
-  if (r->done > 0) {
-    cf->srv_size = DIO_MAX (cf->srv_size, r->offset + r->done);
+  if (r->xfer.done > 0) {
+    cf->srv_size = DIO_MAX (cf->srv_size, r->offset + r->xfer.done);
     cf->stamp_valid = false;    /* our write moved the server's mtime */
   }
   cf->writebacks--;
@@ -100,9 +96,8 @@ run_done (void *opaque, ssize_t result, int err)
 
   pthread_mutex_lock (&c->lock);
   if (result > 0) {
-    r->done += result;
-    dio_iov_advance (&r->iov, &r->iovcnt, result);
-    if (r->done < r->len) {
+    dio_cxfer_advance (&r->xfer, result);
+    if (r->xfer.done < r->len) {
       /* Short: send the rest; it either moves on or fails. */
       pthread_mutex_unlock (&c->lock);
       if (run_issue (r) == -1)
@@ -166,22 +161,19 @@ run_new (struct wb *wb, struct dio_cpage **v, uint64_t n)
   struct dio_cache *c = wb->cf->cache;
   struct wb_run *r = calloc (1, sizeof *r);
 
-  if (r == NULL || (r->pages = malloc (n * sizeof *v)) == NULL
-      || (r->iovs = malloc (n * sizeof *r->iovs)) == NULL) {
+  if (r == NULL || dio_cxfer_alloc (&r->xfer, n) == -1) {
     run_free (r);
     return NULL;
   }
   r->wb = wb;
-  r->n = n;
-  memcpy (r->pages, v, n * sizeof *v);
+  memcpy (r->xfer.pages, v, n * sizeof *v);
   r->offset = (v[0]->index << c->shift) + v[0]->wlo;
   for (uint64_t i = 0; i < n; i++) {
-    r->iovs[i].iov_base = v[i]->data + v[i]->wlo;
-    r->iovs[i].iov_len = v[i]->whi - v[i]->wlo;
-    r->len += r->iovs[i].iov_len;
+    r->xfer.iovs[i].iov_base = v[i]->data + v[i]->wlo;
+    r->xfer.iovs[i].iov_len = v[i]->whi - v[i]->wlo;
+    r->len += r->xfer.iovs[i].iov_len;
   }
-  r->iov = r->iovs;
-  r->iovcnt = n;
+  dio_cxfer_set_pages (&r->xfer, n);
   return r;
 }
 

@@ -98,8 +98,28 @@ dio_cache_npages (struct dio_cache *c)
   return n;
 }
 
+/* ---- transfers' pages ------------------------------------------------ */
+
+int
+dio_cxfer_alloc (struct dio_cxfer *x, uint64_t max)
+{
+  if ((x->pages = calloc (max, sizeof *x->pages)) == NULL
+      || (x->iovs = calloc (max, sizeof *x->iovs)) == NULL)
+    return -1;
+  return 0;
+}
+
 void
-dio_iov_advance (struct iovec **iov, int *iovcnt, uint64_t bytes)
+dio_cxfer_set_pages (struct dio_cxfer *x, uint64_t n)
+{
+  x->n = n;
+  x->iov = x->iovs;
+  x->iovcnt = n;
+}
+
+/* Drop the first bytes of an iovec array (moved already). */
+static void
+iov_advance (struct iovec **iov, int *iovcnt, uint64_t bytes)
 {
   while (*iovcnt > 0 && bytes >= (*iov)->iov_len) {
     bytes -= (*iov)->iov_len;
@@ -110,6 +130,20 @@ dio_iov_advance (struct iovec **iov, int *iovcnt, uint64_t bytes)
     (*iov)->iov_base = (char *) (*iov)->iov_base + bytes;
     (*iov)->iov_len -= bytes;
   }
+}
+
+void
+dio_cxfer_advance (struct dio_cxfer *x, uint64_t bytes)
+{
+  x->done += bytes;
+  iov_advance (&x->iov, &x->iovcnt, bytes);
+}
+
+void
+dio_cxfer_free (struct dio_cxfer *x)
+{
+  free (x->pages);
+  free (x->iovs);
 }
 
 /* ---- pages ----------------------------------------------------------- */
@@ -508,8 +542,22 @@ empty_locked (struct dio_cache_file *cf)
   return r;
 }
 
-int
-dio_cache_make_direct (struct dio_cache_file *cf)
+/* Write back everything, and wait for readahead still in flight: it
+ * would outlive the description. */
+static int
+close_locked (struct dio_cache_file *cf)
+{
+  int r = dio_cache_flush_locked (cf, 0, UINT64_MAX);
+
+  while (cf->loads > 0 || cf->writebacks > 0)
+    pthread_cond_wait (&cf->cache->cond, &cf->cache->lock);
+  return r;
+}
+
+/* For the calls that take only the file: without a cache there is
+ * nothing to do; else op, with the lock held. */
+static int
+with_lock (struct dio_cache_file *cf, int (*op) (struct dio_cache_file *))
 {
   struct dio_cache *c = cf->cache;
   int r;
@@ -517,9 +565,15 @@ dio_cache_make_direct (struct dio_cache_file *cf)
   if (c == NULL)
     return 0;
   pthread_mutex_lock (&c->lock);
-  r = empty_locked (cf);
+  r = op (cf);
   pthread_mutex_unlock (&c->lock);
   return r;
+}
+
+int
+dio_cache_make_direct (struct dio_cache_file *cf)
+{
+  return with_lock (cf, empty_locked);
 }
 
 int
@@ -569,16 +623,5 @@ dio_cache_discard (struct dio_cache_file *cf)
 int
 dio_cache_close (struct dio_cache_file *cf)
 {
-  struct dio_cache *c = cf->cache;
-  int r;
-
-  if (c == NULL)
-    return 0;
-  pthread_mutex_lock (&c->lock);
-  r = dio_cache_flush_locked (cf, 0, UINT64_MAX);
-  /* Readahead still in flight would outlive the description. */
-  while (cf->loads > 0 || cf->writebacks > 0)
-    pthread_cond_wait (&c->cond, &c->lock);
-  pthread_mutex_unlock (&c->lock);
-  return r;
+  return with_lock (cf, close_locked);
 }

@@ -104,10 +104,11 @@ commit_start (struct dio_job *job, struct dio_conn *conn)
 
   if (hook)
     hook ("before-commit");
-  memset (&a, 0, sizeof a);
-  dio_inode_fh3 (g->ino, &a.file);
-  a.offset = g->offset;
-  a.count = g->count;
+  a = (COMMIT3args) {
+    .file = dio_inode_fh3 (g->ino),
+    .offset = g->offset,
+    .count = g->count,
+  };
   dio_count (g->ino->mount->stats.commit_rpcs, 1);
   return rpc_nfs3_commit_async (dio_conn_rpc (conn), commit_cb, &a, g) == 0
     ? 0 : EIO;

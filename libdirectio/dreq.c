@@ -398,12 +398,12 @@ static int
 start_read (struct dio_chunk *c, struct rpc_context *rpc)
 {
   struct dio_dreq *d = c->dreq;
-  READ3args a;
+  READ3args a = {
+    .file = dio_inode_fh3 (d->ino),
+    .offset = d->offset + c->pos,
+    .count = c->count,
+  };
 
-  memset (&a, 0, sizeof a);
-  dio_inode_fh3 (d->ino, &a.file);
-  a.offset = d->offset + c->pos;
-  a.count = c->count;
   dio_count (d->m->stats.read_rpcs, 1);
   return rpc_nfs3_read_async (rpc, read_cb, &a, c) == 0 ? 0 : EIO;
 }
@@ -424,13 +424,13 @@ start_write (struct dio_chunk *c, struct rpc_context *rpc)
     dio_iov_to_buf (d->iov, d->iovcnt, c->pos, c->bounce, c->count);
     data = c->bounce;
   }
-  memset (&a, 0, sizeof a);
-  dio_inode_fh3 (d->ino, &a.file);
-  a.offset = d->offset + c->pos;
-  a.count = c->count;
-  a.stable = d->stable;
-  a.data.data_len = c->count;
-  a.data.data_val = data;
+  a = (WRITE3args) {
+    .file = dio_inode_fh3 (d->ino),
+    .offset = d->offset + c->pos,
+    .count = c->count,
+    .stable = d->stable,
+    .data = { .data_len = c->count, .data_val = data },
+  };
   dio_count (d->m->stats.write_rpcs, 1);
   return rpc_nfs3_write_async (rpc, write_cb, &a, c) == 0 ? 0 : EIO;
 }

@@ -332,11 +332,12 @@ struct fh_args {
   struct stat *st;              /* GETATTR */
 };
 
-void
-dio_inode_fh3 (const struct dio_inode *ino, struct nfs_fh3 *to)
+struct nfs_fh3
+dio_inode_fh3 (const struct dio_inode *ino)
 {
-  to->data.data_len = ino->fh.len;
-  to->data.data_val = (char *) ino->fh.data;
+  return (struct nfs_fh3) {
+    .data = { .data_len = ino->fh.len, .data_val = (char *) ino->fh.data },
+  };
 }
 
 static void
@@ -356,10 +357,8 @@ static int
 issue_getattr (struct dio_call *call, struct dio_conn *conn)
 {
   struct fh_args *a = call->arg;
-  GETATTR3args args;
+  GETATTR3args args = { .object = dio_inode_fh3 (a->ino) };
 
-  memset (&args, 0, sizeof args);
-  dio_inode_fh3 (a->ino, &args.object);
   return rpc_nfs3_getattr_async (dio_conn_rpc (conn), getattr_cb, &args,
                                  call) == 0 ? 0 : EIO;
 }
@@ -389,12 +388,11 @@ static int
 issue_setattr (struct dio_call *call, struct dio_conn *conn)
 {
   struct fh_args *a = call->arg;
-  SETATTR3args args;
+  SETATTR3args args = {
+    .object = dio_inode_fh3 (a->ino),
+    .new_attributes.size = { .set_it = 1, .set_size3_u.size = a->size },
+  };
 
-  memset (&args, 0, sizeof args);
-  dio_inode_fh3 (a->ino, &args.object);
-  args.new_attributes.size.set_it = 1;
-  args.new_attributes.size.set_size3_u.size = a->size;
   return rpc_nfs3_setattr_async (dio_conn_rpc (conn), setattr_cb, &args,
                                  call) == 0 ? 0 : EIO;
 }

@@ -50,9 +50,10 @@ struct dio_inode {
   struct dio_commit_group commit;
 };
 
-/* Point an RPC's file handle at the inode's (no copy). */
+/* An RPC's file handle pointing at the inode's (no copy), for the
+ * initialiser of the RPC's arguments: the fields it leaves out are 0. */
 struct nfs_fh3;
-void dio_inode_fh3 (const struct dio_inode *ino, struct nfs_fh3 *to);
+struct nfs_fh3 dio_inode_fh3 (const struct dio_inode *ino);
 
 struct dio_ofd {
   /* Immutable. */

@@ -37,13 +37,7 @@ not_supported (const char *call, const char *what)
 }
 
 #define WRAP_ATTR_PATH(name, params, args)                              \
-  DEFINE_REAL (name);                                                   \
-  int                                                                   \
-  name params                                                           \
-  {                                                                     \
-    int at = AT_FDCWD;                                                  \
-    PATH_CALL (at, path, not_supported (#name, buf), REAL (name) args); \
-  }
+  WRAP_PATH (name, int, params, args, not_supported (#name, buf))
 
 /* An empty path (AT_EMPTY_PATH) means dirfd itself. */
 #define WRAP_ATTR_AT(name, params, args)                                \

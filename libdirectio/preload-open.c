@@ -257,14 +257,23 @@ engine_mkdir (const char *abspath, mode_t mode)
   return ENGINE (dio__mkdir (abspath, mode & ~shim_umask ()));
 }
 
-DEFINE_REAL (unlink);
-int
-unlink (const char *path)
-{
-  int at = AT_FDCWD;
-  PATH_CALL (at, path, engine_unlink (buf), REAL (unlink) (path));
-}
+/* Calls on a path from the working directory. */
+WRAP_PATH (unlink, int, (const char *path), (path), engine_unlink (buf))
+WRAP_PATH (mkdir, int, (const char *path, mode_t mode), (path, mode),
+           engine_mkdir (buf, mode))
+WRAP_PATH (rmdir, int, (const char *path), (path), engine_rmdir (buf))
+WRAP_PATH (access, int, (const char *path, int mode), (path, mode),
+           ENGINE (dio__access (buf, mode)))
+WRAP_PATH (euidaccess, int, (const char *path, int mode), (path, mode),
+           ENGINE (dio__access (buf, mode)))
+WRAP_PATH (eaccess, int, (const char *path, int mode), (path, mode),
+           ENGINE (dio__access (buf, mode)))
+WRAP_PATH (truncate, int, (const char *path, off_t length), (path, length),
+           ENGINE (dio__truncate (buf, length)))
+WRAP_PATH (truncate64, int, (const char *path, off64_t length),
+           (path, length), ENGINE (dio__truncate (buf, length)))
 
+/* The *at calls, from a directory fd. */
 DEFINE_REAL (unlinkat);
 int
 unlinkat (int dirfd, const char *path, int flags)
@@ -272,14 +281,6 @@ unlinkat (int dirfd, const char *path, int flags)
   PATH_CALL (dirfd, path,
              (flags & AT_REMOVEDIR) ? engine_rmdir (buf) : engine_unlink (buf),
              REAL (unlinkat) (dirfd, path, flags));
-}
-
-DEFINE_REAL (mkdir);
-int
-mkdir (const char *path, mode_t mode)
-{
-  int at = AT_FDCWD;
-  PATH_CALL (at, path, engine_mkdir (buf, mode), REAL (mkdir) (path, mode));
 }
 
 DEFINE_REAL (mkdirat);
@@ -290,65 +291,12 @@ mkdirat (int dirfd, const char *path, mode_t mode)
              REAL (mkdirat) (dirfd, path, mode));
 }
 
-DEFINE_REAL (rmdir);
-int
-rmdir (const char *path)
-{
-  int at = AT_FDCWD;
-  PATH_CALL (at, path, engine_rmdir (buf), REAL (rmdir) (path));
-}
-
-DEFINE_REAL (access);
-int
-access (const char *path, int mode)
-{
-  int at = AT_FDCWD;
-  PATH_CALL (at, path, ENGINE (dio__access (buf, mode)),
-             REAL (access) (path, mode));
-}
-
 DEFINE_REAL (faccessat);
 int
 faccessat (int dirfd, const char *path, int mode, int flags)
 {
   PATH_CALL (dirfd, path, ENGINE (dio__access (buf, mode)),
              REAL (faccessat) (dirfd, path, mode, flags));
-}
-
-DEFINE_REAL (euidaccess);
-int
-euidaccess (const char *path, int mode)
-{
-  int at = AT_FDCWD;
-  PATH_CALL (at, path, ENGINE (dio__access (buf, mode)),
-             REAL (euidaccess) (path, mode));
-}
-
-DEFINE_REAL (eaccess);
-int
-eaccess (const char *path, int mode)
-{
-  int at = AT_FDCWD;
-  PATH_CALL (at, path, ENGINE (dio__access (buf, mode)),
-             REAL (eaccess) (path, mode));
-}
-
-DEFINE_REAL (truncate);
-int
-truncate (const char *path, off_t length)
-{
-  int at = AT_FDCWD;
-  PATH_CALL (at, path, ENGINE (dio__truncate (buf, length)),
-             REAL (truncate) (path, length));
-}
-
-DEFINE_REAL (truncate64);
-int
-truncate64 (const char *path, off64_t length)
-{
-  int at = AT_FDCWD;
-  PATH_CALL (at, path, ENGINE (dio__truncate (buf, length)),
-             REAL (truncate64) (path, length));
 }
 
 /* rename family: both managed, the engine; one managed, EXDEV (so mv
@@ -530,14 +478,7 @@ no_xattrs (const char *path)
 }
 
 #define WRAP_XATTR_PATH(name, ret, params, args, empty)                 \
-  DEFINE_REAL (name);                                                   \
-  ret                                                                   \
-  name params                                                           \
-  {                                                                     \
-    int at = AT_FDCWD;                                                  \
-    PATH_CALL (at, path, (empty) ? 0 : no_xattrs (buf),                 \
-               REAL (name) args);                                       \
-  }
+  WRAP_PATH (name, ret, params, args, (empty) ? 0 : no_xattrs (buf))
 
 #define WRAP_XATTR_FD(name, ret, params, args, empty)                   \
   DEFINE_REAL (name);                                                   \

@@ -150,6 +150,18 @@ extern int shim_engine_open (const char *abspath, int flags, mode_t mode);
     }                                                                   \
   } while (0)
 
+/* Define the wrapper name (returning ret, taking params, one of them
+ * path) of a call on a path from the working directory: PATH_CALL with
+ * ENGINE_CALL, or libc's name called with args. */
+#define WRAP_PATH(name, ret, params, args, ENGINE_CALL)                 \
+  DEFINE_REAL (name);                                                   \
+  ret                                                                   \
+  name params                                                           \
+  {                                                                     \
+    int at = AT_FDCWD;                                                  \
+    PATH_CALL (at, path, ENGINE_CALL, REAL (name) args);                \
+  }
+
 /* stat of a managed path (absolute, normalised) or a path fd. */
 extern int shim_stat_path (const char *abspath, struct stat *st);
 

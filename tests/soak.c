@@ -48,7 +48,7 @@
 #define MAX_IO (2 * MiB)
 #define MAX_FILE (8 * MiB)      /* writes end below this */
 #define WATCHDOG_S 60
-#define FD_SETTLE_S 2.0         /* mount teardown ends on a reaper thread */
+#define FD_SETTLE_S 10.0        /* an idle mount lingers 2 s, then stops */
 #define RSS_SLACK_KIB (32 * 1024)
 
 static const char *const mount_extra[2] = {
@@ -316,8 +316,9 @@ rss_kib (void)
   return kib;
 }
 
-/* The last mount's threads may still be closing their sockets just after
- * the last dio_close: wait (bounded) for the count to come back. */
+/* An idle mount stays connected for a while after the last dio_close
+ * (libdirectio/mount.c: linger), then its threads close their sockets:
+ * wait (bounded) for the count to come back. */
 static int
 settled_fds (int want)
 {

@@ -575,18 +575,13 @@ parse_args (int argc, char *argv[], struct bench_opts *o, int *status)
       }
       break;
     case 'j':
-      if (parse_uint (optarg, 1, MAX_JOBS, &o->jobs) == -1) {
-        usage_error ("--jobs: '%s': need a number from 1 to %u", optarg,
-                     MAX_JOBS);
+      if (parse_uint_option ("jobs", optarg, 1, MAX_JOBS, &o->jobs) == -1)
         return -1;
-      }
       break;
     case 'd':
-      if (parse_uint (optarg, 1, MAX_IODEPTH, &o->iodepth) == -1) {
-        usage_error ("--iodepth: '%s': need a number from 1 to %u", optarg,
-                     MAX_IODEPTH);
+      if (parse_uint_option ("iodepth", optarg, 1, MAX_IODEPTH,
+                             &o->iodepth) == -1)
         return -1;
-      }
       break;
     case 't':
       if (parse_seconds (optarg, &o->time) == -1) {

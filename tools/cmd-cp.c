@@ -429,11 +429,8 @@ parse_args (int argc, char *argv[], struct cp_opts *o, int *status)
       }
       break;
     case 'j':
-      if (parse_uint (optarg, 1, MAX_JOBS, &o->jobs) == -1) {
-        usage_error ("--jobs: '%s': need a number from 1 to %u", optarg,
-                     MAX_JOBS);
+      if (parse_uint_option ("jobs", optarg, 1, MAX_JOBS, &o->jobs) == -1)
         return -1;
-      }
       break;
     case 'p': o->progress = true; break;
     case OPT_VERIFY: o->verify = true; break;

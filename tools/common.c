@@ -26,14 +26,21 @@ const char *progname = "directio";
 
 /* ---- messages --------------------------------------------------------- */
 
+/* "PROGNAME: MESSAGE" on stderr, for the caller to end. */
+static void __attribute__ ((format (printf, 1, 0)))
+print_message (const char *fmt, va_list ap)
+{
+  fprintf (stderr, "%s: ", progname);
+  vfprintf (stderr, fmt, ap);
+}
+
 void
 error_msg (const char *fmt, ...)
 {
   va_list ap;
 
-  fprintf (stderr, "%s: ", progname);
   va_start (ap, fmt);
-  vfprintf (stderr, fmt, ap);
+  print_message (fmt, ap);
   va_end (ap);
   fputc ('\n', stderr);
 }
@@ -43,9 +50,8 @@ usage_error (const char *fmt, ...)
 {
   va_list ap;
 
-  fprintf (stderr, "%s: ", progname);
   va_start (ap, fmt);
-  vfprintf (stderr, fmt, ap);
+  print_message (fmt, ap);
   va_end (ap);
   fprintf (stderr, "\nTry '%s --help' for more information.\n", progname);
   return EXIT_USAGE;
@@ -110,6 +116,18 @@ parse_uint (const char *s, unsigned min, unsigned max, unsigned *out)
       || v < min || v > max)
     return -1;
   *out = v;
+  return 0;
+}
+
+int
+parse_uint_option (const char *option, const char *arg, unsigned min,
+                   unsigned max, unsigned *out)
+{
+  if (parse_uint (arg, min, max, out) == -1) {
+    usage_error ("--%s: '%s': need a number from %u to %u", option, arg,
+                 min, max);
+    return -1;
+  }
   return 0;
 }
 

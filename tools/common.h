@@ -55,6 +55,11 @@ extern int parse_size (const char *s, uint64_t *out);
 extern int parse_uint (const char *s, unsigned min, unsigned max,
                        unsigned *out);
 
+/* parse_uint for the argument of --option; if it is not one, a usage
+ * error naming the option and the range.  0 or -1. */
+extern int parse_uint_option (const char *option, const char *arg,
+                              unsigned min, unsigned max, unsigned *out);
+
 /* A positive number of seconds ("10", "0.5").  0 or -1. */
 extern int parse_seconds (const char *s, double *out);
 
