@@ -16,7 +16,8 @@
  * (before a dlclose unmaps the code their threads run).
  *
  * Fork: a child has none of the parent's service threads, so a request
- * on an inherited mount would wait for ever.  The child forgets the
+ * on an inherited mount would wait for ever.  Idle mounts are stopped
+ * before a fork (a child could never stop them).  The child forgets the
  * inherited mounts (they stay reachable in `inherited`, never used or
  * freed: their locks may be held by threads that do not exist there),
  * and its own opens make mounts of its own.  registry_lock is held
@@ -87,9 +88,13 @@ monotonic_ms (void)
   return (uint64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void end_linger (void);
+
 static void
 fork_prepare (void)
 {
+  /* A child could neither use nor stop the idle mounts: stop them now. */
+  end_linger ();
   pthread_mutex_lock (&registry_lock);
 }
 
@@ -454,8 +459,18 @@ dio_mount_get (const struct dio_url *u, const struct dio_options *opts,
   return 0;
 }
 
+static void
+free_list (struct dio_mount *m)
+{
+  while (m) {
+    struct dio_mount *next = m->next;
+    mount_free (m);
+    m = next;
+  }
+}
+
 /* Unlink from the registry the idle mounts whose linger is over at now
- * (all of them when stopping); the earliest end still to come goes to
+ * (UINT64_MAX: all of them); the earliest end still to come goes to
  * *next.  registry_lock held. */
 static struct dio_mount *
 take_expired (uint64_t now, uint64_t *next)
@@ -465,7 +480,7 @@ take_expired (uint64_t now, uint64_t *next)
   *next = UINT64_MAX;
   while (*pp) {
     struct dio_mount *m = *pp;
-    if (m->refs == 0 && (linger_stopping || m->idle_until_ms <= now)) {
+    if (m->refs == 0 && m->idle_until_ms <= now) {
       *pp = m->next;
       m->next = expired;
       expired = m;
@@ -499,14 +514,11 @@ linger_main (void *arg)
   pthread_mutex_lock (&registry_lock);
   for (;;) {
     uint64_t next;
-    struct dio_mount *expired = take_expired (monotonic_ms (), &next);
+    struct dio_mount *expired =
+      take_expired (linger_stopping ? UINT64_MAX : monotonic_ms (), &next);
     if (expired) {
       pthread_mutex_unlock (&registry_lock);
-      while (expired) {
-        struct dio_mount *m = expired;
-        expired = m->next;
-        mount_free (m);
-      }
+      free_list (expired);
       pthread_mutex_lock (&registry_lock);
       continue;
     }
@@ -516,6 +528,19 @@ linger_main (void *arg)
   }
   pthread_mutex_unlock (&registry_lock);
   return NULL;
+}
+
+/* Stop every idle mount now, from this thread. */
+static void
+end_linger (void)
+{
+  uint64_t next;
+  struct dio_mount *expired;
+
+  pthread_mutex_lock (&registry_lock);
+  expired = take_expired (UINT64_MAX, &next);
+  pthread_mutex_unlock (&registry_lock);
+  free_list (expired);
 }
 
 /* Start the linger thread if it is not running.  registry_lock held.
