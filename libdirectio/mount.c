@@ -8,16 +8,16 @@
  * twice.  A mount's fields are immutable once it is in the registry,
  * except the atomics and what inode_lock guards.
  *
- * Linger: a mount stays connected for LINGER_MS after its last reference
- * goes, so that a program that stats or opens one file after another
- * (ls -l, cp -r under the shim) mounts once, not once per file.  The
+ * Linger: a mount stays connected for its linger option's seconds after
+ * its last reference goes, so that a program that stats or opens one
+ * file after another (ls -l, cp -r under the shim) mounts once, not once
+ * per file.  The
  * linger thread, started with the first idle mount, stops mounts whose
  * time is up; the library's destructor stops it and the idle mounts
  * (before a dlclose unmaps the code their threads run).
  *
  * Fork: a child has none of the parent's service threads, so a request
- * on an inherited mount would wait for ever.  Idle mounts are stopped
- * before a fork (a child could never stop them).  The child forgets the
+ * on an inherited mount would wait for ever.  The child forgets the
  * inherited mounts (they stay reachable in `inherited`, never used or
  * freed: their locks may be held by threads that do not exist there),
  * and its own opens make mounts of its own.  registry_lock is held
@@ -59,9 +59,6 @@ static struct pending_mount *pending;
 /* A forked child's mounts from its parent (and theirs): see above. */
 static struct dio_mount *inherited;
 
-/* How long an unreferenced mount stays connected. */
-#define LINGER_MS 2000
-
 /* The linger thread; guarded by registry_lock. */
 static pthread_cond_t linger_cond;      /* an idle mount, or stop */
 static pthread_t linger_thread;
@@ -88,13 +85,9 @@ monotonic_ms (void)
   return (uint64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void end_linger (void);
-
 static void
 fork_prepare (void)
 {
-  /* A child could neither use nor stop the idle mounts: stop them now. */
-  end_linger ();
   pthread_mutex_lock (&registry_lock);
 }
 
@@ -139,7 +132,7 @@ options_equal (const struct dio_options *a, const struct dio_options *b)
     && a->soft == b->soft && a->readonly == b->readonly
     && a->forcedirectio == b->forcedirectio && a->vers == b->vers
     && a->port == b->port && a->mountport == b->mountport
-    && a->cache_size == b->cache_size;
+    && a->cache_size == b->cache_size && a->linger == b->linger;
 }
 
 /* Is export a component-wise prefix of path?  Sets *rel to the rest. */
@@ -530,19 +523,6 @@ linger_main (void *arg)
   return NULL;
 }
 
-/* Stop every idle mount now, from this thread. */
-static void
-end_linger (void)
-{
-  uint64_t next;
-  struct dio_mount *expired;
-
-  pthread_mutex_lock (&registry_lock);
-  expired = take_expired (UINT64_MAX, &next);
-  pthread_mutex_unlock (&registry_lock);
-  free_list (expired);
-}
-
 /* Start the linger thread if it is not running.  registry_lock held.
  * -1 if it cannot be started. */
 static int
@@ -607,8 +587,9 @@ dio_mount_put (struct dio_mount *m)
     pthread_mutex_unlock (&registry_lock);
     return;
   }
-  m->idle_until_ms = monotonic_ms () + LINGER_MS;
-  if (!linger_stopping && linger_start_locked () == 0) {
+  m->idle_until_ms = monotonic_ms () + m->opts.linger * UINT64_C (1000);
+  if (m->opts.linger > 0 && !linger_stopping
+      && linger_start_locked () == 0) {
     pthread_cond_signal (&linger_cond);
     pthread_mutex_unlock (&registry_lock);
     return;

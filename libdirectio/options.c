@@ -63,6 +63,7 @@ static const struct word words[] = {
   { "window",    K_NUM,    false, 1, DIO_MAX_WINDOW, FIELD (window), NULL },
   { "cache",     K_SIZE64, false, 1 * MiB, 64 * GiB, FIELD (cache_size),
     NULL },
+  { "linger",    K_NUM,    false, 0, 3600, FIELD (linger), NULL },
 };
 
 #define NR_WORDS (sizeof words / sizeof words[0])
@@ -93,6 +94,7 @@ dio_options_init (struct dio_options *o)
   o->forcedirectio = false;
   o->vers = 3;
   o->cache_size = 64 * MiB;
+  o->linger = 2;
 }
 
 static const struct word *

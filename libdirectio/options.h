@@ -27,11 +27,12 @@ struct dio_options {
   uint32_t port;          /* NFS port; 0 = ask the portmapper */
   uint32_t mountport;     /* MOUNT port; 0 = ask the portmapper */
   uint64_t cache_size;    /* buffered-mode cache per mount, bytes */
+  uint32_t linger;        /* seconds an unused mount stays connected */
 };
 
 /* Defaults: hard, timeo=600, retrans=2, nconnect=2, window=2,
  * rsize=wsize=0 (server max), vers=3, noforcedirectio, rw,
- * cache_size=64 MiB. */
+ * cache_size=64 MiB, linger=2. */
 void dio_options_init (struct dio_options *o);
 
 /* Apply one word: "key" or "key=value".  Numbers accept K/M/G suffixes

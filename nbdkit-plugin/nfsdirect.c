@@ -283,13 +283,13 @@ nfsdirect_resolve_profile (void)
  * then says no).  Sets serve_readonly.  O_DIRECT: uncached whatever the
  * profile's options say.  The fd, or -1 after nbdkit_error. */
 static int
-nfsdirect_open_file (int extra_flags)
+nfsdirect_open_file (int extra_flags, const char *options)
 {
   int fd, err;
 
   if (!serve_readonly) {
     fd = dio_open_options (path, O_RDWR | O_DIRECT | extra_flags, 0644,
-                           open_options);
+                           options);
     err = errno;
     if (fd >= 0)
       return fd;
@@ -300,7 +300,7 @@ nfsdirect_open_file (int extra_flags)
     nbdkit_debug ("%s: serving read-only", dio_last_error ());
     serve_readonly = true;
   }
-  fd = dio_open_options (path, O_RDONLY | O_DIRECT, 0, open_options);
+  fd = dio_open_options (path, O_RDONLY | O_DIRECT, 0, options);
   if (fd == -1)
     nbdkit_error ("%s", dio_last_error ());
   return fd;
@@ -331,14 +331,21 @@ nfsdirect_resize (int fd, int64_t current)
 
 /* Open, check and close the file before nbdkit forks, so that a bad URL,
  * an unreachable server or a missing file fails the start, where the user
- * sees the message.  Closing it stops the engine's threads again. */
+ * sees the message.  With linger=0, closing it stops the engine's threads
+ * at once: a forked child could neither use nor stop them. */
 static int
 nfsdirect_check_file (void)
 {
+  char *options = nfsdirect_join_options (open_options, "linger=0");
   struct stat st;
   int fd;
 
-  fd = nfsdirect_open_file (create ? O_CREAT : 0);
+  if (options == NULL) {
+    nbdkit_error ("asprintf: %m");
+    return -1;
+  }
+  fd = nfsdirect_open_file (create ? O_CREAT : 0, options);
+  free (options);
   if (fd == -1)
     return -1;
   if (dio_fstat (fd, &st) == -1) {
@@ -451,7 +458,7 @@ nfsdirect_after_fork (void)
 {
   struct dio_stats st;
 
-  file_fd = nfsdirect_open_file (0);
+  file_fd = nfsdirect_open_file (0, open_options);
   if (file_fd == -1)
     return -1;
   if (dio_stats (file_fd, &st) == -1) {

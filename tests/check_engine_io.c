@@ -390,17 +390,20 @@ open_close_linger (struct dio_stats *st)
 }
 
 /* A mount outlives its last file for a while (libdirectio/mount.c:
- * linger): an open meanwhile shares it, its counters going on; a fork
- * stops it at once (the child could not); otherwise its service threads
- * go when the time is up. */
+ * linger): an open meanwhile shares it, its counters going on, and its
+ * service threads go when the time is up; with linger=0, at once. */
 START_TEST (test_mount_lingers)
 {
   struct dio_stats a, b;
   char buf[10] = "x";
   double deadline;
-  int status, fd = open_new ("linger", "&nconnect=3");
-  pid_t pid;
+  int fd = open_new ("linger0", "&linger=0");
 
+  ck_assert_uint_eq (test_threads_named ("dio-conn"), 2);
+  ck_assert_int_eq (dio_close (fd), 0);
+  ck_assert_uint_eq (test_threads_named ("dio-conn"), 0);
+
+  fd = open_new ("linger", "&nconnect=3");
   ck_assert_int_eq (dio_pwrite (fd, buf, 10, 0), 10);
   get_stats (fd, &a);
   ck_assert_int_eq (dio_close (fd), 0);
@@ -409,20 +412,13 @@ START_TEST (test_mount_lingers)
   ck_assert_uint_eq (b.write_rpcs, a.write_rpcs);       /* the same mount */
   ck_assert_uint_eq (test_threads_named ("dio-conn"), 3);
 
-  pid = fork ();
-  ck_assert_int_ge (pid, 0);
-  if (pid == 0)
-    raise (SIGKILL);            /* no exit: see forked_child */
-  ck_assert_int_eq (waitpid (pid, &status, 0), pid);
-  ck_assert_uint_eq (test_threads_named ("dio-conn"), 0);
-
-  open_close_linger (&b);
-  ck_assert_uint_eq (b.write_rpcs, 0);                  /* a new mount */
   deadline = test_now () + 10;
   while (test_threads_named ("dio-conn") > 0) {
     ck_assert_msg (test_now () < deadline, "the idle mount was never stopped");
     usleep (10000);
   }
+  open_close_linger (&b);
+  ck_assert_uint_eq (b.write_rpcs, 0);                  /* a new mount */
 }
 END_TEST
 
