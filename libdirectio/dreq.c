@@ -8,11 +8,12 @@
  *
  * Writes: a lone durable write that is one RPC goes as a FILE_SYNC
  * WRITE (a lone one of 512 KiB x nconnect or more is first split over
- * the connections: chunk_size).  Others go as UNSTABLE chunks whose verifiers must all match, then join
- * the file's next COMMIT (commit.h: concurrent writes share COMMITs),
- * whose verifier must match too; otherwise the prefix is resent once
- * FILE_SYNC, and a mismatch after that is EIO.  The request completes
- * only when every byte it reports is on stable storage.
+ * the connections: chunk_size).  Others go as UNSTABLE chunks whose
+ * verifiers must all match, then join the file's next COMMIT (commit.h:
+ * concurrent writes share COMMITs), whose verifier must match too;
+ * otherwise the prefix is resent once FILE_SYNC, and a mismatch after
+ * that is EIO.  The request completes only when every byte it reports is
+ * on stable storage.
  *
  * Threading: everything under "guarded by lock" is touched by whichever
  * service thread completes a chunk; jobs are submitted after unlocking
@@ -477,7 +478,7 @@ dreq_alloc (unsigned nslots, int iovcnt)
 /* Smallest part a lone request is split into.  Reads gain from 128 KiB
  * parts.  A durable write split needs a COMMIT after its parts, where
  * one write goes as a single FILE_SYNC WRITE: measured against the
- * loopback ganesha, a 1 MiB write split in two was 7-12% faster, a 256
+ * loopback ganesha, a 1 MiB write split in two was 7-13% faster, a 256
  * KiB one 5% slower (bench/README.md). */
 #define READ_SPLIT_MIN (128u * 1024)
 #define WRITE_SPLIT_MIN (512u * 1024)
