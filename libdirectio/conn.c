@@ -104,14 +104,6 @@ dio_conn_on_service_thread (void)
   return on_service_thread;
 }
 
-static uint64_t
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (uint64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct nfs_context *
 dio_conn_nfs (struct dio_conn *c)
 {
@@ -164,7 +156,7 @@ dio_conn_submit (struct dio_conn *c, struct dio_job *job)
   job->expired = false;
   job->error_retries = 0;
   job->delays = 0;
-  job->deadline_ms = c->timeout_ms > 0 ? now_ms () + c->timeout_ms : 0;
+  job->deadline_ms = c->timeout_ms > 0 ? dio_now_ms () + c->timeout_ms : 0;
   pthread_mutex_lock (&c->lock);
   if (c->tail)
     c->tail->next = job;
@@ -259,7 +251,7 @@ dio_conn_job_done (struct dio_conn *c, struct dio_job *job, int rpc_status,
    * one, unless its soft deadline has passed. */
   if (!c->resetting)
     c->need_reset = true;
-  if (past_deadline (job, now_ms ()))
+  if (past_deadline (job, dio_now_ms ()))
     fail_timed_out (c, job);
   else
     queue_front (c, job);
@@ -276,7 +268,7 @@ dio_conn_delay (struct dio_conn *c, struct dio_job *job)
 
   job->delays++;
   dio_count (c->stats->jukebox_delays, 1);
-  job->due_ms = now_ms () + DIO_MIN (ms, (unsigned) JUKEBOX_MAX_MS);
+  job->due_ms = dio_now_ms () + DIO_MIN (ms, (unsigned) JUKEBOX_MAX_MS);
   /* A soft job wakes at its deadline at the latest, to fail then. */
   if (job->deadline_ms && job->deadline_ms < job->due_ms)
     job->due_ms = job->deadline_ms;
@@ -292,7 +284,7 @@ dio_conn_delay (struct dio_conn *c, struct dio_job *job)
 static void
 release_delayed (struct dio_conn *c)
 {
-  uint64_t now = now_ms ();
+  uint64_t now = dio_now_ms ();
 
   while (c->delayed && c->delayed->due_ms <= now) {
     struct dio_job *job = c->delayed;
@@ -361,7 +353,7 @@ attempt_failed (struct dio_conn *c, int err, const char *msg)
   }
   destroy_context (c);
   c->state = CONN_DOWN;
-  c->retry_at_ms = now_ms () + c->backoff_ms;
+  c->retry_at_ms = dio_now_ms () + c->backoff_ms;
   c->backoff_ms = DIO_MIN (2 * c->backoff_ms, (unsigned) BACKOFF_MAX_MS);
 }
 
@@ -481,7 +473,7 @@ start_ready_jobs (struct dio_conn *c)
 static void
 expire_jobs (struct dio_conn *c)
 {
-  uint64_t now = now_ms ();
+  uint64_t now = dio_now_ms ();
   struct dio_job *expired = NULL, **pp;
 
   if (c->timeout_ms <= 0)
@@ -539,7 +531,7 @@ poll_timeout (struct dio_conn *c)
   int timeout = -1;
 
   if (c->state == CONN_DOWN) {
-    uint64_t now = now_ms ();
+    uint64_t now = dio_now_ms ();
     timeout = c->retry_at_ms > now ? (int) (c->retry_at_ms - now) : 0;
   }
   if (c->state == CONN_CONNECTING
@@ -547,7 +539,7 @@ poll_timeout (struct dio_conn *c)
     timeout = timeout == -1 ? DEADLINE_SCAN_MS
       : DIO_MIN (timeout, DEADLINE_SCAN_MS);
   if (c->delayed) {
-    uint64_t now = now_ms ();
+    uint64_t now = dio_now_ms ();
     int due = c->delayed->due_ms > now ? (int) (c->delayed->due_ms - now) : 0;
     timeout = timeout == -1 ? due : DIO_MIN (timeout, due);
   }
@@ -601,7 +593,7 @@ maintain (struct dio_conn *c)
   else if (c->need_reset) {
     destroy_context (c);
     c->state = CONN_DOWN;
-    c->retry_at_ms = now_ms ();         /* the first retry is immediate */
+    c->retry_at_ms = dio_now_ms ();         /* the first retry is immediate */
   }
   if (c->state != CONN_DOWN)
     return;
@@ -609,7 +601,7 @@ maintain (struct dio_conn *c)
   kick = c->kick && c->head != NULL;
   c->kick = false;
   pthread_mutex_unlock (&c->lock);
-  if (kick || now_ms () >= c->retry_at_ms)
+  if (kick || dio_now_ms () >= c->retry_at_ms)
     begin_mount (c);
 }
 

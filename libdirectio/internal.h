@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define NFS3_VERF_SIZE 8
 #define DIO_FH_MAX 64 /* NFS3_FHSIZE */
@@ -27,6 +28,16 @@ struct dio_fh {
 struct dio_waiter {
   sem_t sem;
 };
+
+/* Milliseconds on the monotonic clock. */
+static inline uint64_t
+dio_now_ms (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Hold this leaf lock across fork (fork.c); call from a constructor. */
 void dio_fork_hold (pthread_mutex_t *lock);

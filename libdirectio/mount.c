@@ -11,10 +11,9 @@
  * Linger: a mount stays connected for its linger option's seconds after
  * its last reference goes, so that a program that stats or opens one
  * file after another (ls -l, cp -r under the shim) mounts once, not once
- * per file.  The
- * linger thread, started with the first idle mount, stops mounts whose
- * time is up; the library's destructor stops it and the idle mounts
- * (before a dlclose unmaps the code their threads run).
+ * per file.  The linger thread, started with the first idle mount, stops
+ * mounts whose time is up; the library's destructor stops it and the
+ * idle mounts (before a dlclose unmaps the code their threads run).
  *
  * Fork: a child has none of the parent's service threads, so a request
  * on an inherited mount would wait for ever.  The child forgets the
@@ -74,15 +73,6 @@ linger_cond_init (void)
   pthread_condattr_setclock (&a, CLOCK_MONOTONIC);
   pthread_cond_init (&linger_cond, &a);
   pthread_condattr_destroy (&a);
-}
-
-static uint64_t
-monotonic_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (uint64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -508,7 +498,7 @@ linger_main (void *arg)
   for (;;) {
     uint64_t next;
     struct dio_mount *expired =
-      take_expired (linger_stopping ? UINT64_MAX : monotonic_ms (), &next);
+      take_expired (linger_stopping ? UINT64_MAX : dio_now_ms (), &next);
     if (expired) {
       pthread_mutex_unlock (&registry_lock);
       free_list (expired);
@@ -587,7 +577,7 @@ dio_mount_put (struct dio_mount *m)
     pthread_mutex_unlock (&registry_lock);
     return;
   }
-  m->idle_until_ms = monotonic_ms () + m->opts.linger * UINT64_C (1000);
+  m->idle_until_ms = dio_now_ms () + m->opts.linger * UINT64_C (1000);
   if (m->opts.linger > 0 && !linger_stopping
       && linger_start_locked () == 0) {
     pthread_cond_signal (&linger_cond);

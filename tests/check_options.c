@@ -44,6 +44,7 @@ START_TEST (test_defaults)
   ck_assert_uint_eq (o.port, 0);
   ck_assert_uint_eq (o.mountport, 0);
   ck_assert_uint_eq (o.cache_size, 64 * MiB);
+  ck_assert_uint_eq (o.linger, 2);
 }
 END_TEST
 
@@ -81,6 +82,8 @@ START_TEST (test_numbers)
   ck_assert_uint_eq (set_ok ("nconnect=16").nconnect, DIO_MAX_NCONNECT);
   ck_assert_uint_eq (set_ok ("window=1").window, 1);
   ck_assert_uint_eq (set_ok ("window=256").window, DIO_MAX_WINDOW);
+  ck_assert_uint_eq (set_ok ("linger=0").linger, 0);
+  ck_assert_uint_eq (set_ok ("linger=3600").linger, 3600);
   /* Leading zeros are still decimal, never octal. */
   ck_assert_uint_eq (set_ok ("timeo=010").timeo, 10);
 }
@@ -145,6 +148,8 @@ static const struct {
   { "timeo=36001", "timeo=36001: out of range 1..36000" },
   { "timeo=1K", "timeo=1K: not a number" },
   { "retrans=101", "retrans=101: out of range 0..100" },
+  { "linger=3601", "linger=3601: out of range 0..3600" },
+  { "linger=-1", "linger=-1: not a number" },
   { "retrans=-1", "retrans=-1: not a number" },
   { "vers=4", "vers=4: only NFS version 3 is supported" },
   { "vers=2", "vers=2: only NFS version 3 is supported" },

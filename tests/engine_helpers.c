@@ -6,6 +6,7 @@
 #include <check.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,26 +123,40 @@ test_peak_rss_kib (void)
   return kib;
 }
 
+/* Does the thread whose /proc status is at path have this name and,
+ * unless sig is 0, block sig? */
+static bool
+thread_matches (const char *path, const char *name, int sig)
+{
+  FILE *f = fopen (path, "r");
+  char line[256], comm[64] = "";
+  unsigned long long blocked = 0;
+
+  if (f == NULL)
+    return false;               /* the thread has gone meanwhile */
+  while (fgets (line, sizeof line, f)) {
+    if (sscanf (line, "Name: %63s", comm) == 1)
+      continue;
+    sscanf (line, "SigBlk: %llx", &blocked);
+  }
+  fclose (f);
+  return strcmp (comm, name) == 0
+    && (sig == 0 || (blocked >> (sig - 1) & 1));
+}
+
 unsigned
-test_threads_named (const char *name)
+test_threads_named (const char *name, int sig)
 {
   DIR *d = opendir ("/proc/self/task");
   struct dirent *e;
   unsigned n = 0;
 
   while (d && (e = readdir (d)) != NULL) {
-    char path[300], comm[64] = "";
-    FILE *f;
+    char path[300];
     if (e->d_name[0] == '.')
       continue;
-    snprintf (path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
-    f = fopen (path, "r");
-    if (f == NULL)
-      continue;                 /* the thread has gone meanwhile */
-    if (fgets (comm, sizeof comm, f))
-      comm[strcspn (comm, "\n")] = '\0';
-    fclose (f);
-    n += strcmp (comm, name) == 0;
+    snprintf (path, sizeof path, "/proc/self/task/%s/status", e->d_name);
+    n += thread_matches (path, name, sig);
   }
   if (d)
     closedir (d);

@@ -37,7 +37,8 @@ void test_interleaved_writes (int fd, unsigned nthreads, unsigned count,
 /* Monotonic seconds. */
 double test_now (void);
 
-/* How many of this process's threads are named name. */
-unsigned test_threads_named (const char *name);
+/* How many of this process's threads are named name (and, unless sig
+ * is 0, block the signal sig). */
+unsigned test_threads_named (const char *name, int sig);
 
 #endif
