@@ -11,7 +11,6 @@ set -x
 
 preload_setup
 requires_all strace python3 dash
-shim=$top_builddir/libdirectio/.libs/libdirectio-preload.so
 
 # The same script on local files, with and without the shim: the same
 # output, the same errors, the same exit status.

@@ -136,8 +136,8 @@ static int
 find_shim (char *buf)
 {
   static const char *const rel[] = {
-    "../libdirectio/.libs/",    /* tools/directio, not libtool-wrapped */
-    "../../libdirectio/.libs/", /* tools/.libs/directio or lt-directio */
+    "../preload/.libs/",        /* tools/directio, not libtool-wrapped */
+    "../../preload/.libs/",     /* tools/.libs/directio or lt-directio */
   };
   const char *env = getenv ("DIRECTIO_PRELOAD");
   char exe[PATH_MAX], cand[PATH_MAX];
