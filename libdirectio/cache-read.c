@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "cache-int.h"
-#include "dreq.h"
+#include "iov.h"
 
 struct fill {
   struct dio_cache *c;

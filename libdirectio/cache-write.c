@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "cache-int.h"
-#include "dreq.h"
+#include "iov.h"
 
 struct wb {
   struct dio_cache_file *cf;

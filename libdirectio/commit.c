@@ -17,7 +17,7 @@
 #include "errors.h"
 #include "file.h"
 #include "mount.h"
-#include "private.h"
+#include "test-hook.h"
 
 /* Tests set this to act between the UNSTABLE replies and the COMMIT
  * (restart the server, say).  NULL in normal use. */

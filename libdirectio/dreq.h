@@ -28,11 +28,4 @@ int dio_dreq_start (struct dio_inode *ino, bool write, int flags,
 ssize_t dio_dreq_run (struct dio_inode *ino, bool write, int flags,
                       const struct iovec *iov, int iovcnt, uint64_t offset);
 
-/* Copy between an iovec array, starting pos bytes into it, and a flat
- * buffer. */
-void dio_iov_to_buf (const struct iovec *iov, int iovcnt, uint64_t pos,
-                     void *buf, size_t len);
-void dio_buf_to_iov (const struct iovec *iov, int iovcnt, uint64_t pos,
-                     const void *buf, size_t len);
-
 #endif /* DIO_DREQ_H */

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cache_fake.h"
-#include "dreq.h"
+#include "iov.h"
 
 struct xfer {
   struct xfer *next;

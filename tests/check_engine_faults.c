@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "directio.h"
-#include "private.h"
+#include "test-hook.h"
 #include "engine_helpers.h"
 #include "check_engine.h"
 
