@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Run every test of libdirectio on a Debian 12 machine, from a fresh clone:
 #
 #   1. install the packages the build and the tests need (skipped when all

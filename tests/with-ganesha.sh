@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # libdirectio test suite: run a command against a private, loopback
 # nfs-ganesha, and always tear it down.
 #
