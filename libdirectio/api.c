@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The public dio_* entry points: argument checks, descriptor lookup, and
  * the dispatch to the engine.  Every failure sets errno and a message
  * naming the call and the descriptor or path.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Buffered mode's link to the engine.
  *
  * Page size, measured on the loopback ganesha (3 interleaved runs, 64 KiB

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Buffered mode's link to the engine: one page cache per mount, whose
  * backend is the direct request engine. */
 #ifndef DIO_BUFFERED_H

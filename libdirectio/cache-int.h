@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The page cache's insides, shared by cache.c (pages, table, eviction,
  * coherence), cache-read.c (fills and readahead) and cache-write.c
  * (cached writes and write-back).

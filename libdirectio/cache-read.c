@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Cached reads: hits, fills of missing pages, and sequential readahead.
  *
  * A miss starts one fill for the run of missing pages from the first one

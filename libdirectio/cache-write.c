@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Cached writes and write-back.
  *
  * A write into a page that is not cached does not read it first: the

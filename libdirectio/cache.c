@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The page cache: pages, their table and LRU list, eviction, and the
  * coherence rules between cached and direct I/O (after Linux's NFS
  * client: close-to-open, write-back before a direct read, invalidation

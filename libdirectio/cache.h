@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Buffered mode: a bounded page cache per mount for files whose direct
  * I/O advice is off (Solaris's default), with sequential readahead,
  * write-back (at fsync, close, cache pressure and before a switch to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Metadata calls (OPEN, GETATTR, SETATTR, COMMIT, ...): one RPC or libnfs
  * async operation issued on a connection's service thread while the
  * caller waits.  Sync = async + wait. */

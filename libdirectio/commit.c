@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Group commit (see commit.h).
  *
  * Threading: busy, cohort and next are guarded by the group's lock;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libdirectio: uncached ("direct") NFS I/O from user space.
  *
  * The one public header.  Solaris directio(3C) semantics, plus a POSIX-like

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The direct request state machine (after Linux fs/nfs/direct.c).
  *
  * A request issues chunks lazily from a cursor, at most nslots at a time,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Direct requests: one caller's read or write, split into rsize/wsize
  * chunks sent in parallel over the mount's connections, with the
  * UNSTABLE + COMMIT + verifier protocol for writes. */

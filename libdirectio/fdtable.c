@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The fd table.
  *
  * Threading: slots and cap are guarded by table_lock (readers take it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Open files: opening through libnfs, inodes shared per file handle,
  * open file descriptions, and the metadata RPCs on an open file.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Open files.  An inode is one file of one mount, shared by every
  * descriptor of that file in the process: directio() advice attaches to
  * it, as on Solaris.  An open file description (ofd) is what dup()

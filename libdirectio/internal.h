@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Private definitions shared by the engine's files.  Nothing here is
  * installed. */
 #ifndef DIO_INTERNAL_H

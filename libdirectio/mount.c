@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Mounts and the process's registry of them.
  *
  * Threading: the registry (list, refs) and the pending mounts are guarded

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Mount options: the Solaris mount_nfs vocabulary plus nconnect and the
  * engine's own tunables.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Calls exported for the LD_PRELOAD shim and the tool only, under the
  * LIBDIRECTIO_PRIVATE symbol version: not a stable interface. */
 #ifndef DIO_PRIVATE_H

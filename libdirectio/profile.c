@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Mount profiles: parse the INI file of DESIGN.md into an immutable set,
  * and find the profile a path falls under.
  *

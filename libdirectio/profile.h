@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Mount profiles: the INI file that maps local-looking mountpoints to NFS
  * exports and their mount options (DESIGN.md, "Mount profiles").
  *

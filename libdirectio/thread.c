@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The engine's own threads: named, and deaf to signals. */
 #include "internal.h"
 

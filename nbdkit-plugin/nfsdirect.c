@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nbdkit nfsdirect plugin: one NFS file served as an uncached NBD export.
  *
  *   nbdkit nfsdirect nfs://server/export/disk.img

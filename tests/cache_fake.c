@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The page cache's fake backend (cache_fake.h).
  *
  * Threading: each fake file's lock guards its data and counters; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests of the page cache (buffered mode) over a fake backend
  * (cache_fake.c): the paths a real server seldom takes — write-back
  * failures, short transfers, truncation behind our back — and the rules

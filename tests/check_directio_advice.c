@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio() on engine descriptors: Solaris semantics (per file, write
  * back before direct), the defaults of each kind of open, and coherence
  * between cached and direct I/O. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Buffered mode against the server: readahead, write-back at close and
  * fsync in large requests, the cache= bound on memory, many threads on
  * one descriptor, truncation and fstat of cached data. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Server faults: a restart between the UNSTABLE replies and the COMMIT
  * (the resend), soft timeouts on a paused server, hard mounts riding out
  * a stopped server. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for the mount-option vocabulary (libdirectio/options.c). */
 #include <config.h>
 

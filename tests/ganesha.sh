@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # libdirectio test suite: manage one loopback nfs-ganesha (VFS FSAL, NFSv3
 # over TCP on fixed unprivileged ports) in the current network namespace.
 #

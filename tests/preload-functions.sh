@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # libdirectio test suite: helpers for the LD_PRELOAD shim's tests
 # (test-preload-*.sh), sourced after functions.sh.
 #

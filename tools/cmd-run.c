@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio run: run a program with the LD_PRELOAD shim and the profiles.
  *
  *   directio run [-f FILE] [-p PROFILE] [--] COMMAND [ARG...]
