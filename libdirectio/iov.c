@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* iovec arithmetic (iov.h).  Pure memory handling: no threads, no I/O.
  *
  * Threading: none; the caller owns the iovec array and the buffers. */

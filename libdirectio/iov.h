@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* iovec arithmetic: copies between an iovec array and a flat buffer.
  * Pure memory handling, shared by the direct requests (dreq.c) and the
  * page cache (cache*.c), which must not depend on each other. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A hook for tests to act at named points inside the engine, exported
  * under LIBDIRECTIO_PRIVATE (private.h includes this).  Defined in
  * commit.c, the only place that calls it so far. */
