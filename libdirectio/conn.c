@@ -156,6 +156,7 @@ dio_conn_submit (struct dio_conn *c, struct dio_job *job)
   job->expired = false;
   job->error_retries = 0;
   job->delays = 0;
+  job->replays = 0;
   job->deadline_ms = c->timeout_ms > 0 ? dio_now_ms () + c->timeout_ms : 0;
   pthread_mutex_lock (&c->lock);
   if (c->tail)
@@ -251,6 +252,7 @@ dio_conn_job_done (struct dio_conn *c, struct dio_job *job, int rpc_status,
    * one, unless its soft deadline has passed. */
   if (!c->resetting)
     c->need_reset = true;
+  job->replays++;
   if (past_deadline (job, dio_now_ms ()))
     fail_timed_out (c, job);
   else

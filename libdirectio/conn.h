@@ -30,6 +30,8 @@ struct dio_job {
   bool expired;
   unsigned error_retries;       /* RPC_STATUS_ERROR seen (conn.c) */
   unsigned delays;              /* NFS3ERR_JUKEBOX seen (conn.c) */
+  unsigned replays;             /* sent on a connection that died before
+                                   its reply: the server may have run it */
   uint64_t due_ms;              /* delayed: start again at this time */
 };
 
