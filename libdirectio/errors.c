@@ -199,3 +199,12 @@ dio_rpc_result_errno (struct dio_mount_stats *stats, int rpc_status,
   dio_count (stats->errors, 1);
   return err;
 }
+
+void
+dio_server_notice (const char *server, const char *export, bool ok)
+{
+  /* The one place the library prints, as Linux logs these two events: a
+   * program waiting for a hard first mount must not hang silently. */
+  fprintf (stderr, "libdirectio: nfs://%s%s: server %s\n", server, export,
+           ok ? "OK" : "not responding, still trying");
+}

@@ -4,6 +4,7 @@
 #define DIO_ERRORS_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 /* Set errno to errnum and the thread's message to the formatted text
  * followed by ": strerror(errnum)".  Always returns -1. */
@@ -49,5 +50,10 @@ int dio_rpcstatus_errno (int rpc_status);
 struct dio_mount_stats;
 int dio_rpc_result_errno (struct dio_mount_stats *stats, int rpc_status,
                           const void *data);
+
+/* Say on stderr that the server of a first mount under hard does not
+ * answer (ok false: "server not responding, still trying") or answers
+ * again (ok true: "server OK").  The only output of the library. */
+void dio_server_notice (const char *server, const char *export, bool ok);
 
 #endif /* DIO_ERRORS_H */
