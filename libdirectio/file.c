@@ -154,7 +154,7 @@ open_cb (int err, struct nfs_context *nfs, void *data, void *priv)
 
   if (err < 0) {
     snprintf (call->msg, sizeof call->msg, "%s", (char *) data);
-    dio_call_done (call, -err);
+    dio_call_done (call, dio_libnfs_errno (-err, call->msg));
     return;
   }
   struct nfsfh *nfsfh = data;
@@ -485,9 +485,10 @@ commit_ledger (struct dio_inode *ino)
   if (err) {
     /* Nothing is known lost yet: keep the ledger for the next try. */
     dio_inode_note_unstable (ino, verf, broken);
-    return dio_error_msg (err == ETIMEDOUT ? err : EIO,
-                          "COMMIT failed (%s): unstable writes may be lost",
-                          strerror (err));
+    /* The server's reason, as Linux's fsync gives it (ENOSPC, EDQUOT,
+     * ESTALE, EIO...). */
+    return dio_error_msg (err, "COMMIT failed (%s): unstable writes may "
+                          "be lost", strerror (err));
   }
   if (broken || memcmp (verf, committed, NFS3_VERF_SIZE) != 0) {
     dio_count (ino->mount->stats.verifier_mismatches, 1);

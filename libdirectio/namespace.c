@@ -127,7 +127,7 @@ ns_cb (int err, struct nfs_context *nfs, void *data, void *priv)
 
   if (err < 0) {
     snprintf (call->msg, sizeof call->msg, "%s", (char *) data);
-    dio_call_done (call, -err);
+    dio_call_done (call, dio_libnfs_errno (-err, call->msg));
     return;
   }
   dio_call_done (call, 0);

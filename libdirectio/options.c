@@ -65,6 +65,7 @@ static const struct word words[] = {
   { "cache",     K_SIZE64, false, 1 * MiB, 64 * GiB, FIELD (cache_size),
     NULL },
   { "linger",    K_NUM,    false, 0, 3600, FIELD (linger), NULL },
+  { "retry",     K_NUM,    false, 0, 10000, FIELD (retry), NULL },
 };
 
 #define NR_WORDS (sizeof words / sizeof words[0])
@@ -96,6 +97,7 @@ dio_options_init (struct dio_options *o)
   o->vers = 3;
   o->cache_size = 64 * MiB;
   o->linger = 2;
+  o->retry = DIO_RETRY_UNSET;
 }
 
 static const struct word *

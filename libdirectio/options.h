@@ -13,6 +13,7 @@
 #define DIO_MAX_WINDOW 256
 #define DIO_MIN_XFER 4096u              /* smallest rsize/wsize accepted */
 #define DIO_MAX_XFER (16u * 1024 * 1024) /* largest rsize/wsize accepted */
+#define DIO_RETRY_UNSET UINT32_MAX      /* retry= not given */
 
 struct dio_options {
   uint32_t rsize;         /* READ size; 0 = the server's maximum */
@@ -29,11 +30,15 @@ struct dio_options {
   uint32_t mountport;     /* MOUNT port; 0 = ask the portmapper */
   uint64_t cache_size;    /* buffered-mode cache per mount, bytes */
   uint32_t linger;        /* seconds an unused mount stays connected */
+  uint32_t retry;         /* minutes a first mount keeps trying an
+                             unreachable server; 0 = once;
+                             DIO_RETRY_UNSET = hard: no bound, soft:
+                             timeo x retrans */
 };
 
 /* Defaults: hard, timeo=600, retrans=2, nconnect=2, window=2,
  * rsize=wsize=0 (server max), vers=3, noforcedirectio, rw,
- * cache_size=64 MiB, linger=2. */
+ * cache_size=64 MiB, linger=2, retry unset. */
 void dio_options_init (struct dio_options *o);
 
 /* Apply one word: "key" or "key=value".  Numbers accept K/M/G suffixes
