@@ -12,11 +12,27 @@
  * again, with backoff.
  *
  * Threading: the libnfs context, the state, the in-flight list and
- * counters belong to the service thread, which creates, drives and
- * destroys every context.  The job queue and the stopping, sleeping and
- * kick flags are guarded by lock and shared with submitters.  Fields set
- * before the thread starts, and readmax/writemax (written before
- * `started` is signalled), are immutable. */
+ * counters are guarded by ctx_lock, the context lock: whoever holds it
+ * may touch the context, and no one else.  The service thread holds it
+ * all the time except while it sleeps in poll(); it alone creates,
+ * mounts, polls for replies, runs timers and destroys contexts, so
+ * every reply and every completion callback runs on it.  A submitting
+ * thread that finds the context lock free (the service thread asleep),
+ * the connection up, nothing queued and room in the window starts its
+ * job itself and writes the RPC to the socket (nfs_service with POLLOUT
+ * only: that reads no reply), instead of queueing it and waking the
+ * service thread through the eventfd: that wake-up and the thread's
+ * going back to sleep were two of the context switches of every small
+ * request.  It wakes the service thread only when that must act: the
+ * RPC is not all written (POLLOUT), the socket broke, or a soft
+ * deadline now needs a thread that sleeps without one.  On that path
+ * nothing completes: an RPC that a broken socket cancels is queued
+ * again (past its soft deadline too: the service thread fails it), so
+ * callbacks never run on a caller's thread.  Lock order: ctx_lock, then
+ * lock.  The job queue and the stopping, sleeping and kick flags are
+ * guarded by lock and shared with submitters.  Fields set before the
+ * thread starts, and readmax/writemax (written before `started` is
+ * signalled), are immutable. */
 #include "internal.h"
 
 #include <poll.h>
@@ -83,9 +99,11 @@ struct dio_conn {
   struct dio_job *head, *tail;
   bool stopping;
   bool sleeping;                /* in poll: a submitter must wake it */
+  bool sleep_scans;             /* ...and wakes for soft deadlines */
   bool kick;                    /* new work while down: retry at once */
 
-  /* Service thread only. */
+  /* Guarded by ctx_lock (see Threading above). */
+  pthread_mutex_t ctx_lock;
   enum conn_state state;
   bool ever_up;
   bool resetting;               /* inside nfs_destroy_context */
@@ -102,12 +120,12 @@ struct dio_conn {
   uint64_t retry_at_ms;
 };
 
-static __thread bool on_service_thread;
+static __thread struct dio_conn *serving; /* this thread's connection */
 
 bool
 dio_conn_on_service_thread (void)
 {
-  return on_service_thread;
+  return serving != NULL;
 }
 
 struct nfs_context *
@@ -153,6 +171,8 @@ queue_front (struct dio_conn *c, struct dio_job *job)
   pthread_mutex_unlock (&c->lock);
 }
 
+static bool start_inline (struct dio_conn *c, struct dio_job *job);
+
 void
 dio_conn_submit (struct dio_conn *c, struct dio_job *job)
 {
@@ -164,6 +184,8 @@ dio_conn_submit (struct dio_conn *c, struct dio_job *job)
   job->delays = 0;
   job->replays = 0;
   job->deadline_ms = c->timeout_ms > 0 ? dio_now_ms () + c->timeout_ms : 0;
+  if (serving != c && start_inline (c, job))
+    return;
   pthread_mutex_lock (&c->lock);
   if (c->tail)
     c->tail->next = job;
@@ -259,7 +281,9 @@ dio_conn_job_done (struct dio_conn *c, struct dio_job *job, int rpc_status,
   if (!c->resetting)
     c->need_reset = true;
   job->replays++;
-  if (past_deadline (job, dio_now_ms ()))
+  /* Off the service thread (a socket that broke under start_inline's
+   * write), nothing fails here: the service thread's expire_jobs does. */
+  if (serving == c && past_deadline (job, dio_now_ms ()))
     fail_timed_out (c, job);
   else
     queue_front (c, job);
@@ -508,6 +532,67 @@ start_ready_jobs (struct dio_conn *c)
   }
 }
 
+/* Wake the service thread if it sleeps in poll (caller holds lock). */
+static void
+wake_locked (struct dio_conn *c)
+{
+  uint64_t one = 1;
+
+  if (c->sleeping) {
+    c->sleeping = false;
+    if (write (c->wakefd, &one, sizeof one) != sizeof one)
+      abort ();                 /* an eventfd write cannot fail here */
+  }
+}
+
+/* Any thread but c's service thread: start the job on this thread if
+ * the context lock is free, the connection is up, no job is queued
+ * before it and the window has room (see Threading above).  Returns
+ * false, having done nothing, if not. */
+static bool
+start_inline (struct dio_conn *c, struct dio_job *job)
+{
+  bool ok, wake;
+  int err;
+
+  if (pthread_mutex_trylock (&c->ctx_lock) != 0)
+    return false;
+  ok = c->state == CONN_UP && !c->need_reset && c->nfs != NULL
+    && window_allows (c, job);
+  if (ok) {
+    pthread_mutex_lock (&c->lock);
+    ok = c->head == NULL;
+    pthread_mutex_unlock (&c->lock);
+  }
+  if (!ok) {
+    pthread_mutex_unlock (&c->ctx_lock);
+    return false;
+  }
+  /* From here the job is the connection's: while we hold the context
+   * lock its reply cannot be processed, so c stays alive. */
+  job->conn = c;
+  inflight_add (c, job);
+  err = job->start (job, c);
+  if (err != 0) {
+    /* Its failure is the service thread's to report, on its thread. */
+    inflight_remove (c, job);
+    if (dio_conn_lost (c))
+      c->need_reset = true;
+    queue_front (c, job);
+  }
+  else if (nfs_service (c->nfs, POLLOUT) < 0)
+    c->need_reset = true;
+  pthread_mutex_lock (&c->lock);
+  wake = err != 0 || c->need_reset
+    || (nfs_which_events (c->nfs) & POLLOUT)
+    || (c->timeout_ms > 0 && !c->sleep_scans);
+  if (wake)
+    wake_locked (c);
+  pthread_mutex_unlock (&c->lock);
+  pthread_mutex_unlock (&c->ctx_lock);
+  return true;
+}
+
 /* Soft mounts: fail queued jobs past their deadline; a job in flight past
  * it condemns the connection (its RPC may be half sent). */
 static void
@@ -606,17 +691,22 @@ serve_once (struct dio_conn *c)
   if (window_has_room (c) || (c->state == CONN_DOWN && c->kick))
     timeout = 0;
   c->sleeping = true;
+  c->sleep_scans = timeout >= 0 && timeout <= DEADLINE_SCAN_MS;
   pthread_mutex_unlock (&c->lock);
+  /* Asleep, the context is free for submitters to send on. */
+  pthread_mutex_unlock (&c->ctx_lock);
   if (poll (p, 2, timeout) == -1 && errno != EINTR)
     abort ();                   /* EFAULT/EINVAL/ENOMEM: nothing to retry */
   pthread_mutex_lock (&c->lock);
   c->sleeping = false;
   pthread_mutex_unlock (&c->lock);
+  pthread_mutex_lock (&c->ctx_lock);
   if (p[0].revents & POLLIN)
     drain_wakefd (c);
   /* Always service: during a mount this also runs libnfs's timeouts.  A
-   * failure means the socket is gone. */
-  if (c->nfs && nfs_service (c->nfs, p[1].revents) < 0)
+   * failure means the socket is gone (a submitter may have found that
+   * out already: then maintain replaces the context). */
+  if (c->nfs && !c->need_reset && nfs_service (c->nfs, p[1].revents) < 0)
     c->need_reset = true;
 }
 
@@ -715,10 +805,12 @@ service_thread (void *arg)
 {
   struct dio_conn *c = arg;
 
-  on_service_thread = true;
+  serving = c;
+  pthread_mutex_lock (&c->ctx_lock);
   c->backoff_ms = BACKOFF_MIN_MS;
   if (!first_mount (c)) {
-    dio_waiter_signal (&c->started);
+    pthread_mutex_unlock (&c->ctx_lock);
+    dio_waiter_signal (&c->started);    /* c is freed after this */
     return NULL;
   }
   dio_waiter_signal (&c->started);
@@ -733,6 +825,7 @@ service_thread (void *arg)
     serve_once (c);
   }
   destroy_context (c);
+  pthread_mutex_unlock (&c->ctx_lock);
   return NULL;
 }
 
@@ -745,6 +838,7 @@ conn_free (struct dio_conn *c)
     close (c->wakefd);
   dio_waiter_destroy (&c->started);
   pthread_mutex_destroy (&c->lock);
+  pthread_mutex_destroy (&c->ctx_lock);
   free (c->url);
   free (c->server);
   free (c->export);
@@ -764,6 +858,7 @@ dio_conn_start (const struct dio_conn_params *p)
   }
   c->wakefd = -1;
   pthread_mutex_init (&c->lock, NULL);
+  pthread_mutex_init (&c->ctx_lock, NULL);
   dio_waiter_init (&c->started);
   c->url = strdup (p->url);
   c->server = strdup (p->server);
