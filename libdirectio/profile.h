@@ -1,5 +1,5 @@
 /* Mount profiles: the INI file that maps local-looking mountpoints to NFS
- * exports and their mount options (DESIGN.md, "Mount profiles").
+ * exports and their mount options (directio(3), MOUNT PROFILES).
  *
  *   # comment
  *   ; comment
