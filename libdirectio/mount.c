@@ -190,7 +190,9 @@ conn_params (struct dio_mount *m, struct dio_conn_params *p)
   p->timeout_ms = m->opts.soft
     ? (int) (m->opts.timeo * 100 * DIO_MAX (m->opts.retrans, 1u)) : 0;
   /* The window counts full-size RPCs; small ones may go deeper, which is
-   * what random 4 KiB I/O needs (FACTS.md). */
+   * what random 4 KiB I/O needs (one connection to ganesha on loopback:
+   * 14.7k IOPS at 1 in flight, 18.6k at 64; README.md, "Engine
+   * defaults"). */
   p->window_bytes = m->opts.window * DIO_MAX (xfer_hint, m->opts.wsize);
   p->window_max = DIO_MAX (m->opts.window, 64u);
   p->stats = &m->stats;
