@@ -13,6 +13,7 @@
  * `inherited`; table_lock is held (shared) across fork. */
 #include "internal.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -80,6 +81,9 @@ grow_locked (int fd)
   int ncap = cap ? cap : 64;
   struct dio_ofd **n;
 
+  /* table_lock is held exclusive: no reader gets in. */
+  assert (pthread_rwlock_tryrdlock (&table_lock) == EBUSY);
+  assert (fd >= cap);
   while (ncap <= fd)
     ncap *= 2;
   n = realloc (slots, ncap * sizeof *n);
@@ -120,6 +124,7 @@ dio_fd_install (struct dio_ofd *f)
 int
 dio_fd_install_at (int fd, struct dio_ofd *f)
 {
+  assert (fd >= 0 && f != NULL);
   pthread_rwlock_wrlock (&table_lock);
   if (fd >= cap && grow_locked (fd) == -1) {
     pthread_rwlock_unlock (&table_lock);

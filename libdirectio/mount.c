@@ -198,7 +198,9 @@ conn_params (struct dio_mount *m, struct dio_conn_params *p)
                                        m->opts.soft ? (uint64_t) p->timeout_ms
                                        : UINT64_MAX);
   /* The window counts full-size RPCs; small ones may go deeper, which is
-   * what random 4 KiB I/O needs (FACTS.md). */
+   * what random 4 KiB I/O needs (one connection to ganesha on loopback:
+   * 14.7k IOPS at 1 in flight, 18.6k at 64; README.md, "Engine
+   * defaults"). */
   p->window_bytes = m->opts.window * DIO_MAX (xfer_hint, m->opts.wsize);
   p->window_max = DIO_MAX (m->opts.window, 64u);
   p->stats = &m->stats;

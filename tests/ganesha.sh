@@ -21,7 +21,7 @@
 # by `init` and remembered in STATEDIR/ports.  ganesha needs an rpcbind to
 # register with, and two instances sharing one rpcbind clobber each other's
 # registrations: tests/with-ganesha.sh gives each run its own network
-# namespace and rpcbind (see FACTS.md).
+# namespace and rpcbind.
 #
 # The export is Path=STATEDIR/export, Pseudo=/export.  Mount_Path_Pseudo
 # makes NFSv3 MOUNT look exports up by Pseudo, so the URL path is /export
