@@ -97,7 +97,11 @@ check_json 'r["rw"] == "write"' 'r["bytes"] == 8 * 2**20' \
 # --- randread, randwrite (4K default) --------------------------------------------
 expect_status 0 directio bench --rw randread --size 16M --json "$url"
 check_json 'r["rw"] == "randread"' 'r["bs"] == 4096' \
-  'r["ios"] == 16 * 2**20 // 4096'
+  'r["ios"] == 16 * 2**20 // 4096' \
+  '0 < r["cpu_us_per_io"] < 100000' '0 <= r["ctxsw_per_io"] < 1000'
+grep -q 'per request: [0-9.]* us CPU, [0-9.]* context switches' \
+  <(directio bench --rw randread --size 4M "$url") ||
+  fail "text output lacks the per-request CPU and context switches"
 expect_status 0 directio bench --rw randwrite --size 4M --json "$(dio_url w.dat)"
 check_json 'r["rw"] == "randwrite"' 'r["bs"] == 4096' \
   'r["ios"] == 4 * 2**20 // 4096' 'r["rpcs"]["write"] >= r["ios"]'

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -354,7 +355,32 @@ struct result {
   uint64_t bytes, ios;
   struct histogram hist;
   struct dio_stats st0, st1;
+  struct rusage ru0, ru1;       /* the whole process: jobs and engine */
 };
+
+static double
+tv_us (const struct timeval *tv)
+{
+  return tv->tv_sec * 1e6 + tv->tv_usec;
+}
+
+/* CPU (user + system) microseconds of the process per request. */
+static double
+cpu_us_per_io (const struct result *r)
+{
+  double cpu = tv_us (&r->ru1.ru_utime) - tv_us (&r->ru0.ru_utime)
+    + tv_us (&r->ru1.ru_stime) - tv_us (&r->ru0.ru_stime);
+  return r->ios ? cpu / r->ios : 0;
+}
+
+/* Context switches (voluntary + involuntary) of the process per request. */
+static double
+ctxsw_per_io (const struct result *r)
+{
+  double n = (r->ru1.ru_nvcsw - r->ru0.ru_nvcsw)
+    + (r->ru1.ru_nivcsw - r->ru0.ru_nivcsw);
+  return r->ios ? n / r->ios : 0;
+}
 
 static double
 us (uint64_t ns)
@@ -382,6 +408,8 @@ print_text (const struct bench *b, const struct result *r)
           us (h->count ? h->min : 0), h->count ? us (h->sum / h->count) : 0,
           us (hist_quantile (h, 0.50)), us (hist_quantile (h, 0.99)),
           us (hist_quantile (h, 0.999)), us (h->max));
+  printf ("  per request: %.1f us CPU, %.2f context switches "
+          "(the whole process)\n", cpu_us_per_io (r), ctxsw_per_io (r));
   printf ("  rpcs: %" PRIu64 " READ, %" PRIu64 " WRITE, %" PRIu64
           " COMMIT (for %" PRIu64 " writes); rsize %u, wsize %u, "
           "nconnect %u, window %u\n",
@@ -413,6 +441,8 @@ print_json (const struct bench *b, const struct result *r)
           us (h->count ? h->min : 0), h->count ? us (h->sum / h->count) : 0,
           us (hist_quantile (h, 0.50)), us (hist_quantile (h, 0.99)),
           us (hist_quantile (h, 0.999)), us (h->max));
+  printf ("  \"cpu_us_per_io\": %.2f,\n  \"ctxsw_per_io\": %.3f,\n",
+          cpu_us_per_io (r), ctxsw_per_io (r));
   printf ("  \"rpcs\": {\"read\": %" PRIu64 ", \"write\": %" PRIu64
           ", \"commit\": %" PRIu64 ", \"commit_joins\": %" PRIu64 "},\n",
           r->st1.read_rpcs - r->st0.read_rpcs,
@@ -456,6 +486,10 @@ run (struct bench *b, struct job *jobs, struct result *r)
   memset (r, 0, sizeof *r);
   hist_init (&r->hist);
   dio_stats (b->fd, &r->st0);
+  if (getrusage (RUSAGE_SELF, &r->ru0) == -1) {
+    error_msg ("getrusage: %s", strerror (errno));
+    return -1;
+  }
   t0 = now_seconds ();
   if (b->o.time > 0)
     b->deadline = now_ns () + (uint64_t) (b->o.time * 1e9);
@@ -468,6 +502,10 @@ run (struct bench *b, struct job *jobs, struct result *r)
   for (unsigned i = 0; i < started; i++)
     pthread_join (jobs[i].thread, NULL);
   r->seconds = now_seconds () - t0;
+  if (getrusage (RUSAGE_SELF, &r->ru1) == -1) {
+    error_msg ("getrusage: %s", strerror (errno));
+    return -1;
+  }
   dio_stats (b->fd, &r->st1);
   if (started < b->o.jobs) {
     error_msg ("cannot start job %u: %s", started, strerror (err));
