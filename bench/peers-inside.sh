@@ -21,11 +21,13 @@ pm_url () { echo "nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/$1"; }
 
 # cpu_s and maxrss_kib are the client's (the copy tool, or the NBD
 # server); ganesha_cpu_s is the NFS server's meanwhile, fio_cpu_s fio's;
-# ops counts fio's requests: together they give CPU per request.
-echo "test,tool,rep,value,unit,cpu_s,maxrss_kib,ganesha_cpu_s,fio_cpu_s,ops" > "$csv"
+# ops counts fio's requests: together they give CPU per request.  ctxsw
+# counts the NBD server's context switches (voluntary + involuntary, all
+# its threads) during the fio run.
+echo "test,tool,rep,value,unit,cpu_s,maxrss_kib,ganesha_cpu_s,fio_cpu_s,ops,ctxsw" > "$csv"
 record ()
 {
-  echo "$1,$2,$3,$4,$5,$6,$7,${8:-0},${9:-0},${10:-0}" >> "$csv"
+  echo "$1,$2,$3,$4,$5,$6,$7,${8:-0},${9:-0},${10:-0},${11:-}" >> "$csv"
   printf '  %-22s %-22s rep %s: %10.1f %-6s cpu %6.2f s  rss %7s KiB\n' \
     "$1" "$2" "$3" "$4" "$5" "$6" "$7"
 }
@@ -115,11 +117,50 @@ stop_server ()
 
 peak_rss () { awk '/VmHWM/ {print $2}' "/proc/$server_pid/status"; }
 
+# The server's context switches during a run.  perf stat -p counts every
+# thread, also those that start and end within the run (nbdkit's workers
+# live as long as the client's connection); without perf, the sum over
+# the threads alive at the end (which misses nbdkit's exited workers).
+ctxsw_pid=
+ctxsw_start ()
+{
+  if command -v perf >/dev/null 2>&1; then
+    perf stat -x, -e context-switches -p "$server_pid" -o "$work/perf.txt" &
+    ctxsw_pid=$!
+    # perf has attached once its output file has its header line.
+    local i
+    for i in $(seq 1 100); do
+      [ -s "$work/perf.txt" ] && break
+      sleep 0.02
+    done
+  else
+    ctxsw_sum > "$work/ctxsw0"
+  fi
+}
+ctxsw_sum ()
+{
+  cat /proc/"$server_pid"/task/*/status 2>/dev/null |
+    awk '/ctxt_switches/ {s += $2} END {print s + 0}'
+}
+ctxsw_stop ()
+{
+  if [ -n "$ctxsw_pid" ]; then
+    kill -INT "$ctxsw_pid"
+    wait "$ctxsw_pid" || true
+    ctxsw_pid=
+    awk -F, '/context-switches/ {print $1}' "$work/perf.txt"
+    rm -f "$work/perf.txt"
+  else
+    echo $(( $(ctxsw_sum) - $(cat "$work/ctxsw0") ))
+  fi
+}
+
 # fio_job TEST SERVER REP RW BS QD [EXTRA...]: one fio run on the server.
 fio_job ()
 {
-  local test=$1 server=$2 rep=$3 rw=$4 bs=$5 qd=$6 t0 t1 g0 value unit fcpu ops
+  local test=$1 server=$2 rep=$3 rw=$4 bs=$5 qd=$6 t0 t1 g0 value unit fcpu ops sw
   shift 6
+  ctxsw_start
   t0=$(cpu_of "$server_pid")
   g0=$(cpu_of "$ganesha_pid")
   fio --name="$test" --ioengine=nbd --uri="nbd+unix:///?socket=$sock" \
@@ -128,6 +169,7 @@ fio_job ()
       > "$work/fio.json" 2>"$work/fio.err" ||
     { cat "$work/fio.err" >&2; return 1; }
   t1=$(cpu_of "$server_pid")
+  sw=$(ctxsw_stop)
   read -r value unit fcpu ops < <(python3 - "$work/fio.json" "$bs" <<'PY'
 import json, sys
 text = open(sys.argv[1]).read()   # fio's nbd engine prints a line first
@@ -142,7 +184,8 @@ else:
 PY
 )
   record "$test" "$server" "$rep" "$value" "$unit" "$(minus "$t1" "$t0")" \
-    "$(peak_rss)" "$(minus "$(cpu_of "$ganesha_pid")" "$g0")" "$fcpu" "$ops"
+    "$(peak_rss)" "$(minus "$(cpu_of "$ganesha_pid")" "$g0")" "$fcpu" "$ops" \
+    "$sw"
 }
 
 nbd_round ()

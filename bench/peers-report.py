@@ -55,6 +55,15 @@ def per_request_us(rows):
     return med("cpu_s"), med("ganesha_cpu_s"), med("fio_cpu_s")
 
 
+def ctxsw_per_request(rows):
+    """Median context switches of the NBD server per request, or None
+    for a CSV from before that column."""
+    rows = [r for r in rows if r.get("ctxsw")]
+    if not rows:
+        return None
+    return statistics.median(float(r["ctxsw"]) / float(r["ops"]) for r in rows)
+
+
 def cpu_bounds(rows, med, missed_tests):
     """Print CPU per request of each NBD server, and for each missed NBD
     target the most any nbdkit plugin could reach: a plugin as cheap as
@@ -68,10 +77,13 @@ def cpu_bounds(rows, med, missed_tests):
     if not by:
         return 0                # a CSV from before these columns
     print()
-    print(f"{'CPU per request, us':44} {'server':>7} {'ganesha':>7} {'fio':>7}")
+    print(f"{'CPU per request, us; server ctx switches':44} {'server':>7} "
+          f"{'ganesha':>7} {'fio':>7} {'ctxsw':>7}")
     for key in sorted(by):
         server, ganesha, fio = per_request_us(by[key])
-        print(f"{key[0] + ' ' + key[1]:44} {server:7.1f} {ganesha:7.1f} {fio:7.1f}")
+        sw = ctxsw_per_request(by[key])
+        print(f"{key[0] + ' ' + key[1]:44} {server:7.1f} {ganesha:7.1f} {fio:7.1f} "
+              + (f"{sw:7.2f}" if sw is not None else f"{'-':>7}"))
     unreachable = 0
     for test, need in missed_tests:
         floor = FLOOR.get(test)
