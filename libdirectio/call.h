@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Metadata calls (file.c's open, GETATTR and SETATTR; namespace.c's
  * stat, unlink, rename, mkdir, rmdir, access and opendir): one RPC or
- * libnfs async operation issued on a connection's service thread while
- * the caller waits.  Sync = async + wait.  COMMITs go through commit.h,
+ * libnfs async operation issued under a connection's context lock (on
+ * its service thread, or on the caller's thread when the connection is
+ * idle: dio_conn_submit) while the caller waits.  Sync = async + wait.
+ * COMMITs go through commit.h,
  * READs and WRITEs through dreq.h. */
 #ifndef DIO_CALL_H
 #define DIO_CALL_H
@@ -13,8 +15,9 @@
 struct dio_mount;
 struct dio_call;
 
-/* Runs on the service thread: issue one async call whose callback ends
- * with dio_call_done().  Returns 0, or an errno if nothing was issued. */
+/* Runs under the context lock (conn.h: start()): issue one async call
+ * whose callback ends with dio_call_done().  Returns 0, or an errno if
+ * nothing was issued. */
 typedef int (*dio_call_issue_fn) (struct dio_call *call, struct dio_conn *conn);
 
 struct dio_call {

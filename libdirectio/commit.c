@@ -4,8 +4,9 @@
  * Threading: busy, cohort and next are guarded by the group's lock;
  * writers is atomic (a hint: no decision about data depends on it).
  * The job and offset/count belong to the COMMIT on the wire: set under
- * the lock by whoever starts it, then read by the service thread that
- * sends it, which is the only one to touch them until it answers. */
+ * the lock by whoever starts it, then read by the thread that sends it
+ * (under the connection's context lock), and touched by no one else
+ * until it answers. */
 #include "internal.h"
 
 #include <assert.h>

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One connection: a libnfs context mounted on the export, owned and driven
- * by its own service thread.  Other threads hand it jobs through a queue
- * and a wake-up eventfd; the service thread starts them within a window
- * and runs their completion callbacks. */
+ * by its own service thread.  Other threads hand it jobs: one that finds
+ * the service thread asleep, the connection up and the window open starts
+ * its job and sends the RPC itself, under the context lock; otherwise the
+ * job goes through a queue and a wake-up eventfd, and the service thread
+ * starts it within the window.  Replies and completion callbacks run on
+ * the service thread. */
 #ifndef DIO_CONN_H
 #define DIO_CONN_H
 
@@ -13,13 +16,16 @@ struct rpc_context;
 struct dio_conn;
 struct dio_mount_stats;
 
-/* A unit of work for a service thread.  start() runs on the service
- * thread and issues one asynchronous libnfs call whose callback (also on
- * the service thread) must first call dio_conn_job_done() and do nothing
- * more if it returns true.  If start() returns an errno instead of 0,
- * nothing was issued and the connection calls fail() with it.  A job may
- * be started again (after a reconnect): start() must not assume it runs
- * once. */
+/* A unit of work for a service thread.  start() runs under the
+ * connection's context lock, on the service thread or on the submitting
+ * thread (see dio_conn_submit), and issues one asynchronous libnfs call
+ * whose callback (on the service thread; on the submitting thread only
+ * for an RPC that a broken socket cancels, which dio_conn_job_done then
+ * queues again) must first call dio_conn_job_done() and do nothing more
+ * if it returns true.  If start() returns an errno instead of 0, nothing
+ * was issued and the connection calls fail() with it, on the service
+ * thread.  A job may be started again (after a reconnect): start() must
+ * not assume it runs once. */
 struct dio_job {
   struct dio_job *next;         /* queue link (lock) */
   struct dio_job *iprev, *inext; /* in flight (service thread) */
@@ -61,10 +67,15 @@ struct dio_conn *dio_conn_start (const struct dio_conn_params *p);
  * flight.  Accepts NULL. */
 void dio_conn_stop (struct dio_conn *c);
 
-/* Queue a job (any thread, including service threads). */
+/* Queue a job (any thread, including service threads).  A thread other
+ * than c's service thread that finds c's context lock free, c up, no job
+ * queued and room in the window starts the job and writes its RPC to the
+ * socket itself, without waking the service thread (unless that must
+ * act: a partial write, a broken socket, a soft deadline to watch). */
 void dio_conn_submit (struct dio_conn *c, struct dio_job *job);
 
-/* Service thread only: the job's call has come back with rpc_status and
+/* Holder of the context lock (the service thread, or a submitter inside
+ * dio_conn_submit): the job's call has come back with rpc_status and
  * the callback's data (RPC_STATUS_*; pass RPC_STATUS_CANCEL for a high-level libnfs call that
  * failed while dio_conn_lost() is true; for a raw NFSv3 RPC, data is its
  * result, which starts with its nfsstat3).  If the connection was lost
@@ -84,10 +95,12 @@ bool dio_conn_job_done (struct dio_conn *c, struct dio_job *job,
  * this for raw RPCs; call.c for libnfs's high-level calls. */
 void dio_conn_delay (struct dio_conn *c, struct dio_job *job);
 
-/* Service thread only: is the connection broken (being replaced)? */
+/* Holder of the context lock: is the connection broken (being
+ * replaced)? */
 bool dio_conn_lost (struct dio_conn *c);
 
-/* Service thread only: the context, for issuing calls from start(). */
+/* Holder of the context lock: the context, for issuing calls from
+ * start() and for callbacks. */
 struct nfs_context *dio_conn_nfs (struct dio_conn *c);
 struct rpc_context *dio_conn_rpc (struct dio_conn *c);
 

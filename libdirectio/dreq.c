@@ -299,7 +299,7 @@ commit_done (struct dio_commit_waiter *w, int err, const char *verf)
     finish (d, result, rerr);
 }
 
-/* ---- RPCs (service threads) ----------------------------------------- */
+/* ---- RPCs (started under a context lock; callbacks on service threads) */
 
 static void
 read_cb (struct rpc_context *rpc, int status, void *data, void *priv)
