@@ -1,6 +1,6 @@
 /* Runner for the fault-injection suites.  Run inside with-ganesha.sh:
  *
- *   check_faults restart|relay|relay-anywhere|server...
+ *   check_faults restart|relay|relay-anywhere|server|replay...
  *
  * Each suite expects its own fresh server (one test-faults-*.sh wrapper
  * per suite), so naming none is a usage error. */
@@ -21,6 +21,7 @@ static const struct {
   { "relay", suite_faults_relay },
   { "relay-anywhere", suite_faults_relay_anywhere },
   { "server", suite_faults_server },
+  { "replay", suite_faults_replay },
 };
 
 #define NSUITES (sizeof suites / sizeof suites[0])
@@ -41,8 +42,8 @@ main (int argc, char **argv)
   int failed;
 
   if (argc < 2) {
-    fprintf (stderr, "usage: %s restart|relay|relay-anywhere|server...\n",
-             argv[0]);
+    fprintf (stderr, "usage: %s restart|relay|relay-anywhere|server|"
+             "replay...\n", argv[0]);
     return 2;
   }
   for (int a = 1; a < argc; a++) {
