@@ -145,6 +145,7 @@ struct open_args {
   const char *name;             /* the file's name in it */
   struct dio_fh dirfh;
   char verf[NFS3_CREATEVERFSIZE]; /* the same for every replay */
+  bool guarded;                 /* the server has no EXCLUSIVE create */
 };
 
 static void
@@ -221,6 +222,17 @@ excl_create_cb (struct rpc_context *rpc, int status, void *data,
   int err = dio_call_rpc_errno (call, status, data);
   SETATTR3args args;
 
+  if (err == EOPNOTSUPP && res->status == NFS3ERR_NOTSUPP) {
+    /* As Linux does: GUARDED then, through libnfs, from now on. */
+    call->rpc_status = RPC_STATUS_SUCCESS;
+    call->rpc_data = NULL;
+    a->guarded = true;
+    if (nfs_open2_async (dio_conn_nfs (call->conn), a->rel,
+                         a->flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC),
+                         a->mode, open_cb, call) != 0)
+      dio_call_done (call, EIO);
+    return;
+  }
   if (err) {
     dio_call_done (call, err);
     return;
@@ -290,7 +302,7 @@ issue_open (struct dio_call *call, struct dio_conn *conn)
   int flags = a->flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC);
 
   /* libnfs opens directories as files: that gives the parent's handle. */
-  if (a->dir)
+  if (a->dir && !a->guarded)
     return nfs_open2_async (dio_conn_nfs (conn), a->dir, O_RDONLY, 0,
                             excl_dir_cb, call) != 0 ? EIO : 0;
   if (nfs_open2_async (dio_conn_nfs (conn), a->rel, flags, a->mode,

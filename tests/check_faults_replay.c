@@ -132,6 +132,29 @@ START_TEST (test_excl_create_reply_lost)
 }
 END_TEST
 
+/* A server without EXCLUSIVE create (NFS3ERR_NOTSUPP): GUARDED, as
+ * Linux falls back. */
+START_TEST (test_excl_create_notsupp_falls_back)
+{
+  int keep = keep_mount ();
+  int id = arm ("CREATE:error=NOTSUPP");
+  struct stat st;
+  int fd;
+
+  fd = dio_open (purl ("excl-guarded"), O_RDWR | O_CREAT | O_EXCL, 0604);
+  ck_assert_msg (fd >= 0, "O_EXCL create, no EXCLUSIVE: %s",
+                 dio_last_error ());
+  assert_fired_once (id, "CREATE");
+  ck_assert_int_eq (dio_close (fd), 0);
+  ck_assert_int_eq (stat (test_local ("excl-guarded"), &st), 0);
+  ck_assert_int_eq (st.st_mode & 07777, 0604);
+  fd = dio_open (purl ("excl-guarded"), O_RDWR | O_CREAT | O_EXCL, 0604);
+  ck_assert_int_eq (fd, -1);
+  ck_assert_int_eq (errno, EEXIST);
+  ck_assert_int_eq (dio_close (keep), 0);
+}
+END_TEST
+
 START_TEST (test_remove_reply_lost)
 {
   int keep = keep_mount ();
@@ -337,6 +360,7 @@ suite_faults_replay (void)
   tcase_add_checked_fixture (tc, setup, teardown);
   tcase_set_timeout (tc, 120);
   tcase_add_test (tc, test_excl_create_reply_lost);
+  tcase_add_test (tc, test_excl_create_notsupp_falls_back);
   tcase_add_test (tc, test_remove_reply_lost);
   tcase_add_test (tc, test_rmdir_reply_lost);
   tcase_add_test (tc, test_mkdir_reply_lost);
