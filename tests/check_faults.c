@@ -1,6 +1,6 @@
 /* Runner for the fault-injection suites.  Run inside with-ganesha.sh:
  *
- *   check_faults restart|relay|relay-anywhere|server|proxy...
+ *   check_faults restart|relay|relay-anywhere|server|proxy|matrix...
  *
  * Each suite expects its own fresh server (one test-faults-*.sh wrapper
  * per suite), so naming none is a usage error. */
@@ -22,6 +22,7 @@ static const struct {
   { "relay-anywhere", suite_faults_relay_anywhere },
   { "server", suite_faults_server },
   { "proxy", suite_faults_proxy },
+  { "matrix", suite_faults_matrix },
 };
 
 #define NSUITES (sizeof suites / sizeof suites[0])
@@ -42,7 +43,7 @@ main (int argc, char **argv)
   int failed;
 
   if (argc < 2) {
-    fprintf (stderr, "usage: %s restart|relay|relay-anywhere|server|proxy...\n",
+    fprintf (stderr, "usage: %s restart|relay|relay-anywhere|server|proxy|matrix...\n",
              argv[0]);
     return 2;
   }
