@@ -1,6 +1,9 @@
 /* Replays and errno fidelity through the RPC fault proxy (nfsproxy,
  * tests/nfsproxy.md).
  *
+ * A connection closed under libnfs's high-level calls (LOOKUP, GETATTR
+ * of stat): they are sent again, not failed with EFAULT.
+ *
  * Replays: the proxy forwards a call, the server runs it, and the proxy
  * closes the connection (FIN) instead of forwarding the reply.  The
  * engine sends the call again on a new connection, with a new XID that
@@ -106,6 +109,31 @@ make_local_file (const char *name)
 }
 
 /* ---- replays -------------------------------------------------------- */
+
+/* The connection closes (FIN) while libnfs's high-level calls are in
+ * flight: the LOOKUP of an open (after the server ran it), the GETATTR
+ * of the shim's stat (before).  libnfs 4.0 fails them with EFAULT
+ * ("Failed to reconnect async") before it marks the socket closed; on a
+ * hard mount they are sent again and succeed, never "Bad address". */
+START_TEST (test_fin_during_highlevel_calls)
+{
+  int keep = keep_mount ();
+  struct stat st;
+  int id, fd;
+
+  id = arm ("LOOKUP:fin-after");
+  fd = dio_open (purl ("keep"), O_RDONLY);
+  ck_assert_msg (fd >= 0, "open: %s", dio_last_error ());
+  assert_fired_once (id, "LOOKUP");
+  ck_assert_int_eq (dio_close (fd), 0);
+  id = arm ("GETATTR:fin-before");
+  ck_assert_msg (dio__stat (purl ("keep"), &st) == 0, "stat: %s",
+                 dio_last_error ());
+  assert_fired_once (id, "GETATTR");
+  ck_assert (S_ISREG (st.st_mode));
+  ck_assert_int_eq (dio_close (keep), 0);
+}
+END_TEST
 
 START_TEST (test_excl_create_reply_lost)
 {
@@ -359,6 +387,7 @@ suite_faults_replay (void)
 
   tcase_add_checked_fixture (tc, setup, teardown);
   tcase_set_timeout (tc, 120);
+  tcase_add_test (tc, test_fin_during_highlevel_calls);
   tcase_add_test (tc, test_excl_create_reply_lost);
   tcase_add_test (tc, test_excl_create_notsupp_falls_back);
   tcase_add_test (tc, test_remove_reply_lost);
