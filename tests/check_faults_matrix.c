@@ -435,30 +435,16 @@ expected_err (const struct fault *f, const struct call *c)
   return f->err;
 }
 
-/* Cells another branch of issue 12 fixes: the branch, or NULL. */
+/* Cells another branch of issue 12 fixes: the branch, or NULL.  None
+ * now: branch replay fixed items 3, 4 and 9 (FIN under libnfs's
+ * high-level calls, O_EXCL replayed after its reply was lost, the errno
+ * of every NFS status on every path), and its cells are asserted. */
 static const char *
 pending (const struct fault *f, const struct call *c, bool soft)
 {
-  /* dio_open goes through libnfs's high-level calls (LOOKUP, CREATE,
-   * SETATTR); the other calls send raw RPCs. */
-  bool high_level = !strncmp (c->name, "open", 4);
-  bool lost_conn = !strncmp (f->action, "fin-", 4)
-    || !strncmp (f->action, "rst-", 4);
-
+  (void) f;
+  (void) c;
   (void) soft;
-  /* Item 3: a connection lost under a high-level libnfs call. */
-  if (high_level && lost_conn)
-    return "replay";
-  /* Item 4: O_EXCL replayed after its reply was lost. */
-  if (!c->idempotent && f->ran == SERVER_YES && lost_conn)
-    return "replay";
-  /* Item 9: the errno of every NFS status on every path (DQUOT through
-   * libnfs's high-level calls; COMMIT's status at fsync). */
-  if (high_level && f->err == EDQUOT)
-    return "replay";
-  if (!strcmp (c->name, "fsync") && !strncmp (f->action, "error=", 6)
-      && f->err != EIO)
-    return "replay";
   return NULL;
 }
 
