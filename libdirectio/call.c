@@ -21,6 +21,7 @@ call_start (struct dio_job *job, struct dio_conn *conn)
   struct dio_call *call = (struct dio_call *) job;
 
   call->conn = conn;
+  call->msg[0] = '\0';          /* an earlier attempt's is not this one's */
   dio_count (call->m->stats.other_rpcs, 1);
   return call->issue (call, conn);
 }

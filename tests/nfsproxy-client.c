@@ -97,7 +97,7 @@ nfsproxy_start (const char *const *rules)
   const char *bdir = getenv ("builddir");
   long nfs = query_port (q, "nfsport="), mnt = query_port (q, "mountport=");
   struct nfsproxy *p = calloc (1, sizeof *p);
-  char prog[4096], nfsarg[16], mntarg[16];
+  char prog[4096], nfsarg[24], mntarg[24];
   const char *argv[64];
   int n = 0, e;
 

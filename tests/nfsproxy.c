@@ -625,6 +625,8 @@ pump_records (struct proxy *px, struct conn *c, bool from_client)
       on_call (px, c, body, len);
     else
       on_reply (px, c, body, len);
+    if (c->closing != OPEN)
+      return;                   /* close_conn freed in */
     np_buf_consume (in, took);
   }
 }
