@@ -627,8 +627,10 @@ dio_ftruncate (int fd, off_t length)
   return r;
 }
 
-/* As on Linux NFS, every close writes back and reports the write-back's
- * failure; the descriptor is closed either way. */
+/* As on Linux NFS, every close writes back and COMMITs what was written
+ * DIO_WRITE_UNSTABLE, and reports a failure of either (EIO if the
+ * server restarted since the unstable writes, as fsync does); the
+ * descriptor is closed either way. */
 int
 dio_close (int fd)
 {
@@ -636,8 +638,19 @@ dio_close (int fd)
   int r = 0, err = 0;
 
   if (f) {
+    char msg[512] = "";
+
     r = writeback_and_check ("dio_close", f);
     err = errno;
+    if (r == -1)
+      snprintf (msg, sizeof msg, "%s", dio_last_error ());
+    if (dio_ofd_sync (f) == -1 && r == 0) {
+      r = -1;
+      err = errno;
+      dio_error_prefix ("dio_close: %s", f->name);
+    }
+    else if (r == -1)
+      dio_error_msg (err, "%s", msg);   /* the first failure's words */
     dio_ofd_put (f);
   }
   if (dio_fd_remove (fd) == -1)
