@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "buffered.h"
 #include "directio.h"
 #include "dreq.h"
 #include "errors.h"
@@ -234,6 +235,24 @@ direct_io (struct dio_inode *ino, bool write, int flags,
   return r;
 }
 
+/* A cached write; under noac written back before it returns, as Linux
+ * makes writes synchronous there, its failure reported to this
+ * description (once). */
+static ssize_t
+cached_write (struct dio_ofd *f, const struct iovec *iov, int iovcnt,
+              off_t offset)
+{
+  struct dio_cache_file *cf = &f->ino->cf;
+  ssize_t r = dio_cache_write (cf, iov, iovcnt, offset);
+
+  if (r > 0 && dio_cache_sync_writes (cf)) {
+    dio_cache_flush (cf, offset, r);
+    if (dio_cache_check_error (cf, &f->wb_seen) == -1)
+      return -1;
+  }
+  return r;
+}
+
 /* Direct or buffered, by the file's advice.  Cached I/O holds the mode
  * lock shared so that directio(ON) cannot switch under it. */
 static ssize_t
@@ -246,7 +265,7 @@ dispatch (struct dio_ofd *f, bool write, int flags, const struct iovec *iov,
   if (!dio_inode_is_direct (ino)) {
     pthread_rwlock_rdlock (&ino->mode_lock);
     if (!dio_inode_is_direct (ino)) {
-      r = write ? dio_cache_write (&ino->cf, iov, iovcnt, offset)
+      r = write ? cached_write (f, iov, iovcnt, offset)
         : dio_cache_read (&ino->cf, &f->ra, iov, iovcnt, offset);
       pthread_rwlock_unlock (&ino->mode_lock);
       return r;
@@ -390,8 +409,10 @@ dio_writev (int fd, const struct iovec *iov, int iovcnt)
 
 /* ---- asynchronous ---------------------------------------------------- */
 
-/* Asynchronous I/O is always direct; around a write, the file's cached
- * pages of the range are dropped (before: written back first). */
+/* Asynchronous I/O is always direct: before it, the file's dirty pages
+ * are written back (all of them: a read below pages that extend the file
+ * must not find a false EOF); around a write, the cached pages of its
+ * range are dropped. */
 struct aio_write {
   struct dio_inode *ino;        /* the request holds a reference */
   uint64_t offset, len;
@@ -484,12 +505,22 @@ dio_aio_pwrite (int fd, const void *buf, size_t count, off_t offset,
 /* ---- metadata -------------------------------------------------------- */
 
 /* GETATTR after writing back cached data, so that size and mtime count
- * it (as Linux's nfs_getattr does). */
+ * it (as Linux's nfs_getattr does); the cache revalidates with what it
+ * says (a reader at the cached EOF then sees what fstat saw). */
 static int
 getattr (struct dio_ofd *f, struct stat *st)
 {
-  dio_cache_flush (&f->ino->cf, 0, 0);
-  return dio_inode_getattr (f->ino, st);
+  struct dio_cache_file *cf = &f->ino->cf;
+  struct dio_cache_asked asked;
+  struct dio_cache_attr attr;
+
+  dio_cache_flush (cf, 0, 0);
+  dio_cache_attr_ask (cf, &asked);
+  if (dio_inode_getattr (f->ino, st) == -1)
+    return -1;
+  attr = dio_cache_attr_of_stat (st);
+  dio_cache_attr_update (cf, &attr, &asked);
+  return 0;
 }
 
 off_t
