@@ -50,16 +50,20 @@ check_open_flags (const char *path, int flags)
 }
 
 /* libnfs opens directories as if they were files: only regular files
- * (and devices, as the kernel allows) are engine files. */
+ * (and devices, as the kernel allows) are engine files.  The GETATTR is
+ * also the open's close-to-open one (*attr, asked for under *asked). */
 static int
-refuse_directory (struct dio_ofd *f)
+refuse_directory (struct dio_ofd *f, struct dio_cache_attr *attr,
+                  struct dio_cache_asked *asked)
 {
   struct stat st;
 
+  dio_cache_attr_ask (&f->ino->cf, asked);
   if (dio_inode_getattr (f->ino, &st) == -1)
     return dio_error (errno, "dio_open: %s: GETATTR", f->name);
   if (S_ISDIR (st.st_mode))
     return dio_error_msg (EISDIR, "dio_open: %s: is a directory", f->name);
+  *attr = dio_cache_attr_of_stat (&st);
   return 0;
 }
 
@@ -71,6 +75,8 @@ dio_open_options (const char *path, int flags, mode_t mode,
   struct dio_url u;
   struct dio_mount *m;
   struct dio_ofd *f;
+  struct dio_cache_attr attr;
+  struct dio_cache_asked asked;
   const char *rel;
   int fd;
 
@@ -108,7 +114,8 @@ dio_open_options (const char *path, int flags, mode_t mode,
     return -1;
   }
   dio_url_free (&u);
-  if (refuse_directory (f) == -1 || dio_ofd_start (f) == -1) {
+  if (refuse_directory (f, &attr, &asked) == -1
+      || dio_ofd_start (f, &attr, &asked) == -1) {
     int err = errno;
     dio_ofd_put (f);
     errno = err;

@@ -530,8 +530,18 @@ dio_cache_attr_update (struct dio_cache_file *cf,
   pthread_mutex_unlock (&c->lock);
 }
 
-/* Fetch the attributes if they are unknown, or (when) older than the
- * timeout, or always (force), and take them. */
+/* Lock held: are the attributes unknown, or (when_old) timed out at
+ * now? */
+static bool
+attr_stale_locked (const struct dio_cache_file *cf, bool when_old,
+                   uint64_t now)
+{
+  return !cf->attr_valid
+    || (when_old && now - cf->attr_time >= cf->attrtimeo);
+}
+
+/* Fetch the attributes if they are stale (attr_stale_locked), or always
+ * (force), and take them. */
 static int
 revalidate (struct dio_cache_file *cf, bool when_old, bool force)
 {
@@ -542,8 +552,7 @@ revalidate (struct dio_cache_file *cf, bool when_old, bool force)
 
   dio_cache_attr_ask (cf, &t);
   pthread_mutex_lock (&c->lock);
-  need = force || !cf->attr_valid
-    || (when_old && t.ms - cf->attr_time >= cf->attrtimeo);
+  need = force || attr_stale_locked (cf, when_old, t.ms);
   pthread_mutex_unlock (&c->lock);
   if (!need)
     return 0;
@@ -563,6 +572,21 @@ int
 dio_cache_revalidate (struct dio_cache_file *cf)
 {
   return revalidate (cf, true, false);
+}
+
+void
+dio_cache_open_attr (struct dio_cache_file *cf,
+                     const struct dio_cache_attr *attr,
+                     const struct dio_cache_asked *t)
+{
+  struct dio_cache *c = cf->cache;
+
+  if (c == NULL)
+    return;
+  pthread_mutex_lock (&c->lock);
+  if (!c->nocto || attr_stale_locked (cf, true, dio_now_ms ()))
+    attr_apply_locked (cf, attr, t);
+  pthread_mutex_unlock (&c->lock);
 }
 
 int

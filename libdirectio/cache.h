@@ -129,10 +129,6 @@ unsigned dio_cache_errseq (struct dio_cache_file *cf);
  * yet: -1 with errno, and *seen catches up; else 0. */
 int dio_cache_check_error (struct dio_cache_file *cf, unsigned *seen);
 
-/* Open (close-to-open): fetch the attributes (under nocto: only if they
- * timed out); if they changed since the cached pages were read, drop
- * the clean ones.  0, or -1 with errno. */
-int dio_cache_open (struct dio_cache_file *cf);
 
 /* Attributes fetched by someone else (fstat's GETATTR): note when and
  * in which state they were asked for (ask, before the GETATTR), then
@@ -147,6 +143,15 @@ void dio_cache_attr_ask (struct dio_cache_file *cf,
 void dio_cache_attr_update (struct dio_cache_file *cf,
                             const struct dio_cache_attr *attr,
                             const struct dio_cache_asked *t);
+
+/* Open (close-to-open): revalidate with the attributes the open fetched
+ * (attr, asked for under t), or fetch them (dio_cache_open); under
+ * nocto only if they timed out.  If they changed since the cached pages
+ * were read, the clean ones go.  dio_cache_open: 0, or -1 with errno. */
+void dio_cache_open_attr (struct dio_cache_file *cf,
+                          const struct dio_cache_attr *attr,
+                          const struct dio_cache_asked *t);
+int dio_cache_open (struct dio_cache_file *cf);
 
 /* Buffered read and write at offset.  A read first revalidates the
  * attributes if they timed out (so that a reader at the cached EOF sees

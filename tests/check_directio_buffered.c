@@ -348,10 +348,49 @@ START_TEST (test_noac)
   ck_assert_int_eq (dio_pread (r, buf, 4 * KiB, 0), 4 * KiB);
   ck_assert (test_check (buf, 4 * KiB, 0, 43));
 
+  /* Every read asks the server (one GETATTR each). */
+  {
+    struct dio_stats st0 = stats_of (r);
+    for (int i = 0; i < 10; i++)
+      ck_assert_int_eq (dio_pread (r, buf, 100, 200), 100);
+    ck_assert_uint_ge (stats_of (r).other_rpcs - st0.other_rpcs, 10);
+  }
+
   /* Synchronous writes: on the server when the call returns. */
   test_fill (buf, 4 * KiB, 8 * KiB, 44);
   ck_assert_int_eq (dio_pwrite (r, buf, 4 * KiB, 8 * KiB), 4 * KiB);
   ck_assert (local_has ("noac.bin", 8 * KiB, 4 * KiB, 44));
+  ck_assert_int_eq (dio_close (r), 0);
+}
+END_TEST
+
+/* Within the attribute timeout, reads are served from the cache with no
+ * GETATTR at all; an open fetches attributes once. */
+START_TEST (test_attr_cache_holds)
+{
+  char buf[100], *all = malloc (256 * KiB);
+  struct dio_stats st0, st;
+  int r, again;
+
+  use_data_profile ("actimeo=3600");
+  put_local ("hold.bin", 256 * KiB, 46);
+  r = dio_open (MNT "/hold.bin", O_RDONLY);
+  ck_assert_msg (r >= 0, "%s", dio_last_error ());
+  /* All of it cached, no readahead left in flight (a random read next). */
+  ck_assert_int_eq (dio_pread (r, all, 256 * KiB, 0), 256 * KiB);
+  ck_assert_int_eq (dio_pread (r, buf, sizeof buf, 1000), sizeof buf);
+  free (all);
+  st0 = stats_of (r);
+  for (int i = 0; i < 100; i++)
+    ck_assert_int_eq (dio_pread (r, buf, sizeof buf, i * 2000), sizeof buf);
+  st = stats_of (r);
+  ck_assert_uint_eq (st.other_rpcs, st0.other_rpcs);
+  ck_assert_uint_eq (st.read_rpcs, st0.read_rpcs);
+  /* A reopen: its LOOKUP and one GETATTR (the open's own), no more. */
+  again = dio_open (MNT "/hold.bin", O_RDONLY);
+  ck_assert_msg (again >= 0, "%s", dio_last_error ());
+  ck_assert_uint_le (stats_of (r).other_rpcs - st.other_rpcs, 2);
+  ck_assert_int_eq (dio_close (again), 0);
   ck_assert_int_eq (dio_close (r), 0);
 }
 END_TEST
@@ -424,6 +463,7 @@ suite_directio_buffered (void)
   tcase_add_test (tc, test_tail_fstat);
   tcase_add_test (tc, test_tail_actimeo);
   tcase_add_test (tc, test_noac);
+  tcase_add_test (tc, test_attr_cache_holds);
   tcase_add_test (tc, test_aio_read_below_dirty);
   suite_add_tcase (s, tc);
   return s;
