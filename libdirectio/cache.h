@@ -1,7 +1,8 @@
 /* Buffered mode: a bounded page cache per mount for files whose direct
  * I/O advice is off (Solaris's default), with sequential readahead,
  * write-back (at fsync, close, cache pressure and before a switch to
- * direct) and close-to-open consistency.
+ * direct), close-to-open consistency and an attribute cache (acregmin,
+ * acregmax, noac, nocto), as Linux's NFS client has.
  *
  * The cache knows nothing of NFS: it moves pages through a backend (the
  * engine's direct requests, see buffered.c, or a fake in the unit tests).
