@@ -515,6 +515,44 @@ START_TEST (test_attr_timeout_nocto_update)
 }
 END_TEST
 
+/* The timeout starts at acregmin, doubles up to acregmax each time the
+ * attributes come back unchanged after it ran out (Linux's rule), and
+ * starts again when they changed.  Times are made up: t.ms is whatever
+ * the caller says it was. */
+START_TEST (test_attr_timeout_grows)
+{
+  struct fake_file *f;
+  struct dio_cache_asked t;
+  struct dio_cache_attr a;
+
+  dio_cache_set_attr_policy (c, 1, 4, false, false);
+  f = fake_file_new (c, 10 * KiB, 47);
+  ck_assert_int_eq (dio_cache_open (&f->cf), 0);
+  ck_assert_uint_eq (f->cf.attrtimeo, 1000);
+  dio_cache_attr_ask (&f->cf, &t);
+  a = (struct dio_cache_attr) { f->size, f->mtime, f->mtime };
+  t.ms = f->cf.attr_time + 500;                 /* within: stays */
+  dio_cache_attr_update (&f->cf, &a, &t);
+  ck_assert_uint_eq (f->cf.attrtimeo, 1000);
+  for (uint64_t want = 2000; want <= 8000; want *= 2) {
+    t.ms = f->cf.attr_time + f->cf.attrtimeo;   /* ran out: doubles */
+    dio_cache_attr_update (&f->cf, &a, &t);
+    ck_assert_uint_eq (f->cf.attrtimeo, want > 4000 ? 4000 : want);
+  }
+  fake_file_scribble (f, 0, 10, 48);
+  a = (struct dio_cache_attr) { f->size, f->mtime, f->mtime };
+  t.ms = f->cf.attr_time + 1;
+  dio_cache_attr_update (&f->cf, &a, &t);
+  ck_assert_uint_eq (f->cf.attrtimeo, 1000);
+  /* acregmin above acregmax: acregmax. */
+  fake_file_free (f);
+  dio_cache_set_attr_policy (c, 9, 2, false, false);
+  f = fake_file_new (c, 10 * KiB, 47);
+  ck_assert_uint_eq (f->cf.attrtimeo, 2000);
+  fake_file_free (f);
+}
+END_TEST
+
 /* Attributes asked for before our own write-back landed must not shrink
  * the file under the data it wrote. */
 START_TEST (test_attr_older_than_writeback)
@@ -682,6 +720,7 @@ suite_cache (void)
   tcase_add_test (tc, test_direct_read_below_extension);
   tcase_add_test (tc, test_noac);
   tcase_add_test (tc, test_attr_timeout_nocto_update);
+  tcase_add_test (tc, test_attr_timeout_grows);
   tcase_add_test (tc, test_attr_older_than_writeback);
   tcase_add_test (tc, test_direct_write_drops);
   tcase_add_test (tc, test_make_direct);
