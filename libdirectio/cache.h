@@ -101,7 +101,7 @@ struct dio_cache *dio_cache_new (uint64_t size, uint32_t page_size,
  * hold acregmin seconds at first, growing towards acregmax while the
  * file does not change; noac: not at all, and cached writes are written
  * back before they return (dio_cache_sync_writes); nocto: an open
- * fetches attributes only if they timed out.  The default is Linux's:
+ * revalidates only if they timed out.  The default is Linux's:
  * 3, 60, ac, cto.  Call before attaching files. */
 void dio_cache_set_attr_policy (struct dio_cache *c, uint32_t acregmin,
                                 uint32_t acregmax, bool noac, bool nocto);

@@ -34,7 +34,8 @@ struct dio_options {
                              not change (actimeo sets both; a min above
                              the max is the max, as on Linux) */
   bool noac;              /* no attribute cache, synchronous writes */
-  bool nocto;             /* no GETATTR at open (close-to-open off) */
+  bool nocto;             /* no revalidation at open (close-to-open
+                             off) */
 };
 
 #define DIO_MAX_ACTIMEO 36000   /* seconds: 10 hours */
