@@ -305,7 +305,7 @@ dio_cache_read (struct dio_cache_file *cf, struct dio_cache_ra *ra,
     len += iov[i].iov_len;
   if (len == 0)
     return 0;
-  if (dio_cache_ensure_attr (cf) == -1)
+  if (dio_cache_revalidate (cf) == -1)
     return -1;
   pthread_mutex_lock (&c->lock);
   update_window (c, ra, offset);
