@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # `tail -f` of a profile path (buffered) under `directio run` while
 # another client appends to the file: tail polls with fstat and reads
 # when the size grows.  fstat revalidates the buffered mode's attribute
