@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Cached reads: hits, fills of missing pages, and sequential readahead.
  *
  * A miss starts one fill for the run of missing pages from the first one
@@ -19,7 +20,7 @@
 #include <string.h>
 
 #include "cache-int.h"
-#include "dreq.h"
+#include "iov.h"
 
 struct fill {
   struct dio_cache *c;
@@ -304,7 +305,7 @@ dio_cache_read (struct dio_cache_file *cf, struct dio_cache_ra *ra,
     len += iov[i].iov_len;
   if (len == 0)
     return 0;
-  if (dio_cache_ensure_attr (cf) == -1)
+  if (dio_cache_revalidate (cf) == -1)
     return -1;
   pthread_mutex_lock (&c->lock);
   update_window (c, ra, offset);
