@@ -80,7 +80,7 @@ run_finish_locked (struct wb_run *r, int err)
   }
   if (r->xfer.done > 0) {
     cf->srv_size = DIO_MAX (cf->srv_size, r->offset + r->xfer.done);
-    cf->stamp_valid = false;    /* our write moved the server's mtime */
+    dio_cache_moved (cf);       /* our write moved the server's mtime */
   }
   cf->writebacks--;
   if (--wb->runs == 0 && !wb->waited)

@@ -83,9 +83,12 @@ int dio_file_open (struct dio_mount *m, const char *rel, const char *name,
                    int flags, mode_t mode, struct dio_ofd **out);
 
 /* After dio_file_open: apply the open's direct-I/O choice (O_DIRECT is
- * directio(ON) on the file), or revalidate the file's cached pages
- * (close-to-open).  -1 with dio_error on failure (put f then). */
-int dio_ofd_start (struct dio_ofd *f);
+ * directio(ON) on the file), or revalidate the file's cached pages with
+ * the attributes the open fetched (close-to-open; attr, asked for under
+ * asked: see dio_cache_open_attr).  -1 with dio_error on failure (put f
+ * then). */
+int dio_ofd_start (struct dio_ofd *f, const struct dio_cache_attr *attr,
+                   const struct dio_cache_asked *asked);
 
 void dio_ofd_get (struct dio_ofd *f);
 void dio_ofd_put (struct dio_ofd *f);   /* accepts NULL */

@@ -123,7 +123,10 @@ options_equal (const struct dio_options *a, const struct dio_options *b)
     && a->soft == b->soft && a->readonly == b->readonly
     && a->forcedirectio == b->forcedirectio && a->vers == b->vers
     && a->port == b->port && a->mountport == b->mountport
-    && a->cache_size == b->cache_size && a->linger == b->linger;
+    && a->cache_size == b->cache_size && a->linger == b->linger
+    /* The attribute cache's policy belongs to the mount's cache. */
+    && a->acregmin == b->acregmin && a->acregmax == b->acregmax
+    && a->noac == b->noac && a->nocto == b->nocto;
 }
 
 /* Is export a component-wise prefix of path?  Sets *rel to the rest. */

@@ -34,11 +34,22 @@ struct dio_options {
                              unreachable server; 0 = once;
                              DIO_RETRY_UNSET = hard: no bound, soft:
                              timeo x retrans */
+  /* Buffered mode's attribute cache (Linux's and Solaris's words). */
+  uint32_t acregmin;      /* seconds attributes stay valid at first */
+  uint32_t acregmax;      /* ...growing up to this while the file does
+                             not change (actimeo sets both; a min above
+                             the max is the max, as on Linux) */
+  bool noac;              /* no attribute cache, synchronous writes */
+  bool nocto;             /* no revalidation at open (close-to-open
+                             off) */
 };
+
+#define DIO_MAX_ACTIMEO 36000   /* seconds: 10 hours */
 
 /* Defaults: hard, timeo=600, retrans=2, nconnect=2, window=2,
  * rsize=wsize=0 (server max), vers=3, noforcedirectio, rw,
- * cache_size=64 MiB, linger=2, retry unset. */
+ * cache_size=64 MiB, linger=2, retry unset, acregmin=3, acregmax=60,
+ * ac, cto. */
 void dio_options_init (struct dio_options *o);
 
 /* Apply one word: "key" or "key=value".  Numbers accept K/M/G suffixes
