@@ -11,10 +11,7 @@
 # host: the guest's own packages are downloaded, not installed, by
 # tests/guest/build-guest.sh).  The sanitizer builds' runtimes (libasan8,
 # libubsan1, libtsan2) come with gcc 12 already; they are named so that
-# the need is written down.  git lists the files that tests/test-spdx.sh,
-# make distcheck and the package test look at; debhelper, dpkg-dev and
-# lintian build and check the Debian packages (debian/,
-# tests/test-debian-packages.sh), which build-depend on libfuse3-dev.
+# the need is written down.
 dio_packages=(
   build-essential autoconf automake libtool pkg-config perl
   libasan8 libubsan1 libtsan2
@@ -24,8 +21,13 @@ dio_packages=(
   qemu-utils fio valgrind
   iproute2 procps util-linux coreutils
   qemu-system-x86 e2fsprogs
-  git libfuse3-dev debhelper dpkg-dev lintian
 )
+
+# Packaging: git lists the files that tests/test-spdx.sh, make distcheck
+# and the package test look at; debhelper, dpkg-dev and lintian build and
+# check the Debian packages (debian/, tests/test-debian-packages.sh),
+# which build-depend on libfuse3-dev too.
+dio_packages+=(git debhelper dpkg-dev lintian libfuse3-dev)
 
 
 dio_as_root ()
