@@ -108,12 +108,17 @@ cat "$tmp/lintian.out"
 t2=$(date +%s)
 echo "lintian in $(( t2 - t1 )) s"
 
-# Install, and always purge again.
+# Install, and always purge again (what is there of them).
 purge ()
 {
-  # shellcheck disable=SC2086
-  DEBIAN_FRONTEND=noninteractive apt-get purge -y -q \
-    -o DPkg::Lock::Timeout=300 $pkgs
+  local p there=()
+  for p in $pkgs; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed$' &&
+      there+=("$p")
+  done
+  [ ${#there[@]} -eq 0 ] ||
+    DEBIAN_FRONTEND=noninteractive apt-get purge -y -q \
+      -o DPkg::Lock::Timeout=300 "${there[@]}"
 }
 cleanup_fn purge
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
