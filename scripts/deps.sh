@@ -23,6 +23,12 @@ dio_packages=(
   qemu-system-x86 e2fsprogs
 )
 
+# Packaging: git lists the files that tests/test-spdx.sh, make distcheck
+# and the package test look at; debhelper, dpkg-dev and lintian build and
+# check the Debian packages (debian/, tests/test-debian-packages.sh),
+# which build-depend on libfuse3-dev too.
+dio_packages+=(git debhelper dpkg-dev lintian libfuse3-dev)
+
 
 dio_as_root ()
 {

@@ -43,6 +43,12 @@ outside ()
   local cmd upid status
 
   [ $# -ge 1 ] || { echo "usage: $prog CMD [ARG...]" >&2; exit 2; }
+  [ "$(id -u)" = 0 ] || skip "needs root (network namespace, rpcbind, mounts)"
+  for cmd in unshare ip mount rpcbind rpcinfo ganesha.nfsd nfs-ls; do
+    command -v "$cmd" >/dev/null 2>&1 || skip "$cmd not found"
+  done
+  unshare --net --mount --pid --fork --propagation private true 2>/dev/null ||
+    skip "cannot create network/mount/pid namespaces here"
   # DIO_TEST_QUICK=1 (make distcheck in CI): only the tests named in
   # DIO_QUICK_TESTS (tests/Makefile.am's QUICK_TESTS) run, others skip.
   if [ -n "$DIO_TEST_QUICK" ] && [ -n "$DIO_QUICK_TESTS" ]; then
@@ -51,12 +57,6 @@ outside ()
       *) skip "${1##*/} is not in the quick set (DIO_TEST_QUICK)" ;;
     esac
   fi
-  [ "$(id -u)" = 0 ] || skip "needs root (network namespace, rpcbind, mounts)"
-  for cmd in unshare ip mount rpcbind rpcinfo ganesha.nfsd nfs-ls; do
-    command -v "$cmd" >/dev/null 2>&1 || skip "$cmd not found"
-  done
-  unshare --net --mount --pid --fork --propagation private true 2>/dev/null ||
-    skip "cannot create network/mount/pid namespaces here"
 
   # On a terminal (someone's interactive `with-ganesha.sh bash`), all in
   # the foreground, or reading the terminal would stop CMD (SIGTTIN);
