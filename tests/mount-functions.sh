@@ -1,0 +1,59 @@
+# shellcheck shell=bash
+# libdirectio test suite: helpers for `directio mount` tests
+# (test-mount-*.sh), sourced after functions.sh.  The tests run inside
+# with-ganesha.sh's private mount namespace, so their FUSE mounts are
+# seen by nobody else and go with it.
+#
+#   mount_setup             skip unless FUSE works here; make $tmp and the
+#                           empty directory $mnt
+#   mount_start [OPT...]    directio mount OPT... of the test export on
+#                           $mnt (daemonised; unmounted at exit); the
+#                           daemon's pid in $mount_pid, its log $tmp/log
+#   mount_stop              directio umount $mnt, and wait for the daemon
+#   same_as_server FILE     fail unless $mnt/FILE equals the export's FILE
+
+mount_setup ()
+{
+  requires_ganesha
+  requires directio mount --help
+  [ -c /dev/fuse ] || skip "no /dev/fuse"
+  requires_all fusermount3 findmnt
+  tmp=$(mktemp -d)
+  cleanup_fn rm -rf "$tmp"
+  mnt=$tmp/mnt
+  mkdir "$mnt"
+}
+
+mount_start ()
+{
+  directio mount -o "log=$tmp/log" "$@" "$DIO_TEST_URL" "$mnt" ||
+    fail "directio mount $* failed"
+  cleanup_fn _mount_cleanup
+  findmnt -n "$mnt" >/dev/null || fail "$mnt is not a mountpoint"
+  mount_pid=$(pgrep -n -f "directio mount .*$mnt") ||
+    fail "no daemon for $mnt"
+}
+
+_mount_cleanup ()
+{
+  if findmnt -n "$mnt" >/dev/null 2>&1; then
+    umount -l "$mnt" 2>/dev/null
+  fi
+  [ -z "$mount_pid" ] || kill "$mount_pid" 2>/dev/null
+  return 0
+}
+
+# The daemon is gone (bounded wait).
+_daemon_gone () { ! kill -0 "$mount_pid" 2>/dev/null; }
+
+mount_stop ()
+{
+  directio umount "$mnt" || fail "directio umount $mnt failed"
+  retry_until 10 _daemon_gone || fail "the daemon outlived its mount"
+  mount_pid=
+}
+
+same_as_server ()
+{
+  cmp "$mnt/$1" "$DIO_TEST_DIR/$1" || fail "$1 differs from the server's"
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# directio mount: a forcedirectio FUSE mount of the test export works for
+# plain programs: files written through it are the server's bytes and the
+# other way round; mkdir, rename, symlink, hard link, chmod, truncate,
+# utimens, readdir and statfs reach the server; the daemon goes at
+# umount.
+
+. "$(dirname "$0")/functions.sh"
+. "$(dirname "$0")/mount-functions.sh"
+set -e
+set -x
+
+mount_setup
+requires_all cmp dd stat truncate touch
+mount_start -o forcedirectio
+
+# Written through the mount: on the server.
+dd if=/dev/urandom of="$tmp/data" bs=1M count=5 status=none
+dd if=/dev/urandom of="$tmp/data" bs=777 count=3 oflag=append conv=notrunc \
+   status=none
+cp "$tmp/data" "$mnt/data"
+same_as_server data
+cmp "$tmp/data" "$mnt/data"
+# Written on the server: read through the mount.
+head -c 3000001 /dev/urandom > "$DIO_TEST_DIR/srv"
+same_as_server srv
+
+# The namespace.
+mkdir "$mnt/dir"
+[ -d "$DIO_TEST_DIR/dir" ] || fail "mkdir did not reach the server"
+mv "$mnt/data" "$mnt/dir/moved"
+[ -f "$DIO_TEST_DIR/dir/moved" ] && [ ! -e "$DIO_TEST_DIR/data" ] ||
+  fail "rename did not reach the server"
+ln -s moved "$mnt/dir/sym"
+[ "$(readlink "$mnt/dir/sym")" = moved ] || fail "readlink"
+[ "$(readlink "$DIO_TEST_DIR/dir/sym")" = moved ] || fail "symlink on server"
+cmp "$tmp/data" "$mnt/dir/sym"
+ln "$mnt/dir/moved" "$mnt/hard"
+[ "$(stat -c %h "$DIO_TEST_DIR/hard")" = 2 ] || fail "link count"
+[ "$(stat -c %i "$mnt/hard")" = "$(stat -c %i "$mnt/dir/moved")" ] ||
+  fail "two names, two inode numbers"
+chmod 640 "$mnt/hard"
+[ "$(stat -c %a "$DIO_TEST_DIR/dir/moved")" = 640 ] || fail "chmod"
+truncate -s 1234 "$mnt/hard"
+[ "$(stat -c %s "$DIO_TEST_DIR/dir/moved")" = 1234 ] || fail "truncate"
+touch -d '2001-02-03 04:05:06' "$mnt/hard"
+[ "$(stat -c %Y "$DIO_TEST_DIR/hard")" = \
+  "$(date -d '2001-02-03 04:05:06' +%s)" ] || fail "utimens"
+names=$(cd "$mnt" && echo *)
+[ "$names" = "dir hard srv" ] || fail "readdir: $names"
+[ "$(ls -a "$mnt/dir" | tr '\n' ' ')" = ". .. moved sym " ] ||
+  fail "readdir of dir: $(ls -a "$mnt/dir")"
+rm "$mnt/hard" "$mnt/dir/sym" "$mnt/dir/moved"
+rmdir "$mnt/dir"
+[ ! -e "$DIO_TEST_DIR/dir" ] || fail "rmdir did not reach the server"
+df -P "$mnt" | tail -n 1 | grep -q directio || true
+[ "$(stat -f -c %b "$mnt")" -gt 0 ] || fail "statfs: no blocks"
+
+# Gone at umount.
+mount_stop
+! findmnt -n "$mnt" >/dev/null || fail "still mounted"
