@@ -178,7 +178,8 @@ sort_options (struct mount_args *a, const char *list)
 
   if (copy == NULL)
     return usage_error ("-o: out of memory");
-  if (list[0] == '\0' || list[strlen (list) - 1] == ',')
+  if (list[0] == '\0' || list[0] == ',' || strstr (list, ",,")
+      || list[strlen (list) - 1] == ',')
     r = usage_error ("-o: empty option word");
   for (w = strtok_r (copy, ",", &save); w && r == 0;
        w = strtok_r (NULL, ",", &save))
@@ -198,6 +199,7 @@ parse_args (int argc, char *argv[], struct mount_args *a)
   };
   int c, r;
 
+  opterr = 0;                   /* one line of our own instead */
   while ((c = getopt_long (argc, argv, "+fo:h", long_options, NULL)) != -1)
     switch (c) {
     case 'f':
@@ -211,7 +213,11 @@ parse_args (int argc, char *argv[], struct mount_args *a)
       mount_usage (stdout);
       exit (EXIT_SUCCESS);
     default:
-      return usage_error ("bad option");
+      if (optopt == 'o')
+        return usage_error ("-o needs an argument");
+      if (optopt)
+        return usage_error ("-%c: unknown option", optopt);
+      return usage_error ("%s: unknown option", argv[optind - 1]);
     }
   /* mount.fuse3 puts -o after the operands: take options there too. */
   for (int i = optind; i < argc; i++) {
@@ -305,8 +311,11 @@ check_place (const char *mp)
     return -1;
   }
   fd = open ("/dev/fuse", O_RDWR | O_CLOEXEC);
-  if (fd == -1) {
-    error_msg ("/dev/fuse: %s (no FUSE on this machine?)", strerror (errno));
+  if (fd == -1 || fstat (fd, &st) == -1 || !S_ISCHR (st.st_mode)) {
+    error_msg ("/dev/fuse: %s (no FUSE on this machine?)",
+               fd == -1 ? strerror (errno) : "not the FUSE device");
+    if (fd >= 0)
+      close (fd);
     return -1;
   }
   close (fd);
