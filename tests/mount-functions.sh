@@ -9,7 +9,9 @@
 #   mount_start [OPT...]    directio mount OPT... of the test export on
 #                           $mnt (daemonised; unmounted at exit); the
 #                           daemon's pid in $mount_pid, its log $tmp/log
-#   mount_stop              directio umount $mnt, and wait for the daemon
+#   mount_stop              directio umount $mnt, and wait for the daemon;
+#                           fail if valgrind (check-valgrind) reported in
+#                           its log
 #   same_as_server FILE     fail unless $mnt/FILE equals the export's FILE
 
 mount_setup ()
@@ -26,7 +28,11 @@ mount_setup ()
 
 mount_start ()
 {
-  directio mount -o "log=$tmp/log" "$@" "$DIO_TEST_URL" "$mnt" ||
+  local vg=
+  # check-valgrind: the daemon's report goes to a file mount_stop reads.
+  [ -z "$DIO_TEST_WRAPPER" ] || vg=--log-file=$tmp/valgrind.log
+  ${DIO_TEST_WRAPPER} $vg "$(command -v directio)" mount \
+    -o "log=$tmp/log" "$@" "$DIO_TEST_URL" "$mnt" ||
     fail "directio mount $* failed"
   cleanup_fn _mount_cleanup
   findmnt -n "$mnt" >/dev/null || fail "$mnt is not a mountpoint"
@@ -49,8 +55,11 @@ _daemon_gone () { ! kill -0 "$mount_pid" 2>/dev/null; }
 mount_stop ()
 {
   directio umount "$mnt" || fail "directio umount $mnt failed"
-  retry_until 10 _daemon_gone || fail "the daemon outlived its mount"
+  retry_until 30 _daemon_gone || fail "the daemon outlived its mount"
   mount_pid=
+  if [ -s "$tmp/valgrind.log" ]; then
+    fail "valgrind: $(cat "$tmp/valgrind.log")"
+  fi
 }
 
 same_as_server ()
