@@ -667,6 +667,16 @@ dio__fs_pwrite (struct dio_inode *ino, const void *buf, size_t n,
   return fs_io (ino, true, (void *) buf, n, off);
 }
 
+int
+dio__fs_pread_async (struct dio_inode *ino, void *buf, size_t n,
+                     uint64_t off, dio__fs_done_fn fn, void *opaque)
+{
+  struct iovec iov = { .iov_base = buf, .iov_len = n };
+
+  return dio_dreq_start (ino, false, 0, &iov, 1, off, fn, opaque) == 0
+    ? 0 : errno;
+}
+
 /* ---- the mount and its root ------------------------------------------ */
 
 struct root_args {

@@ -140,4 +140,12 @@ ssize_t dio__fs_pread (struct dio_inode *ino, void *buf, size_t n,
 ssize_t dio__fs_pwrite (struct dio_inode *ino, const void *buf, size_t n,
                         uint64_t off);
 
+/* The same read, asynchronous: fn runs once, on an engine thread (at
+ * once in the caller's for n == 0), with the bytes read or -1 and the
+ * errno; buf must stay valid until then.  0, or an errno (fn not
+ * called). */
+typedef void (*dio__fs_done_fn) (void *opaque, ssize_t result, int err);
+int dio__fs_pread_async (struct dio_inode *ino, void *buf, size_t n,
+                         uint64_t off, dio__fs_done_fn fn, void *opaque);
+
 #endif /* DIO_FSOPS_H */

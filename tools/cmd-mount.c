@@ -446,6 +446,7 @@ serve (const struct mount_args *a, const char *url, const char *options,
     goto out;
   }
   fuse_loop_cfg_set_max_threads (cfg, 64);
+  fuse_loop_cfg_set_idle_threads (cfg, 16);  /* no churn under load */
   r = fuse_session_loop_mt (se, cfg);
   fuse_loop_cfg_destroy (cfg);
   fuse_session_unmount (se);

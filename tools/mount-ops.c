@@ -444,27 +444,47 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
   }
 }
 
+/* A read in flight: the reply goes from the engine thread that
+ * completes it, so no worker waits (a program's queue of reads is
+ * served by the engine's parallelism, not by a thread each). */
+struct read_req {
+  fuse_req_t req;
+  char buf[];
+};
+
+static void
+read_done (void *opaque, ssize_t result, int err)
+{
+  struct read_req *r = opaque;
+
+  if (result < 0)
+    reply_err (r->req, err);
+  else
+    fuse_reply_buf (r->req, r->buf, result);
+  free (r);
+}
+
 static void
 op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
          struct fuse_file_info *fi)
 {
   struct dio_inode *f = (struct dio_inode *) (uintptr_t) fi->fh;
-  char *buf;
-  ssize_t r;
+  struct read_req *r;
+  int err;
 
   if (size > MAX_IO)
     size = MAX_IO;
-  buf = malloc (size ? size : 1);
-  if (buf == NULL) {
+  r = malloc (sizeof *r + size);
+  if (r == NULL) {
     fuse_reply_err (req, ENOMEM);
     return;
   }
-  r = dio__fs_pread (f, buf, size, off);
-  if (r < 0)
-    reply_err (req, -r);
-  else
-    fuse_reply_buf (req, buf, r);
-  free (buf);
+  r->req = req;
+  err = dio__fs_pread_async (f, r->buf, size, off, read_done, r);
+  if (err) {
+    free (r);
+    reply_err (req, err);
+  }
 }
 
 static void
@@ -627,6 +647,10 @@ op_init (void *userdata, struct fuse_conn_info *conn)
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   if (conn->capable & FUSE_CAP_ASYNC_DIO)
     conn->want |= FUSE_CAP_ASYNC_DIO;
+  /* Let a program's queue of asynchronous requests reach the engine
+   * (the kernel's default keeps 12 in flight). */
+  conn->max_background = 64;
+  conn->congestion_threshold = 48;
 }
 
 const struct fuse_lowlevel_ops mount_ops = {
