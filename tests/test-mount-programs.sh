@@ -44,7 +44,7 @@ cmp "$tmp/src/a" "$tmp/cp.out"
 # python: copy_file_range from one file of the mount to another (the
 # kernel's own fallback: the daemon has no copy_file_range) and mmap.
 python3 - "$mnt/cp" "$mnt/py" <<'PY'
-import mmap, os, sys
+import errno, mmap, os, sys
 src, dst = sys.argv[1], sys.argv[2]
 fi = os.open(src, os.O_RDONLY)
 fo = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -57,6 +57,13 @@ os.close(fo)
 with open(dst, "rb") as f, open(src, "rb") as g:
     m = mmap.mmap(f.fileno(), 0, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ)
     assert m[:] == g.read(), "mmap of the copy differs"
+    # Under forcedirectio nothing is cached, so nothing can be shared
+    # (directio(1) says so).
+    try:
+        mmap.mmap(f.fileno(), 0, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+        raise SystemExit("a MAP_SHARED mmap worked under forcedirectio")
+    except OSError as e:
+        assert e.errno == errno.ENODEV, e
 PY
 cmp "$tmp/src/a" "$DIO_TEST_DIR/py"
 
