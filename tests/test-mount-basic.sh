@@ -3,7 +3,8 @@
 # plain programs: files written through it are the server's bytes and the
 # other way round; mkdir, rename, symlink, hard link, chmod, truncate,
 # utimens, readdir and statfs reach the server; the daemon goes at
-# umount.
+# umount.  Under noac a change by another client shows at once; ro refuses
+# writes.
 
 . "$(dirname "$0")/functions.sh"
 . "$(dirname "$0")/mount-functions.sh"
@@ -59,3 +60,24 @@ df -P "$mnt" | tail -n 1 | grep -q directio || true
 # Gone at umount.
 mount_stop
 ! findmnt -n "$mnt" >/dev/null || fail "still mounted"
+
+# noac: a change by another NFS client (directio cp: ganesha would not
+# see one made behind its back) shows at once.
+mount_start -o noac
+echo one > "$tmp/one"
+echo two-two > "$tmp/two"
+directio cp "$tmp/one" "$(dio_url ac)"
+[ "$(stat -c %s "$mnt/ac")" = 4 ] || fail "noac: size"
+directio cp "$tmp/two" "$(dio_url ac)"
+[ "$(stat -c %s "$mnt/ac")" = 8 ] || fail "noac: a stale size"
+[ "$(cat "$mnt/ac")" = two-two ] || fail "noac: stale data"
+mount_stop
+
+# ro: the kernel refuses writes.
+mount_start -o ro
+st=0
+touch "$mnt/ro-file" 2> "$tmp/err" || st=$?
+[ "$st" != 0 ] && grep -q 'Read-only file system' "$tmp/err" ||
+  fail "ro: $(cat "$tmp/err")"
+[ "$(cat "$mnt/ac")" = two-two ] || fail "ro: cannot read"
+mount_stop

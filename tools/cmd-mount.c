@@ -77,6 +77,9 @@ mount_usage (FILE *fp)
 "                       mount options (forcedirectio, soft, timeo=,\n"
 "                       nconnect=, ro, ...: see directio(1)), after\n"
 "                       the profile's;\n"
+"                       actimeo=S, acregmin=S, acdirmin=S, noac, nocto:\n"
+"                       the kernel's attribute cache (default 1 s;\n"
+"                       close-to-open unless nocto);\n"
 "                       allow_other, default_permissions, fsname=NAME;\n"
 "                       log=FILE (the daemon's messages; default\n"
 "                       syslog);\n"
@@ -91,7 +94,16 @@ mount_usage (FILE *fp)
 "Exit status: 0 mounted (or unmounted), 1 failure, 2 usage error.\n");
 }
 
+/* The kernel's attribute cache: seconds attributes and names are
+ * trusted; close-to-open unless nocto. */
+struct cache_rules {
+  double attr, entry;
+  bool nocto;
+};
+
 struct mount_args {
+  struct cache_rules cache;     /* the profile's words, then -o's */
+  char cachew[256];             /* -o's attribute-cache words */
   bool foreground;
   const char *spec, *mountpoint;
   char engine[1024];            /* mount-option words */
@@ -127,6 +139,60 @@ ignored_word (const char *w)
   return false;
 }
 
+/* The NFS attribute-cache words (seconds, as Linux's mount options):
+ * actimeo=N sets both timeouts, acregmin=N the attributes', acdirmin=N
+ * the names' (FUSE's timeouts are fixed, so the minimum is the
+ * timeout and acregmax/acdirmax are accepted and ignored), noac makes
+ * both 0, nocto keeps cached pages across opens.  1 if w is one (0 or
+ * -1 in *bad), 0 if not. */
+static int
+cache_word (struct cache_rules *c, const char *w, bool *bad)
+{
+  static const char *const keys[] = {
+    "actimeo=", "acregmin=", "acdirmin=", "acregmax=", "acdirmax=",
+  };
+  unsigned v;
+
+  *bad = false;
+  if (strcmp (w, "noac") == 0) {
+    c->attr = c->entry = 0;
+    return 1;
+  }
+  if (strcmp (w, "nocto") == 0) {
+    c->nocto = true;
+    return 1;
+  }
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    size_t n = strlen (keys[i]);
+    if (strncmp (w, keys[i], n) != 0)
+      continue;
+    if (parse_uint (w + n, 0, 3600, &v) == -1) {
+      *bad = true;
+      return 1;
+    }
+    if (i == 0 || i == 1)
+      c->attr = v;
+    if (i == 0 || i == 2)
+      c->entry = v;
+    return 1;
+  }
+  return 0;
+}
+
+/* Apply the attribute-cache words of a comma-separated list (others are
+ * the engine's). */
+static void
+cache_words (struct cache_rules *c, const char *list)
+{
+  char *copy = strdup (list), *save = NULL, *w;
+  bool bad;
+
+  for (w = copy ? strtok_r (copy, ",", &save) : NULL; w;
+       w = strtok_r (NULL, ",", &save))
+    cache_word (c, w, &bad);
+  free (copy);
+}
+
 /* Sort one -o word.  0, or a usage error's status. */
 static int
 sort_word (struct mount_args *a, const char *w)
@@ -138,6 +204,15 @@ sort_word (struct mount_args *a, const char *w)
   snprintf (key, sizeof key, "%.*s", (int) klen, w);
   if (w[0] == '\0')
     return usage_error ("-o: empty option word");
+  struct cache_rules scratch;
+  bool bad;
+  if (cache_word (&scratch, w, &bad)) {
+    if (bad)
+      return usage_error ("-o: %s: not a number of seconds (0 to 3600)", w);
+    if (append_word (a->cachew, sizeof a->cachew, w) == -1)
+      return usage_error ("-o: too many option words");
+    return 0;
+  }
   if (strncmp (w, "log=", 4) == 0) {
     free (a->log_file);
     a->log_file = strdup (w + 4);
@@ -245,7 +320,7 @@ parse_args (int argc, char *argv[], struct mount_args *a)
 /* The URL and the options to mount it with: a URL as it is, a profile
  * by name with its options first.  0 or -1 (reported). */
 static int
-resolve (const struct mount_args *a, char **url, char **options)
+resolve (struct mount_args *a, char **url, char **options)
 {
   struct dio_profiles set;
   const struct dio_profile *p;
@@ -272,6 +347,10 @@ resolve (const struct mount_args *a, char **url, char **options)
     dio_profiles_free (&set);
     return -1;
   }
+  /* A profile's attribute-cache words (once the engine knows them)
+   * rule the kernel's cache too; -o's, applied later, win. */
+  if (p->options)
+    cache_words (&a->cache, p->options);
   *url = strdup (p->url);
   if (asprintf (options, "%s%s%s", p->options ? p->options : "",
                 p->options && a->engine[0] ? "," : "", a->engine) == -1)
@@ -386,7 +465,10 @@ static int
 serve (const struct mount_args *a, const char *url, const char *options,
        int ready_fd)
 {
-  struct mount_state st = { .attr_timeout = 1.0, .entry_timeout = 1.0 };
+  struct mount_state st = {
+    .attr_timeout = a->cache.attr, .entry_timeout = a->cache.entry,
+    .nocto = a->cache.nocto,
+  };
   char fuse_opts[2048];
   char *fargv[] = { (char *) "directio", (char *) "-o", fuse_opts, NULL };
   struct fuse_args fargs = FUSE_ARGS_INIT (3, fargv);
@@ -495,7 +577,7 @@ wait_ready (int fd, pid_t child)
 int
 cmd_mount (int argc, char *argv[])
 {
-  struct mount_args a = { .foreground = false };
+  struct mount_args a = { .cache = { .attr = 1.0, .entry = 1.0 } };
   char *url = NULL, *options = NULL;
   int status = EXIT_FAILURE, p[2];
   pid_t pid;
@@ -505,6 +587,7 @@ cmd_mount (int argc, char *argv[])
   status = EXIT_FAILURE;
   if (resolve (&a, &url, &options) == -1 || check_place (a.mountpoint) == -1)
     goto out;
+  cache_words (&a.cache, a.cachew);
   if (a.foreground) {
     status = serve (&a, url, options, -1);
     goto out;

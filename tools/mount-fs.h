@@ -25,7 +25,8 @@ struct mount_state {
   bool forcedirectio;           /* every open FOPEN_DIRECT_IO */
   bool set_owner;               /* root daemon: new objects get the
                                    caller's uid and gid */
-  double attr_timeout, entry_timeout;
+  double attr_timeout, entry_timeout;  /* actimeo etc.; 0 under noac */
+  bool nocto;                   /* keep cached pages across opens */
 };
 
 /* The operations, for fuse_session_new. */

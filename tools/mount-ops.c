@@ -384,20 +384,25 @@ open_file (fuse_req_t req, fuse_ino_t ino, const struct dio__fh *fh,
   if (s->forcedirectio || (fi->flags & O_DIRECT))
     fi->direct_io = 1;
   else
-    fi->keep_cache = node_same_version (ino, st);
+    fi->keep_cache = s->nocto || node_same_version (ino, st);
   return 0;
 }
 
 static void
 op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+  struct mount_state *s = state (req);
   struct dio__fh fh;
   struct stat st;
   int err;
 
   FH_OR_REPLY (req, ino, &fh);
-  /* Close-to-open: fresh attributes at every open. */
-  err = dio__fs_getattr (state (req)->fs, &fh, &st);
+  /* Close-to-open: fresh attributes at an open that may use the page
+   * cache. */
+  memset (&st, 0, sizeof st);
+  err = 0;
+  if (!s->forcedirectio && !s->nocto && !(fi->flags & O_DIRECT))
+    err = dio__fs_getattr (s->fs, &fh, &st);
   if (err == 0)
     err = open_file (req, ino, &fh, &st, fi);
   if (err) {
