@@ -518,12 +518,17 @@ take_readdirplus (void *res, void *out)
 
   memcpy (o->verf, ok->cookieverf, sizeof o->verf);
   o->eof = ok->reply.eof;
-  for (entryplus3 *e = ok->reply.entries; e; e = e->nextentry) {
-    o->cookie = e->cookie;
+  /* libnfs decodes the entries into its own arena without aligning
+   * them (UBSan: misaligned entryplus3): read each through a copy. */
+  for (const void *p = ok->reply.entries; p; ) {
+    entryplus3 e;
+    memcpy (&e, p, sizeof e);
+    p = e.nextentry;
+    o->cookie = e.cookie;
     any = true;
-    if (strcmp (e->name, ".") == 0 || strcmp (e->name, "..") == 0)
+    if (strcmp (e.name, ".") == 0 || strcmp (e.name, "..") == 0)
       continue;
-    int err = rdp_add (o, e);
+    int err = rdp_add (o, &e);
     if (err)
       return err;
   }

@@ -10,8 +10,8 @@
 #                           $mnt (daemonised; unmounted at exit); the
 #                           daemon's pid in $mount_pid, its log $tmp/log
 #   mount_stop              directio umount $mnt, and wait for the daemon;
-#                           fail if valgrind (check-valgrind) reported in
-#                           its log
+#                           fail if valgrind (check-valgrind) or a
+#                           sanitizer reported in its log
 #   same_as_server FILE     fail unless $mnt/FILE equals the export's FILE
 
 mount_setup ()
@@ -40,8 +40,16 @@ mount_start ()
     fail "no daemon for $mnt"
 }
 
+# A sanitizer build's report in the daemon's log (its stderr).
+_sanitizer_report ()
+{
+  grep -E -A20 'runtime error:|ERROR: (Address|Leak)Sanitizer' "$tmp/log" \
+    2>/dev/null
+}
+
 _mount_cleanup ()
 {
+  _sanitizer_report >&2
   if findmnt -n "$mnt" >/dev/null 2>&1; then
     umount -l "$mnt" 2>/dev/null
   fi
@@ -57,6 +65,9 @@ mount_stop ()
   directio umount "$mnt" || fail "directio umount $mnt failed"
   retry_until 30 _daemon_gone || fail "the daemon outlived its mount"
   mount_pid=
+  if _sanitizer_report > /dev/null; then
+    fail "sanitizer: $(_sanitizer_report)"
+  fi
   if [ -s "$tmp/valgrind.log" ]; then
     fail "valgrind: $(cat "$tmp/valgrind.log")"
   fi
