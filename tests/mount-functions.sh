@@ -43,8 +43,9 @@ mount_start ()
 # A sanitizer build's report in the daemon's log (its stderr).
 _sanitizer_report ()
 {
-  grep -E -A20 'runtime error:|ERROR: (Address|Leak)Sanitizer' "$tmp/log" \
-    2>/dev/null
+  grep -E -A20 \
+    'runtime error:|(ERROR|WARNING): (Address|Leak|Thread)Sanitizer' \
+    "$tmp/log" 2>/dev/null
 }
 
 _mount_cleanup ()
