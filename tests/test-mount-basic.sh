@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # directio mount: a forcedirectio FUSE mount of the test export works for
 # plain programs: files written through it are the server's bytes and the
-# other way round; mkdir, rename, symlink, hard link, chmod, truncate,
-# utimens, readdir and statfs reach the server; the daemon goes at
+# other way round; mkdir, rename (RENAME_NOREPLACE too), symlink, hard
+# link, mknod, O_EXCL creates, chmod, truncate, utimens, readdir, access,
+# fsync and statfs reach the server; the daemon goes at
 # umount.  Under noac a change by another client shows at once, and
 # directio(DIRECTIO_ON) turns a file O_DIRECT; ro refuses writes.
 
@@ -51,6 +52,43 @@ names=$(cd "$mnt" && echo *)
 [ "$names" = "dir hard srv" ] || fail "readdir: $names"
 [ "$(ls -a "$mnt/dir" | tr '\n' ' ')" = ". .. moved sym " ] ||
   fail "readdir of dir: $(ls -a "$mnt/dir")"
+# mknod (a FIFO), renameat2(RENAME_NOREPLACE), access, fsync and
+# fdatasync, O_EXCL creates, statvfs.
+python3 - "$mnt" <<'PY'
+import ctypes, errno, os, sys
+m = sys.argv[1]
+os.mkfifo(m + "/fifo", 0o600)
+assert os.stat(m + "/fifo").st_mode & 0o170000 == 0o010000, "not a FIFO"
+libc = ctypes.CDLL(None, use_errno=True)
+AT_FDCWD, RENAME_NOREPLACE = -100, 1
+r = libc.renameat2(AT_FDCWD, (m + "/fifo").encode(), AT_FDCWD,
+                   (m + "/srv").encode(), RENAME_NOREPLACE)
+assert r == -1 and ctypes.get_errno() == errno.EEXIST, "NOREPLACE replaced"
+r = libc.renameat2(AT_FDCWD, (m + "/fifo").encode(), AT_FDCWD,
+                   (m + "/fifo2").encode(), RENAME_NOREPLACE)
+assert r == 0, os.strerror(ctypes.get_errno())
+os.unlink(m + "/fifo2")
+fd = os.open(m + "/excl", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640)
+assert os.stat(m + "/excl").st_mode & 0o777 == 0o640, "O_EXCL create mode"
+os.write(fd, b"x" * 10000)
+os.fsync(fd)
+os.fdatasync(fd)
+os.close(fd)
+try:
+    os.open(m + "/excl", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640)
+    raise SystemExit("O_EXCL opened an existing file")
+except FileExistsError:
+    pass
+assert os.access(m + "/excl", os.R_OK | os.W_OK), "access R_OK|W_OK"
+assert not os.access(m + "/excl", os.X_OK), "access X_OK of mode 640"
+os.chmod(m + "/excl", 0o750)
+assert os.access(m + "/excl", os.X_OK), "access X_OK of mode 750"
+os.unlink(m + "/excl")
+sv = os.statvfs(m)
+assert sv.f_blocks > 0 and sv.f_namemax == 255, sv
+PY
+[ ! -e "$DIO_TEST_DIR/excl" ] || fail "unlink did not reach the server"
+
 rm "$mnt/hard" "$mnt/dir/sym" "$mnt/dir/moved"
 rmdir "$mnt/dir"
 [ ! -e "$DIO_TEST_DIR/dir" ] || fail "rmdir did not reach the server"
