@@ -527,10 +527,8 @@ serve (const struct mount_args *a, const char *url, const char *options,
     fuse_session_unmount (se);
     goto out;
   }
-  /* Workers never exit once started (libfuse's default max_idle of -1):
-   * with 16 idle allowed, libfuse 3.14 here started and ended a thread
-   * (and a cloned /dev/fuse descriptor) for nearly every request of a
-   * 4 KiB random-read load (strace: 5 times fewer replies a second). */
+  /* Workers stay once started (libfuse's default, max_idle -1), on the
+   * one /dev/fuse descriptor. */
   fuse_loop_cfg_set_max_threads (cfg, 64);
   fuse_loop_cfg_set_clone_fd (cfg, 0);
   r = fuse_session_loop_mt (se, cfg);
