@@ -80,20 +80,21 @@ print(round(j[rw]['iops'] if '$1' == 'randread' else
             j[rw]['bw_bytes'] / 1048576, 1))"
 }
 
-# dd_rate read|write FILE: dd with O_DIRECT on the mount, MiB/s.
+# dd_rate read|write FILE: dd with O_DIRECT on the mount, MiB/s, from
+# dd's own time (not the process's start).
 dd_rate ()
 {
-  local t0 t1
-  t0=$(date +%s%N)
+  local out
   if [ "$1" = read ]; then
-    dd if="$mnt/$2" of=/dev/null bs=1M count="$size_mib" iflag=direct \
-      status=none
+    out=$(dd if="$mnt/$2" of=/dev/null bs=1M count="$size_mib" iflag=direct \
+            2>&1 | tail -n 1)
   else
-    dd if=/dev/zero of="$mnt/$2" bs=1M count="$size_mib" oflag=direct \
-      conv=notrunc status=none
+    out=$(dd if=/dev/zero of="$mnt/$2" bs=1M count="$size_mib" oflag=direct \
+            conv=notrunc 2>&1 | tail -n 1)
   fi
-  t1=$(date +%s%N)
-  python3 -c "print(round($size_mib / (($t1 - $t0) / 1e9), 1))"
+  python3 -c "import re, sys
+s = float(re.search(r'copied, ([0-9.e+-]+) s', sys.argv[1]).group(1))
+print(round($size_mib / s, 1))" "$out"
 }
 
 "$directio" mount -o forcedirectio "$(url "")" "$mnt"
