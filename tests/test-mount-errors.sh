@@ -2,7 +2,8 @@
 # directio mount and umount on bad input: one clear line each, exit 2
 # for usage errors and 1 for everything else; --help on stdout.  And the
 # /etc/fstab route: mount(8) -> mount.fuse3 -> "directio PROFILE MNT -o
-# ...", from an fstab line "directio#PROFILE MNT fuse defaults,_netdev".
+# ...", from an fstab line "directio#PROFILE MNT fuse defaults,_netdev";
+# -f stays in the foreground until unmounted.
 
 . "$(dirname "$0")/functions.sh"
 . "$(dirname "$0")/mount-functions.sh"
@@ -70,3 +71,15 @@ if command -v mount.fuse3 >/dev/null; then
   [ "$(cat "$DIO_TEST_DIR/from-fstab")" = fstab ] || fail "fstab mount"
   directio umount "$mnt"
 fi
+
+# -f: in the foreground, messages on stderr, exit 0 once unmounted.
+directio mount -f "$url" "$mnt" 2> "$tmp/fg.err" &
+fg=$!
+retry_until 30 findmnt -n "$mnt" > /dev/null ||
+  fail "-f: never mounted: $(cat "$tmp/fg.err")"
+kill -0 $fg || fail "-f: the foreground daemon is gone"
+directio umount "$mnt"
+st=0
+wait $fg || st=$?
+[ "$st" = 0 ] || fail "-f: exited $st after umount: $(cat "$tmp/fg.err")"
+grep -q "mounted on $mnt" "$tmp/fg.err" || fail "-f: $(cat "$tmp/fg.err")"
