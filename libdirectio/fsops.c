@@ -197,17 +197,21 @@ dio__fs_getattr (struct dio__fs *fs, const struct dio__fh *fh,
   return fs_rpc (fs, "GETATTR", send_getattr, &a, take_getattr, st);
 }
 
-/* Post-operation attributes, or a GETATTR when the server sent none. */
+/* Post-operation attributes, if the server sent them. */
+struct attr_out {
+  struct stat *st;
+  bool have;
+};
+
 static int
 take_wcc_after (void *res, void *out)
 {
   wcc_data *w = &((SETATTR3res *) res)->SETATTR3res_u.resok.obj_wcc;
-  struct stat *st = out;
+  struct attr_out *o = out;
 
-  if (w->after.attributes_follow)
-    dio_fattr_to_stat (&w->after.post_op_attr_u.attributes, st);
-  else
-    st->st_nlink = UINT32_MAX;  /* none: the caller asks */
+  o->have = w->after.attributes_follow;
+  if (o->have)
+    dio_fattr_to_stat (&w->after.post_op_attr_u.attributes, o->st);
   return 0;
 }
 
@@ -216,12 +220,11 @@ dio__fs_setattr (struct dio__fs *fs, const struct dio__fh *fh,
                  const struct dio__fs_sattr *sa, struct stat *st)
 {
   SETATTR3args a = { .object = fh3 (fh), .new_attributes = sattr (sa) };
-  int err;
+  struct attr_out o = { .st = st };
+  int err = fs_rpc (fs, "SETATTR", send_setattr, &a, take_wcc_after, &o);
 
-  st->st_nlink = 0;
-  err = fs_rpc (fs, "SETATTR", send_setattr, &a, take_wcc_after, st);
-  if (err == 0 && st->st_nlink == UINT32_MAX)
-    err = dio__fs_getattr (fs, fh, st);
+  if (err == 0 && !o.have)
+    err = dio__fs_getattr (fs, fh, st);      /* none in the reply */
   return err;
 }
 

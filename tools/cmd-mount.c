@@ -109,7 +109,6 @@ struct mount_args {
   char engine[1024];            /* mount-option words */
   char fuse[1024];              /* libfuse -o words */
   char *log_file;
-  bool readonly;
 };
 
 static int
@@ -230,10 +229,6 @@ sort_word (struct mount_args *a, const char *w)
     dio_options_init (&scratch);
     if (dio_options_parse (&scratch, w, err, sizeof err) == -1)
       return usage_error ("-o: %s", err);
-    if (strcmp (w, "ro") == 0)
-      a->readonly = true;
-    else if (strcmp (w, "rw") == 0)
-      a->readonly = false;
     r = append_word (a->engine, sizeof a->engine, w);
   }
   else if (ignored_word (w))
@@ -486,7 +481,8 @@ serve (const struct mount_args *a, const char *url, const char *options,
   }
   r = snprintf (fuse_opts, sizeof fuse_opts,
                 "subtype=directio,max_read=%d%s%s%s%s%s",
-                1024 * 1024, a->readonly ? ",ro" : "",
+                1024 * 1024,
+                dio__fs_options (st.fs)->readonly ? ",ro" : "",
                 strstr (a->fuse, "fsname=") ? "" : ",fsname=",
                 strstr (a->fuse, "fsname=") ? "" : a->spec,
                 a->fuse[0] ? "," : "", a->fuse);
