@@ -127,7 +127,7 @@ ignored_word (const char *w)
     "defaults", "_netdev", "nofail", "auto", "noauto", "user", "nouser",
     "users", "dev", "nodev", "suid", "nosuid", "exec", "noexec", "atime",
     "noatime", "relatime", "strictatime", "diratime", "nodiratime",
-    "async", "sync", "nonempty",
+    "async", "sync",
   };
 
   if (strncmp (w, "x-", 2) == 0 || strncmp (w, "comment=", 8) == 0)
