@@ -4,8 +4,8 @@
 # with-ganesha.sh's private mount namespace, so their FUSE mounts are
 # seen by nobody else and go with it.
 #
-#   mount_setup             skip unless FUSE works here; make $tmp and the
-#                           empty directory $mnt
+#   mount_setup             skip unless FUSE works here (a probe mount);
+#                           make $tmp and the empty directory $mnt
 #   mount_start [OPT...]    directio mount OPT... of the test export on
 #                           $mnt (daemonised; unmounted at exit); the
 #                           daemon's pid in $mount_pid, its log $tmp/log
@@ -24,6 +24,14 @@ mount_setup ()
   cleanup_fn rm -rf "$tmp"
   mnt=$tmp/mnt
   mkdir "$mnt"
+  # A container may have /dev/fuse and still refuse FUSE mounts.
+  if ! directio mount "$DIO_TEST_URL" "$mnt" 2> "$tmp/probe.err"; then
+    if grep -q 'FUSE mount failed' "$tmp/probe.err"; then
+      skip "FUSE mounts are refused here: $(cat "$tmp/probe.err")"
+    fi
+    fail "directio mount: $(cat "$tmp/probe.err")"
+  fi
+  directio umount "$mnt" || fail "directio umount of the probe mount"
 }
 
 mount_start ()
