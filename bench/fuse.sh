@@ -44,7 +44,7 @@ if [ -z "${DIO_TEST_DIR:-}" ]; then
   exec "$top/tests/with-ganesha.sh" "$0"
 fi
 
-# ---- inside ------------------------------------------------------------------
+# ---- inside ---------------------------------------------------------------
 directio=$BUILD/tools/directio
 work=$(mktemp -d /var/tmp/dio-fuse.XXXXXX)
 mnt=$work/mnt
@@ -57,7 +57,11 @@ cleanup () {
 trap cleanup EXIT
 
 url () { echo "nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/$1?$DIO_TEST_QUERY"; }
-record () { echo "$1 $2 $3" >> "$samples"; printf '  %-14s %-18s %10.1f\n' "$@"; }
+record ()
+{
+  echo "$1 $2 $3" >> "$samples"
+  printf '  %-14s %-18s %10.1f\n' "$@"
+}
 
 # bench_rate RW BS QD FILE: directio bench's MiB/s (sequential) or IOPS.
 bench_rate ()
@@ -117,7 +121,8 @@ for rep in $(seq 1 "$reps"); do
 done
 
 echo
-echo "== medians ($reps runs each, ${size_mib} MiB file; MiB/s, IOPS for randread4k)"
+echo "== medians ($reps runs each, ${size_mib} MiB file;" \
+  "MiB/s, IOPS for randread4k)"
 python3 - "$samples" <<'PY'
 import statistics, sys
 from collections import defaultdict

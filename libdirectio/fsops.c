@@ -1,7 +1,8 @@
 /* File-system operations on NFS file handles for `directio mount`
  * (fsops.h): each is one raw NFSv3 RPC issued on a service thread while
  * the caller waits (call.h: sync = async + wait), its result copied out
- * on the service thread; data goes through direct requests (dreq.h).
+ * on the service thread.  The mount, its root and data I/O are in
+ * fsops-mount.c.
  *
  * Threading: a struct dio__fs is immutable after dio__fs_new, so any
  * number of threads use it at once; each call's state is on its
@@ -9,7 +10,6 @@
  * signals the caller (dio_call_done). */
 #include "internal.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,34 +21,17 @@
 #include <nfsc/libnfs-raw-nfs.h>
 
 #include "call.h"
-#include "dreq.h"
 #include "errors.h"
 #include "file.h"
-#include "fsops.h"
+#include "fsops-int.h"
 #include "mount.h"
-#include "profiles-global.h"
-#include "url.h"
-
-struct dio__fs {
-  struct dio_options o;         /* as asked for */
-  struct dio_options eo;        /* the engine's: always direct */
-  struct dio_url u;             /* u.path names a child of the root */
-  struct dio_mount *m;
-  struct dio__fh root;
-};
 
 /* ---- one RPC --------------------------------------------------------- */
 
-typedef int (*send_fn) (struct rpc_context *rpc, rpc_cb cb, void *args,
-                        void *priv);
-/* Service thread, on NFS3_OK: copy what is needed out of res.  Returns
- * 0 or an errno. */
-typedef int (*take_fn) (void *res, void *out);
-
 struct rpc_req {
-  send_fn send;
+  dio_fs_send_fn send;
   void *args;
-  take_fn take;
+  dio_fs_take_fn take;
   void *out;
 };
 
@@ -96,10 +79,9 @@ issue_rpc (struct dio_call *call, struct dio_conn *conn)
     ? 0 : EIO;
 }
 
-/* Run one RPC; 0 or an errno, with dio_error naming what. */
-static int
-fs_rpc (struct dio__fs *fs, const char *what, send_fn send, void *args,
-        take_fn take, void *out)
+int
+dio_fs_rpc (struct dio__fs *fs, const char *what, dio_fs_send_fn send,
+            void *args, dio_fs_take_fn take, void *out)
 {
   struct rpc_req r = { .send = send, .args = args, .take = take,
                        .out = out };
@@ -194,7 +176,7 @@ dio__fs_getattr (struct dio__fs *fs, const struct dio__fh *fh,
 {
   GETATTR3args a = { .object = fh3 (fh) };
 
-  return fs_rpc (fs, "GETATTR", send_getattr, &a, take_getattr, st);
+  return dio_fs_rpc (fs, "GETATTR", send_getattr, &a, take_getattr, st);
 }
 
 /* Post-operation attributes, if the server sent them. */
@@ -221,7 +203,7 @@ dio__fs_setattr (struct dio__fs *fs, const struct dio__fh *fh,
 {
   SETATTR3args a = { .object = fh3 (fh), .new_attributes = sattr (sa) };
   struct attr_out o = { .st = st };
-  int err = fs_rpc (fs, "SETATTR", send_setattr, &a, take_wcc_after, &o);
+  int err = dio_fs_rpc (fs, "SETATTR", send_setattr, &a, take_wcc_after, &o);
 
   if (err == 0 && !o.have)
     err = dio__fs_getattr (fs, fh, st);      /* none in the reply */
@@ -256,7 +238,7 @@ dio__fs_lookup (struct dio__fs *fs, const struct dio__fh *dir,
 {
   LOOKUP3args a = { .what = dirop (dir, name) };
   struct obj_out o = { .fh = out, .st = st };
-  int err = fs_rpc (fs, "LOOKUP", send_lookup, &a, take_lookup, &o);
+  int err = dio_fs_rpc (fs, "LOOKUP", send_lookup, &a, take_lookup, &o);
 
   if (err == 0 && !o.have_attr)
     err = dio__fs_getattr (fs, out, st);
@@ -314,7 +296,7 @@ dio__fs_create (struct dio__fs *fs, const struct dio__fh *dir,
     a.how.mode = UNCHECKED;
     a.how.createhow3_u.obj_attributes = sattr (sa);
   }
-  err = fs_rpc (fs, "CREATE", send_create, &a, take_new, &o);
+  err = dio_fs_rpc (fs, "CREATE", send_create, &a, take_new, &o);
   if (err == 0)
     err = new_object (fs, dir, name, &o);
   if (err == 0 && excl && sa) {
@@ -332,7 +314,7 @@ dio__fs_mkdir (struct dio__fs *fs, const struct dio__fh *dir,
 {
   MKDIR3args a = { .where = dirop (dir, name), .attributes = sattr (sa) };
   struct obj_out o = { .fh = out, .st = st };
-  int err = fs_rpc (fs, "MKDIR", send_mkdir, &a, take_new, &o);
+  int err = dio_fs_rpc (fs, "MKDIR", send_mkdir, &a, take_new, &o);
 
   return err ? err : new_object (fs, dir, name, &o);
 }
@@ -349,7 +331,7 @@ dio__fs_symlink (struct dio__fs *fs, const struct dio__fh *dir,
                  .symlink_data = (char *) target },
   };
   struct obj_out o = { .fh = out, .st = st };
-  int err = fs_rpc (fs, "SYMLINK", send_symlink, &a, take_new, &o);
+  int err = dio_fs_rpc (fs, "SYMLINK", send_symlink, &a, take_new, &o);
 
   return err ? err : new_object (fs, dir, name, &o);
 }
@@ -392,7 +374,7 @@ dio__fs_mknod (struct dio__fs *fs, const struct dio__fh *dir,
                    (unsigned) type);
     return EINVAL;
   }
-  err = fs_rpc (fs, "MKNOD", send_mknod, &a, take_new, &o);
+  err = dio_fs_rpc (fs, "MKNOD", send_mknod, &a, take_new, &o);
   return err ? err : new_object (fs, dir, name, &o);
 }
 
@@ -414,7 +396,7 @@ dio__fs_link (struct dio__fs *fs, const struct dio__fh *fh,
 {
   LINK3args a = { .file = fh3 (fh), .link = dirop (dir, name) };
   struct obj_out o = { .st = st };
-  int err = fs_rpc (fs, "LINK", send_link, &a, take_link, &o);
+  int err = dio_fs_rpc (fs, "LINK", send_link, &a, take_link, &o);
 
   if (err == 0 && !o.have_attr)
     err = dio__fs_getattr (fs, fh, st);
@@ -429,7 +411,7 @@ dio__fs_unlink (struct dio__fs *fs, const struct dio__fh *dir,
 {
   REMOVE3args a = { .object = dirop (dir, name) };
 
-  return fs_rpc (fs, "REMOVE", send_remove, &a, NULL, NULL);
+  return dio_fs_rpc (fs, "REMOVE", send_remove, &a, NULL, NULL);
 }
 
 int
@@ -438,7 +420,7 @@ dio__fs_rmdir (struct dio__fs *fs, const struct dio__fh *dir,
 {
   RMDIR3args a = { .object = dirop (dir, name) };
 
-  return fs_rpc (fs, "RMDIR", send_rmdir, &a, NULL, NULL);
+  return dio_fs_rpc (fs, "RMDIR", send_rmdir, &a, NULL, NULL);
 }
 
 int
@@ -449,7 +431,7 @@ dio__fs_rename (struct dio__fs *fs, const struct dio__fh *dir,
   RENAME3args a = { .from = dirop (dir, name),
                     .to = dirop (newdir, newname) };
 
-  return fs_rpc (fs, "RENAME", send_rename, &a, NULL, NULL);
+  return dio_fs_rpc (fs, "RENAME", send_rename, &a, NULL, NULL);
 }
 
 /* ---- READLINK -------------------------------------------------------- */
@@ -470,7 +452,7 @@ dio__fs_readlink (struct dio__fs *fs, const struct dio__fh *fh,
   READLINK3args a = { .symlink = fh3 (fh) };
 
   *target = NULL;
-  return fs_rpc (fs, "READLINK", send_readlink, &a, take_readlink, target);
+  return dio_fs_rpc (fs, "READLINK", send_readlink, &a, take_readlink, target);
 }
 
 /* ---- READDIRPLUS ----------------------------------------------------- */
@@ -551,7 +533,7 @@ dio__fs_readdir (struct dio__fs *fs, const struct dio__fh *dir,
     READDIRPLUS3args a = { .dir = fh3 (dir), .cookie = o.cookie,
                            .dircount = 32768, .maxcount = 131072 };
     memcpy (a.cookieverf, o.verf, sizeof o.verf);
-    err = fs_rpc (fs, "READDIRPLUS", send_readdirplus, &a,
+    err = dio_fs_rpc (fs, "READDIRPLUS", send_readdirplus, &a,
                   take_readdirplus, &o);
   }
   if (err)
@@ -596,7 +578,7 @@ dio__fs_statfs (struct dio__fs *fs, struct statvfs *sv)
 {
   FSSTAT3args a = { .fsroot = fh3 (&fs->root) };
 
-  return fs_rpc (fs, "FSSTAT", send_fsstat, &a, take_fsstat, sv);
+  return dio_fs_rpc (fs, "FSSTAT", send_fsstat, &a, take_fsstat, sv);
 }
 
 static int
@@ -613,7 +595,7 @@ dio__fs_access (struct dio__fs *fs, const struct dio__fh *fh, uint32_t want,
   ACCESS3args a = { .object = fh3 (fh), .access = want };
 
   *granted = 0;
-  return fs_rpc (fs, "ACCESS", send_access, &a, take_access, granted);
+  return dio_fs_rpc (fs, "ACCESS", send_access, &a, take_access, granted);
 }
 
 int
@@ -621,210 +603,5 @@ dio__fs_commit (struct dio__fs *fs, const struct dio__fh *fh)
 {
   COMMIT3args a = { .file = fh3 (fh) };
 
-  return fs_rpc (fs, "COMMIT", send_commit, &a, NULL, NULL);
-}
-
-/* ---- data ------------------------------------------------------------ */
-
-int
-dio__fs_open (struct dio__fs *fs, const struct dio__fh *fh,
-              struct dio_inode **out)
-{
-  struct dio_fh f = { .len = fh->len };
-  struct dio_mount *m;
-  const char *rel;
-
-  memcpy (f.data, fh->data, fh->len);
-  /* The inode holds a reference on the mount of its own. */
-  if (dio_mount_get (&fs->u, &fs->eo, &m, &rel) == -1)
-    return errno;
-  *out = dio_inode_of_fh (m, &f);
-  if (*out == NULL) {
-    dio_mount_put (m);
-    dio_error (ENOMEM, "open");
-    return ENOMEM;
-  }
-  return 0;
-}
-
-void
-dio__fs_close (struct dio_inode *ino)
-{
-  dio_inode_put (ino);
-}
-
-static ssize_t
-fs_io (struct dio_inode *ino, bool write, void *buf, size_t n, uint64_t off)
-{
-  struct iovec iov = { .iov_base = buf, .iov_len = n };
-  ssize_t r = dio_dreq_run (ino, write, 0, &iov, 1, off);
-
-  return r >= 0 ? r : -errno;
-}
-
-ssize_t
-dio__fs_pread (struct dio_inode *ino, void *buf, size_t n, uint64_t off)
-{
-  return fs_io (ino, false, buf, n, off);
-}
-
-ssize_t
-dio__fs_pwrite (struct dio_inode *ino, const void *buf, size_t n,
-                uint64_t off)
-{
-  return fs_io (ino, true, (void *) buf, n, off);
-}
-
-int
-dio__fs_pread_async (struct dio_inode *ino, void *buf, size_t n,
-                     uint64_t off, dio__fs_done_fn fn, void *opaque)
-{
-  struct iovec iov = { .iov_base = buf, .iov_len = n };
-
-  return dio_dreq_start (ino, false, 0, &iov, 1, off, fn, opaque) == 0
-    ? 0 : errno;
-}
-
-/* ---- the mount and its root ------------------------------------------ */
-
-struct root_args {
-  const char *rel;
-  struct dio__fh fh;
-};
-
-/* libnfs 4.0 keeps the handles of the export and of opened files in a
- * private struct (file.c: struct libnfs4_fh); opening the directory is
- * the public way to walk to it. */
-struct libnfs4_fh {
-  int len;
-  char *val;
-};
-
-static void
-root_close_cb (int err, struct nfs_context *nfs, void *data, void *priv)
-{
-}
-
-static void
-root_cb (int err, struct nfs_context *nfs, void *data, void *priv)
-{
-  struct dio_call *call = priv;
-  struct root_args *a = call->arg;
-  struct libnfs4_fh *fh;
-
-  if (err < 0) {
-    snprintf (call->msg, sizeof call->msg, "%s", (char *) data);
-    dio_call_done (call, -err);
-    return;
-  }
-  fh = (struct libnfs4_fh *) nfs_get_fh (data);
-  if (fh->len <= 0 || (size_t) fh->len > sizeof a->fh.data)
-    err = EPROTO;
-  else {
-    a->fh.len = fh->len;
-    memcpy (a->fh.data, fh->val, fh->len);
-  }
-  nfs_close_async (nfs, data, root_close_cb, NULL);
-  dio_call_done (call, err);
-}
-
-static int
-issue_root (struct dio_call *call, struct dio_conn *conn)
-{
-  struct root_args *a = call->arg;
-
-  return nfs_open2_async (dio_conn_nfs (conn), a->rel, O_RDONLY, 0,
-                          root_cb, call) ? EIO : 0;
-}
-
-static int
-find_root (struct dio__fs *fs, const char *url, const char *rel)
-{
-  struct root_args a = { .rel = rel };
-  struct dio_call call;
-  struct stat st;
-  int err = dio_call_run (fs->m, &call, issue_root, &a);
-
-  if (err)
-    return dio_error_msg (err, "mount: %s: %s%s%s", url, strerror (err),
-                          call.msg[0] ? ": " : "", call.msg);
-  fs->root = a.fh;
-  err = dio__fs_getattr (fs, &fs->root, &st);
-  if (err)
-    return dio_error_prefix ("mount: %s", url);
-  if (!S_ISDIR (st.st_mode))
-    return dio_error_msg (ENOTDIR, "mount: %s: not a directory", url);
-  return 0;
-}
-
-int
-dio__fs_new (const char *url, const char *options, struct dio__fs **out)
-{
-  struct dio__fs *fs;
-  char *probe = NULL, *rel = NULL;
-  const char *r;
-  size_t len;
-
-  fs = calloc (1, sizeof *fs);
-  if (fs == NULL)
-    return dio_error (ENOMEM, "mount: %s", url);
-  if (dio_resolve ("mount", url, options, &fs->o, &fs->u) == -1)
-    goto err;
-  fs->eo = fs->o;
-  fs->eo.forcedirectio = true;  /* the kernel's page cache is the cache */
-  /* Name a child so that an export itself can be the directory (as
-   * namespace.c does). */
-  if (asprintf (&probe, "%s/_", strcmp (fs->u.path, "/") ? fs->u.path : "")
-      == -1) {
-    probe = NULL;
-    dio_error (ENOMEM, "mount: %s", url);
-    goto err;
-  }
-  free (fs->u.path);
-  fs->u.path = probe;
-  if (dio_mount_get (&fs->u, &fs->eo, &fs->m, &r) == -1) {
-    dio_error_prefix ("mount: %s", url);
-    goto err;
-  }
-  len = strlen (r) - 2;         /* without the "/_" */
-  rel = len ? strndup (r, len) : strdup ("/");
-  if (rel == NULL) {
-    dio_error (ENOMEM, "mount: %s", url);
-    goto err;
-  }
-  if (find_root (fs, url, rel) == -1)
-    goto err;
-  free (rel);
-  *out = fs;
-  return 0;
-
- err:
-  free (rel);
-  dio__fs_free (fs);
-  return -1;
-}
-
-void
-dio__fs_free (struct dio__fs *fs)
-{
-  int err = errno;
-
-  if (fs == NULL)
-    return;
-  dio_mount_put (fs->m);
-  dio_url_free (&fs->u);
-  free (fs);
-  errno = err;
-}
-
-const struct dio_options *
-dio__fs_options (const struct dio__fs *fs)
-{
-  return &fs->o;
-}
-
-const struct dio__fh *
-dio__fs_root (const struct dio__fs *fs)
-{
-  return &fs->root;
+  return dio_fs_rpc (fs, "COMMIT", send_commit, &a, NULL, NULL);
 }

@@ -40,7 +40,8 @@ expect 2 'empty option word' directio mount -o soft,,hard "$url" "$mnt"
 expect 2 '--bogus: unknown option' directio mount --bogus "$url" "$mnt"
 expect 2 'need one MOUNTPOINT' directio umount
 
-printf '[test]\nurl = %s\nmountpoint = /mnt/dio-unused\n' "$url" > "$tmp/profiles.conf"
+printf '[test]\nurl = %s\nmountpoint = /mnt/dio-unused\n' "$url" \
+  > "$tmp/profiles.conf"
 export DIRECTIO_PROFILES=$tmp/profiles.conf
 expect 1 'nosuch: no such profile in .*profiles.conf' \
   directio mount nosuch "$mnt"

@@ -76,7 +76,7 @@ $DIO_GANESHA resume
 [ "$(cat "$mnt/soft")" = soft ] || fail "soft: not back after the server"
 mount_stop
 
-# --- the daemon killed --------------------------------------------------------
+# --- the daemon killed ----------------------------------------------------
 mount_start -o forcedirectio
 kill -9 "$mount_pid"
 retry_until 10 _daemon_gone || fail "the daemon did not die"

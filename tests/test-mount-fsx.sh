@@ -16,9 +16,11 @@ fsx=${builddir:-.}/fsx
 [ -x "$fsx" ] || skip "$fsx not built"
 
 mount_start -o forcedirectio
-FSX_OPS=${FSX_OPS:-1500} "$fsx" -P -l "$DIO_TEST_DIR/fsx-direct.file" "$mnt/fsx-direct.file"
+FSX_OPS=${FSX_OPS:-1500} "$fsx" -P -l "$DIO_TEST_DIR/fsx-direct.file" \
+  "$mnt/fsx-direct.file"
 mount_stop
 
 mount_start
-FSX_OPS=${FSX_OPS:-1500} "$fsx" -P -l "$DIO_TEST_DIR/fsx-cached.file" "$mnt/fsx-cached.file"
+FSX_OPS=${FSX_OPS:-1500} "$fsx" -P -l "$DIO_TEST_DIR/fsx-cached.file" \
+  "$mnt/fsx-cached.file"
 mount_stop
