@@ -1,7 +1,7 @@
-/* directio mount and directio umount: a FUSE mount over the engine.
+/* directio mount: a FUSE mount over the engine (directio umount is in
+ * cmd-umount.c).
  *
  *   directio mount [-f] [-o OPTIONS] PROFILE|URL MOUNTPOINT
- *   directio umount MOUNTPOINT
  *
  * The checks that need no server (options, profile, mountpoint,
  * /dev/fuse) run first, in the foreground.  Then, unless -f, the process
@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -615,66 +614,4 @@ cmd_mount (int argc, char *argv[])
   free (options);
   free (a.log_file);
   return status;
-}
-
-/* ---- umount ---------------------------------------------------------- */
-
-static int
-fusermount_u (const char *mp)
-{
-  int st;
-  pid_t pid = fork ();
-
-  if (pid == -1) {
-    error_msg ("fork: %s", strerror (errno));
-    return EXIT_FAILURE;
-  }
-  if (pid == 0) {
-    execlp ("fusermount3", "fusermount3", "-u", "--", mp, (char *) NULL);
-    fprintf (stderr, "%s: fusermount3: %s\n", progname, strerror (errno));
-    _exit (127);
-  }
-  if (waitpid (pid, &st, 0) == -1)
-    return EXIT_FAILURE;
-  return WIFEXITED (st) && WEXITSTATUS (st) == 0 ? EXIT_SUCCESS
-    : EXIT_FAILURE;
-}
-
-int
-cmd_umount (int argc, char *argv[])
-{
-  static const struct option long_options[] = {
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
-  };
-  const char *mp;
-  int c;
-
-  while ((c = getopt_long (argc, argv, "h", long_options, NULL)) != -1)
-    switch (c) {
-    case 'h':
-      mount_usage (stdout);
-      return EXIT_SUCCESS;
-    default:
-      return usage_error ("bad option");
-    }
-  if (argc - optind != 1)
-    return usage_error ("need one MOUNTPOINT");
-  mp = argv[optind];
-  if (umount2 (mp, UMOUNT_NOFOLLOW) == 0)
-    return EXIT_SUCCESS;
-  switch (errno) {
-  case EBUSY:
-    error_msg ("%s: busy: a process has a file, a directory or its working "
-               "directory open there (see fuser -m %s)", mp, mp);
-    return EXIT_FAILURE;
-  case EINVAL:
-    error_msg ("%s: not a mountpoint", mp);
-    return EXIT_FAILURE;
-  case EPERM:
-    return fusermount_u (mp);   /* not root: the setuid helper */
-  default:
-    error_msg ("%s: %s", mp, strerror (errno));
-    return EXIT_FAILURE;
-  }
 }

@@ -1,6 +1,7 @@
 /* directio mount: the FUSE daemon's parts.
  *
- *   cmd-mount.c    the command line, the checks, daemonising, umount
+ *   cmd-mount.c    the command line, the checks, daemonising
+ *   cmd-umount.c   directio umount
  *   mount-ops.c    the FUSE low-level operations over fsops.h
  *   mount-nodes.c  FUSE node ids <-> NFS file handles, with the kernel's
  *                  lookup counts
