@@ -11,7 +11,8 @@
 # host: the guest's own packages are downloaded, not installed, by
 # tests/guest/build-guest.sh).  The sanitizer builds' runtimes (libasan8,
 # libubsan1, libtsan2) come with gcc 12 already; they are named so that
-# the need is written down.
+# the need is written down.  libfuse3-dev and fuse3 build and run
+# `directio mount`; busybox-static is the static program its tests run.
 dio_packages=(
   build-essential autoconf automake libtool pkg-config perl
   libasan8 libubsan1 libtsan2
@@ -21,6 +22,7 @@ dio_packages=(
   qemu-utils fio valgrind
   iproute2 procps util-linux coreutils
   qemu-system-x86 e2fsprogs
+  libfuse3-dev fuse3 busybox-static
 )
 
 # Packaging: git lists the files that tests/test-spdx.sh, make distcheck
