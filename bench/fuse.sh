@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Benchmark `directio mount` (FUSE, forcedirectio) against the engine
 # itself, `directio bench`, on the same file in the same run:
 #

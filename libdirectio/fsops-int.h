@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What fsops.c and fsops-mount.c share: the file system handle and one
  * RPC.  Nothing here is installed or exported. */
 #ifndef DIO_FSOPS_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio mount's file system: mounting the export and finding the
  * root's handle, and data I/O through the engine's direct requests
  * (dreq.h) on inodes made from file handles (fsops.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* File-system operations on NFS file handles for `directio mount`
  * (fsops.h): each is one raw NFSv3 RPC issued on a service thread while
  * the caller waits (call.h: sync = async + wait), its result copied out

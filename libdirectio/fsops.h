@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* File-system operations on NFS file handles, for the FUSE daemon of
  * `directio mount` (tools/mount-*.c): the raw NFSv3 namespace RPCs
  * (LOOKUP, CREATE, READDIRPLUS, ...) and data I/O through the engine's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=bash
 # libdirectio test suite: helpers for `directio mount` tests
 # (test-mount-*.sh), sourced after functions.sh.  The tests run inside

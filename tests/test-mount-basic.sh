@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # directio mount: a forcedirectio FUSE mount of the test export works for
 # plain programs: files written through it are the server's bytes and the
 # other way round; mkdir, rename (RENAME_NOREPLACE too), symlink, hard

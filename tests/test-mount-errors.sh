@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # directio mount and umount on bad input: one clear line each, exit 2
 # for usage errors and 1 for everything else; --help on stdout.  And the
 # /etc/fstab route: mount(8) -> mount.fuse3 -> "directio PROFILE MNT -o

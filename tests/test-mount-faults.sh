@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # directio mount under faults:
 #  - hard (the default): a writer whose writes are in flight while the
 #    server is down blocks, then finishes when the server is back (with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # fsx through directio mount: random reads, writes (unaligned, across
 # EOF), truncates, reopens, fcntl(F_SETFL, O_DIRECT) switches and fsyncs
 # with plain POSIX calls (fsx.c -P) on a file of the FUSE mount, checked

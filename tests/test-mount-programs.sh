@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Programs the LD_PRELOAD shim cannot reach, on a forcedirectio
 # directio mount: a static binary (busybox-static: cp, sha256sum,
 # truncate), python (os.copy_file_range, which the kernel serves by its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio mount: a FUSE mount over the engine (directio umount is in
  * cmd-umount.c).
  *

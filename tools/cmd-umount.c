@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio umount MOUNTPOINT: unmount what directio mount mounted (as
  * fusermount3 -u does; through it when not root), saying which
  * mountpoint is busy when it is.  The daemon then exits.

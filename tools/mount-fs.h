@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio mount: the FUSE daemon's parts.
  *
  *   cmd-mount.c    the command line, the checks, daemonising

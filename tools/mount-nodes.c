@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio mount: FUSE node ids <-> NFS file handles.
  *
  * FUSE names files by 64-bit node ids the daemon hands out in lookup

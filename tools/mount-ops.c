@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio mount: the FUSE low-level operations, each one or a few NFSv3
  * RPCs through fsops.h.
  *
