@@ -156,6 +156,8 @@ dio_conn_submit (struct dio_conn *c, struct dio_job *job)
   job->expired = false;
   job->error_retries = 0;
   job->delays = 0;
+  job->queued_ns = dio_now_ns ();
+  job->sent_ns = 0;
   job->deadline_ms = c->timeout_ms > 0 ? dio_now_ms () + c->timeout_ms : 0;
   pthread_mutex_lock (&c->lock);
   if (c->tail)
@@ -213,6 +215,7 @@ fail_timed_out (struct dio_conn *c, struct dio_job *job)
 {
   dio_count (c->stats->timeouts, 1);
   dio_count (c->stats->errors, 1);
+  dio_op_done (c->stats, job->op, job->bytes, 0, job->queued_ns, 1);
   job->fail (job, ETIMEDOUT);
 }
 
@@ -245,16 +248,22 @@ dio_conn_job_done (struct dio_conn *c, struct dio_job *job, int rpc_status,
     || socket_lost (rpc_status, data)
     || (rpc_status == RPC_STATUS_ERROR
         && job->error_retries++ < MAX_ERROR_RETRIES);
-  if (!lost)
+  if (!lost) {
+    dio_op_done (c->stats, job->op, job->bytes, job->sent_ns, job->queued_ns,
+                 rpc_status != RPC_STATUS_SUCCESS
+                 || (data != NULL && *(const int *) data != NFS3_OK));
     return false;
+  }
   /* The connection went away under this RPC: send it again on the next
    * one, unless its soft deadline has passed. */
   if (!c->resetting)
     c->need_reset = true;
   if (past_deadline (job, dio_now_ms ()))
     fail_timed_out (c, job);
-  else
+  else {
+    dio_count (c->stats->op[job->op < DIO_OP_COUNT ? job->op : 0].retrans, 1);
     queue_front (c, job);
+  }
   return true;
 }
 
@@ -454,6 +463,7 @@ start_ready_jobs (struct dio_conn *c)
     job->next = NULL;
     job->conn = c;
     inflight_add (c, job);
+    job->sent_ns = dio_now_ns ();
     err = job->start (job, c);
     if (err != 0) {
       inflight_remove (c, job);
@@ -463,6 +473,7 @@ start_ready_jobs (struct dio_conn *c)
         return;
       }
       dio_count (c->stats->errors, 1);
+      dio_op_done (c->stats, job->op, job->bytes, 0, job->queued_ns, 1);
       job->fail (job, err);
     }
   }

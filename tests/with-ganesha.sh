@@ -12,7 +12,9 @@
 #   DIO_TEST_EXPORT  /export
 #   DIO_TEST_QUERY   nfsport=12049&mountport=12050
 #   DIO_TEST_URL     nfs://127.0.0.1/export/?nfsport=12049&mountport=12050
-#   DIO_TEST_DIR     the export's local directory
+#   DIO_TEST_DIR     the export's local directory (unset under FSAL MEM)
+#   DIO_TEST_FSAL    VFS, or MEM when DIO_GANESHA_FSAL=MEM chose ganesha's
+#                    in-memory backend (no files on this host; see ganesha.sh)
 #   DIO_GANESHA      a command: "$DIO_GANESHA stop|start|restart [--new-verifier]|
 #                    pause|resume|pid|verifier|url [FILE]|dir" acts on this server
 #
@@ -158,7 +160,12 @@ inside ()
   export DIO_TEST_EXPORT=/export
   export DIO_TEST_QUERY="nfsport=$NFS_PORT&mountport=$MNT_PORT"
   export DIO_TEST_URL="nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/?$DIO_TEST_QUERY"
-  export DIO_TEST_DIR="$state/export"
+  export DIO_TEST_FSAL=${FSAL:-VFS}
+  if [ "$DIO_TEST_FSAL" = VFS ]; then
+    export DIO_TEST_DIR="$state/export"
+  else
+    unset DIO_TEST_DIR
+  fi
   export DIO_GANESHA="$state/ganesha"
 
   status=0

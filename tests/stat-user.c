@@ -1,0 +1,64 @@
+/* A process using the engine for test-directio-stat.sh: known I/O, then
+ * it waits, so that `directio stat` can read its counters.
+ *
+ *   stat-user URL WRITES READS SIZE
+ *
+ * Writes WRITES blocks of SIZE bytes (one after another, from offset 0),
+ * reads READS blocks of SIZE bytes back, prints "ready PID" and waits
+ * until its standard input ends; then closes the file and exits 0.  Any
+ * failure: a message and exit 1. */
+#include <config.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "directio.h"
+
+int
+main (int argc, char *argv[])
+{
+  long writes, reads, size;
+  char *buf, c;
+  int fd;
+
+  if (argc != 5) {
+    fprintf (stderr, "usage: stat-user URL WRITES READS SIZE\n");
+    return 2;
+  }
+  writes = atol (argv[2]);
+  reads = atol (argv[3]);
+  size = atol (argv[4]);
+  buf = malloc (size > 0 ? size : 1);
+  if (buf == NULL)
+    return 1;
+  memset (buf, 'x', size);
+  fd = dio_open (argv[1], O_RDWR | O_CREAT | O_DIRECT, 0644);
+  if (fd == -1) {
+    fprintf (stderr, "stat-user: %s\n", dio_last_error ());
+    return 1;
+  }
+  for (long i = 0; i < writes; i++)
+    if (dio_pwrite (fd, buf, size, i * size) != size) {
+      fprintf (stderr, "stat-user: write: %s\n", dio_last_error ());
+      return 1;
+    }
+  for (long i = 0; i < reads; i++)
+    if (dio_pread (fd, buf, size, (i % (writes ? writes : 1)) * size)
+        != size) {
+      fprintf (stderr, "stat-user: read: %s\n", dio_last_error ());
+      return 1;
+    }
+  printf ("ready %d\n", (int) getpid ());
+  fflush (stdout);
+  while (read (0, &c, 1) > 0)
+    ;
+  if (dio_close (fd) == -1) {
+    fprintf (stderr, "stat-user: close: %s\n", dio_last_error ());
+    return 1;
+  }
+  free (buf);
+  return 0;
+}
