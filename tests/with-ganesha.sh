@@ -4,6 +4,9 @@
 #
 #   with-ganesha.sh CMD [ARG...]
 #
+# DIO_GANESHA_FSAL=MEM (or CMD named test-mem-*.sh) serves ganesha's MEM
+# FSAL instead of VFS: a second server implementation (tests/ganesha.sh).
+#
 # CMD runs in its own network, mount and pid namespaces, with lo up, a tmpfs
 # on /run, its own rpcbind and a ganesha (tests/ganesha.sh) serving a fresh
 # state directory under ${TMPDIR:-/tmp}.  It sees:
@@ -44,6 +47,10 @@ outside ()
   local cmd upid status
 
   [ $# -ge 1 ] || { echo "usage: $prog CMD [ARG...]" >&2; exit 2; }
+  # The tests named test-mem-*.sh run against the MEM FSAL.
+  case ${1##*/} in
+    test-mem-*) export DIO_GANESHA_FSAL=MEM ;;
+  esac
   [ "$(id -u)" = 0 ] || skip "needs root (network namespace, rpcbind, mounts)"
   for cmd in unshare ip mount rpcbind rpcinfo ganesha.nfsd nfs-ls; do
     command -v "$cmd" >/dev/null 2>&1 || skip "$cmd not found"

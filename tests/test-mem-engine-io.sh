@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+# The engine's "io" suite against ganesha's MEM FSAL, a second server
+# implementation (with-ganesha.sh starts MEM for test-mem-*.sh).
+exec "$(dirname "$0")/test-engine-io.sh"
