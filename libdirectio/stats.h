@@ -39,6 +39,8 @@ struct dio_mount_stats {
   uint64_t resends, verifier_mismatches;
   uint64_t reconnects, timeouts, errors, jukebox_delays;
   uint64_t cache_read_bytes, cache_write_bytes;
+  uint64_t cache_hits;          /* buffered reads served from cached pages */
+  uint64_t cache_misses;        /* buffered reads that waited for a READ */
   struct dio_op_stats op[DIO_OP_COUNT];
 };
 

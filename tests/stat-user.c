@@ -1,10 +1,11 @@
 /* A process using the engine for test-directio-stat.sh: known I/O, then
  * it waits, so that `directio stat` can read its counters.
  *
- *   stat-user URL WRITES READS SIZE
+ *   stat-user URL WRITES READS SIZE [CACHED]
  *
  * Writes WRITES blocks of SIZE bytes (one after another, from offset 0),
- * reads READS blocks of SIZE bytes back, prints "ready PID" and waits
+ * reads READS blocks of SIZE bytes back, then CACHED (default 0) times
+ * the first 4096 bytes in buffered mode (directio DIRECTIO_OFF), prints "ready PID" and waits
  * until its standard input ends; then closes the file and exits 0.  Any
  * failure: a message and exit 1. */
 #include <config.h>
@@ -22,10 +23,10 @@ main (int argc, char *argv[])
 {
   long writes, reads, size;
   char *buf, c;
-  int fd;
+  int fd, cfd = -1;
 
-  if (argc != 5) {
-    fprintf (stderr, "usage: stat-user URL WRITES READS SIZE\n");
+  if (argc != 5 && argc != 6) {
+    fprintf (stderr, "usage: stat-user URL WRITES READS SIZE [CACHED]\n");
     return 2;
   }
   writes = atol (argv[2]);
@@ -51,10 +52,27 @@ main (int argc, char *argv[])
       fprintf (stderr, "stat-user: read: %s\n", dio_last_error ());
       return 1;
     }
+  if (argc == 6 && atol (argv[5]) > 0) {
+    /* A descriptor without O_DIRECT, the file switched to buffered. */
+    cfd = dio_open (argv[1], O_RDONLY);
+    if (cfd == -1 || directio (cfd, DIRECTIO_OFF) == -1) {
+      fprintf (stderr, "stat-user: buffered: %s\n", dio_last_error ());
+      return 1;
+    }
+  }
+  for (long i = 0; argc == 6 && i < atol (argv[5]); i++)
+    if (dio_pread (cfd, buf, 4096, 0) != 4096) {
+      fprintf (stderr, "stat-user: cached read: %s\n", dio_last_error ());
+      return 1;
+    }
   printf ("ready %d\n", (int) getpid ());
   fflush (stdout);
   while (read (0, &c, 1) > 0)
     ;
+  if (cfd != -1 && dio_close (cfd) == -1) {
+    fprintf (stderr, "stat-user: close: %s\n", dio_last_error ());
+    return 1;
+  }
   if (dio_close (fd) == -1) {
     fprintf (stderr, "stat-user: close: %s\n", dio_last_error ());
     return 1;

@@ -31,14 +31,16 @@ expect_status ()
     fail "'$*' exited $st, not $want; stderr: $(cat "$tmp/err")"
 }
 
-# start_user NAME WRITES READS SIZE: run stat-user in the background with
+# start_user NAME WRITES READS SIZE [CACHED]: run stat-user (on the URL
+# of NAME, plus $url_extra) in the background with
 # its stdin on a fifo; wait (bounded) until it says it is ready.
 start_user ()
 {
   local name=$1 i
   shift
   mkfifo "$tmp/$name.in"
-  "$user" "$(dio_url "$name")" "$@" <"$tmp/$name.in" >"$tmp/$name.out" &
+  "$user" "$(dio_url "$name")$url_extra" "$@" <"$tmp/$name.in" \
+    >"$tmp/$name.out" &
   eval "${name}_pid=\$!"
   exec {fd}>"$tmp/$name.in"
   eval "${name}_fd=\$fd"
@@ -125,10 +127,19 @@ assert 0.1 < b["seconds"] < 30, b
 PY
 
 # --- A second process: both are listed; the file goes at a normal exit.
-start_user b 1 0 4096
+# It reads 4 KiB three times through the page cache: the first waits for
+# the server (a miss), the others are served from the cache (hits).
+url_extra='&noforcedirectio' start_user b 1 0 4096 3
 expect_status 0 directio stat --json
 grep -q "\"pid\":$pid" "$tmp/out" && grep -q "\"pid\":$b_pid" "$tmp/out" ||
   fail "stat (all) does not list both: $(cat "$tmp/out")"
+expect_status 0 directio stat --json "$b_pid"
+python3 - "$tmp/out" <<'PY'
+import json, sys
+m = json.loads(open(sys.argv[1]).read())["mounts"][0]
+assert (m["cache_misses"], m["cache_hits"]) == (1, 2), m
+assert m["cache_read_bytes"] == 3 * 4096, m
+PY
 stop_user b
 [ ! -e "$rundir/$b_pid.stats" ] || fail "stats file left after a normal exit"
 
