@@ -39,17 +39,18 @@ start_user ()
   local name=$1 i
   shift
   mkfifo "$tmp/$name.in"
-  "$user" "$(dio_url "$name")$url_extra" "$@" <"$tmp/$name.in" \
+  ${DIO_TEST_WRAPPER} "$user" "$(dio_url "$name")$url_extra" "$@" \
+    <"$tmp/$name.in" \
     >"$tmp/$name.out" &
   eval "${name}_pid=\$!"
   exec {fd}>"$tmp/$name.in"
   eval "${name}_fd=\$fd"
-  for i in $(seq 1 600); do
+  for i in $(seq 1 2400); do
     grep -q '^ready' "$tmp/$name.out" 2>/dev/null && return 0
     kill -0 "$(eval echo \$${name}_pid)" 2>/dev/null || fail "$name exited early"
     sleep 0.05
   done
-  fail "$name not ready after 30 s"
+  fail "$name not ready after 120 s"
 }
 
 # stop_user NAME: end its stdin and wait for it (exit 0).
