@@ -100,6 +100,7 @@ fill_header (struct dio_statsfile_header *h)
   h->nslots = DIO_STATSFILE_SLOTS;
   h->pid = getpid ();
   h->start_time = time (NULL);
+  h->pid_ns = dio_statsfile_pid_ns ();
   if (dio_statsfile_start_ticks (getpid (), &h->start_ticks) == -1)
     h->start_ticks = 0;
   f = fopen ("/proc/self/comm", "re");

@@ -9,7 +9,9 @@
  * copying and no system call after the mount.  It is removed at exit; the
  * file of a process killed before that is stale, told by its pid being
  * gone or started at another time (start_ticks), and ignored by readers
- * (who remove it if they may).
+ * (who remove it if they may).  A pid means nothing in another pid
+ * namespace (a container sharing the directory): readers skip the files
+ * of other namespaces (pid_ns) and never call them stale.
  *
  * Layout: a header, then nslots slots.  A writer fills the header and
  * stores the magic last (release); readers check magic, version and the
@@ -29,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "stats.h"
@@ -54,7 +57,8 @@ struct dio_statsfile_header {
   uint64_t start_ticks;         /* field 22 of /proc/PID/stat */
   int64_t start_time;           /* seconds since the epoch */
   char comm[64];                /* the program's name */
-  uint64_t reserved[8];
+  uint64_t pid_ns;              /* inode of /proc/self/ns/pid, 0 unknown */
+  uint64_t reserved[7];
 };
 
 struct dio_statsfile_slot {
@@ -84,6 +88,15 @@ dio_statsfile_dir (char *buf, size_t size)
   else
     n = snprintf (buf, size, "/run/directio");
   return n < 0 || (size_t) n >= size ? -1 : 0;
+}
+
+/* The inode of this process's pid namespace; 0 if unknown. */
+static inline uint64_t
+dio_statsfile_pid_ns (void)
+{
+  struct stat st;
+
+  return stat ("/proc/self/ns/pid", &st) == 0 ? (uint64_t) st.st_ino : 0;
 }
 
 /* The start time of process pid in clock ticks since boot (field 22 of

@@ -32,14 +32,14 @@ expect_status ()
 }
 
 # start_user NAME WRITES READS SIZE [CACHED]: run stat-user (on the URL
-# of NAME, plus $url_extra) in the background with
+# of NAME, plus $url_extra; under the command $user_prefix) in the background with
 # its stdin on a fifo; wait (bounded) until it says it is ready.
 start_user ()
 {
   local name=$1 i
   shift
   mkfifo "$tmp/$name.in"
-  ${DIO_TEST_WRAPPER} "$user" "$(dio_url "$name")$url_extra" "$@" \
+  $user_prefix ${DIO_TEST_WRAPPER} "$user" "$(dio_url "$name")$url_extra" "$@" \
     <"$tmp/$name.in" \
     >"$tmp/$name.out" &
   eval "${name}_pid=\$!"
@@ -156,6 +156,20 @@ start_user c 1 0 4096
 kill -KILL "$c_pid"; wait "$c_pid" 2>/dev/null || true
 expect_status 1 directio stat "$c_pid"
 grep -q "stale" "$tmp/err" || fail "no 'stale' in: $(cat "$tmp/err")"
+
+# --- A process in another pid namespace shares the directory: its pid
+# means nothing here, so its file is neither reported nor removed.
+if unshare --pid --fork --mount-proc true 2>/dev/null; then
+  user_prefix='unshare --pid --fork --mount-proc' start_user g 1 0 4096
+  nsfile=$rundir/$(awk '/^ready/ { print $2 }' "$tmp/g.out").stats
+  [ -e "$nsfile" ] || fail "no $nsfile"
+  expect_status 0 directio stat --json
+  [ -e "$nsfile" ] || fail "directio stat removed another namespace's file"
+  grep -q '"comm":"stat-user"' "$tmp/out" &&
+    fail "reported another namespace's process: $(cat "$tmp/out")"
+  stop_user g
+  [ ! -e "$nsfile" ] || fail "$nsfile left after its process exited"
+fi
 
 # --- DIRECTIO_PUBLISH=off, and a runtime directory that cannot be made:
 # no file, and the I/O works all the same.

@@ -90,6 +90,17 @@ stale (const struct dio_statsfile_header *h)
   return h->start_ticks != 0 && ticks != h->start_ticks;
 }
 
+/* Is the file's pid one of our pid namespace's? */
+static bool
+same_pid_ns (const struct dio_statsfile_header *h)
+{
+  static uint64_t ours;
+
+  if (ours == 0)
+    ours = dio_statsfile_pid_ns ();
+  return h->pid_ns == 0 || ours == 0 || h->pid_ns == ours;
+}
+
 static bool
 header_ok (const struct dio_statsfile_header *h, size_t size)
 {
@@ -163,6 +174,11 @@ read_snap (pid_t pid, struct snap *sn, char *why, size_t whylen)
     munmap (p, st.st_size);
     snprintf (why, whylen, "%s: not a stats file of this version (%d)", name,
               DIO_STATSFILE_VERSION);
+    return -1;
+  }
+  if (!same_pid_ns (p)) {
+    munmap (p, st.st_size);
+    snprintf (why, whylen, "%s: of a process in another pid namespace", name);
     return -1;
   }
   if (stale (p) || ((struct dio_statsfile_header *) p)->pid != pid) {
