@@ -94,6 +94,8 @@ struct dio_conn {
   struct dio_job *delayed;      /* by due_ms: see dio_conn_delay */
   unsigned backoff_ms;
   uint64_t retry_at_ms;
+  uint64_t woke_ns;             /* the last poll's return: when the replies
+                                   it brought came (per-RPC times) */
 };
 
 static __thread bool on_service_thread;
@@ -215,7 +217,8 @@ fail_timed_out (struct dio_conn *c, struct dio_job *job)
 {
   dio_count (c->stats->timeouts, 1);
   dio_count (c->stats->errors, 1);
-  dio_op_done (c->stats, job->op, job->bytes, 0, job->queued_ns, 1);
+  dio_op_done (c->stats, job->op, job->bytes, 0, job->queued_ns,
+               dio_now_ns (), 1);
   job->fail (job, ETIMEDOUT);
 }
 
@@ -250,7 +253,7 @@ dio_conn_job_done (struct dio_conn *c, struct dio_job *job, int rpc_status,
         && job->error_retries++ < MAX_ERROR_RETRIES);
   if (!lost) {
     dio_op_done (c->stats, job->op, job->bytes, job->sent_ns, job->queued_ns,
-                 rpc_status != RPC_STATUS_SUCCESS
+                 c->woke_ns, rpc_status != RPC_STATUS_SUCCESS
                  || (data != NULL && *(const int *) data != NFS3_OK));
     return false;
   }
@@ -445,6 +448,8 @@ window_has_room (const struct dio_conn *c)
 static void
 start_ready_jobs (struct dio_conn *c)
 {
+  uint64_t now = 0;             /* one clock reading for the batch */
+
   while (c->state == CONN_UP && !c->need_reset) {
     struct dio_job *job;
     int err;
@@ -463,7 +468,9 @@ start_ready_jobs (struct dio_conn *c)
     job->next = NULL;
     job->conn = c;
     inflight_add (c, job);
-    job->sent_ns = dio_now_ns ();
+    if (now == 0)
+      now = dio_now_ns ();
+    job->sent_ns = now;
     err = job->start (job, c);
     if (err != 0) {
       inflight_remove (c, job);
@@ -473,7 +480,7 @@ start_ready_jobs (struct dio_conn *c)
         return;
       }
       dio_count (c->stats->errors, 1);
-      dio_op_done (c->stats, job->op, job->bytes, 0, job->queued_ns, 1);
+      dio_op_done (c->stats, job->op, job->bytes, 0, job->queued_ns, now, 1);
       job->fail (job, err);
     }
   }
@@ -580,6 +587,7 @@ serve_once (struct dio_conn *c)
   pthread_mutex_unlock (&c->lock);
   if (poll (p, 2, timeout) == -1 && errno != EINTR)
     abort ();                   /* EFAULT/EINVAL/ENOMEM: nothing to retry */
+  c->woke_ns = dio_now_ns ();
   pthread_mutex_lock (&c->lock);
   c->sleeping = false;
   pthread_mutex_unlock (&c->lock);

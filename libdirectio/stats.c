@@ -40,17 +40,16 @@ dio_now_ns (void)
 
 void
 dio_op_done (struct dio_mount_stats *s, unsigned op, uint64_t bytes,
-             uint64_t sent_ns, uint64_t queued_ns, int failed)
+             uint64_t sent_ns, uint64_t queued_ns, uint64_t now, int failed)
 {
   struct dio_op_stats *o = &s->op[op < DIO_OP_COUNT ? op : DIO_OP_OTHER];
-  uint64_t now = dio_now_ns ();
 
   dio_count (o->ops, 1);
   dio_count (o->bytes, bytes);
   if (failed)
     dio_count (o->errors, 1);
-  if (sent_ns)
+  if (sent_ns && now > sent_ns)
     dio_count (o->rtt_ns, now - sent_ns);
-  if (queued_ns)
+  if (queued_ns && now > queued_ns)
     dio_count (o->exec_ns, now - queued_ns);
 }

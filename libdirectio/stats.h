@@ -50,8 +50,11 @@ void dio_mount_stats_copy (const struct dio_mount_stats *from,
 /* Nanoseconds on the monotonic clock. */
 uint64_t dio_now_ns (void);
 
-/* An RPC of kind op finished: its counters take it. */
+/* An RPC of kind op finished at now (dio_now_ns; the caller may reuse
+ * one reading for several): its counters take it.  sent_ns and
+ * queued_ns: when it was last sent and first queued, 0 if unknown. */
 void dio_op_done (struct dio_mount_stats *s, unsigned op, uint64_t bytes,
-                  uint64_t sent_ns, uint64_t queued_ns, int failed);
+                  uint64_t sent_ns, uint64_t queued_ns, uint64_t now,
+                  int failed);
 
 #endif /* DIO_STATS_H */
