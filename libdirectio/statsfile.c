@@ -92,6 +92,7 @@ open_dir (void)
 static void
 fill_header (struct dio_statsfile_header *h)
 {
+  struct stat st;
   FILE *f;
 
   h->version = DIO_STATSFILE_VERSION;
@@ -101,6 +102,10 @@ fill_header (struct dio_statsfile_header *h)
   h->pid = getpid ();
   h->start_time = time (NULL);
   h->pid_ns = dio_statsfile_pid_ns ();
+  if (stat ("/proc/self/exe", &st) == 0) {
+    h->exe_dev = st.st_dev;
+    h->exe_ino = st.st_ino;
+  }
   if (dio_statsfile_start_ticks (getpid (), &h->start_ticks) == -1)
     h->start_ticks = 0;
   f = fopen ("/proc/self/comm", "re");
@@ -111,6 +116,26 @@ fill_header (struct dio_statsfile_header *h)
   }
   __atomic_thread_fence (__ATOMIC_RELEASE);
   memcpy (h->magic, DIO_STATSFILE_MAGIC, sizeof h->magic);
+}
+
+/* Is the file name, which has our pid in its name, a live one of a
+ * process in another pid namespace sharing the directory?  Then it is
+ * not ours to remove. */
+static bool
+same_pid_elsewhere (int dfd, const char *name)
+{
+  struct dio_statsfile_header h;
+  uint64_t ours = dio_statsfile_pid_ns ();
+  int fd = openat (dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  bool r;
+
+  if (fd == -1)
+    return false;
+  r = pread (fd, &h, sizeof h, 0) == (ssize_t) sizeof h
+    && memcmp (h.magic, DIO_STATSFILE_MAGIC, sizeof h.magic) == 0
+    && h.pid_ns != 0 && ours != 0 && h.pid_ns != ours;
+  close (fd);
+  return r;
 }
 
 /* Make and map this process's file.  lock held.  NULL on failure. */
@@ -127,7 +152,7 @@ create_file (void)
   snprintf (name, sizeof name, "%d" DIO_STATSFILE_SUFFIX, (int) getpid ());
   fd = openat (dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                0600);
-  if (fd == -1 && errno == EEXIST) {
+  if (fd == -1 && errno == EEXIST && !same_pid_elsewhere (dfd, name)) {
     /* Left by an earlier process that had our pid. */
     unlinkat (dfd, name, 0);
     fd = openat (dfd, name,

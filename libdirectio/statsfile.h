@@ -8,8 +8,9 @@
  * and each mount counts straight into its slot, so publishing costs no
  * copying and no system call after the mount.  It is removed at exit; the
  * file of a process killed before that is stale, told by its pid being
- * gone or started at another time (start_ticks), and ignored by readers
- * (who remove it if they may).  A pid means nothing in another pid
+ * gone or started at another time (start_ticks) or running another
+ * program (exe_dev, exe_ino: it called exec), and ignored by readers (who
+ * remove it if they may).  A pid means nothing in another pid
  * namespace (a container sharing the directory): readers skip the files
  * of other namespaces (pid_ns) and never call them stale.
  *
@@ -58,7 +59,8 @@ struct dio_statsfile_header {
   int64_t start_time;           /* seconds since the epoch */
   char comm[64];                /* the program's name */
   uint64_t pid_ns;              /* inode of /proc/self/ns/pid, 0 unknown */
-  uint64_t reserved[7];
+  uint64_t exe_dev, exe_ino;    /* of /proc/self/exe: an exec changes it */
+  uint64_t reserved[5];
 };
 
 struct dio_statsfile_slot {

@@ -6,7 +6,9 @@
  * Writes WRITES blocks of SIZE bytes (one after another, from offset 0),
  * reads READS blocks of SIZE bytes back, then CACHED (default 0) times
  * the first 4096 bytes in buffered mode (directio DIRECTIO_OFF), prints "ready PID" and waits
- * until its standard input ends; then closes the file and exits 0.  Any
+ * until its standard input ends; then closes the file and exits 0 (or,
+ * with STAT_USER_EXEC set, runs that shell command in its place, without
+ * closing or exiting: a process that calls exec).  Any
  * failure: a message and exit 1. */
 #include <config.h>
 
@@ -69,6 +71,12 @@ main (int argc, char *argv[])
   fflush (stdout);
   while (read (0, &c, 1) > 0)
     ;
+  if (getenv ("STAT_USER_EXEC")) {
+    /* Become another program without exiting: the stats file stays. */
+    execlp ("sh", "sh", "-c", getenv ("STAT_USER_EXEC"), (char *) NULL);
+    perror ("stat-user: exec sh");
+    return 1;
+  }
   if (cfd != -1 && dio_close (cfd) == -1) {
     fprintf (stderr, "stat-user: close: %s\n", dio_last_error ());
     return 1;

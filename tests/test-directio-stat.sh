@@ -157,6 +157,21 @@ kill -KILL "$c_pid"; wait "$c_pid" 2>/dev/null || true
 expect_status 1 directio stat "$c_pid"
 grep -q "stale" "$tmp/err" || fail "no 'stale' in: $(cat "$tmp/err")"
 
+# --- A process that calls exec keeps its pid, start time and stats file,
+# but no longer uses the engine: its file is stale, and removed.
+STAT_USER_EXEC="echo execed > $tmp/h.execed; exec sleep 60" start_user h 1 0 4096
+exec {h_fd}>&-
+for i in $(seq 1 600); do
+  [ -s "$tmp/h.execed" ] && break
+  sleep 0.05
+done
+[ -s "$tmp/h.execed" ] || fail "stat-user did not exec"
+[ -e "$rundir/$h_pid.stats" ] || fail "no stats file left by exec"
+expect_status 1 directio stat "$h_pid"
+grep -q "stale" "$tmp/err" || fail "exec'd process not stale: $(cat "$tmp/err")"
+[ ! -e "$rundir/$h_pid.stats" ] || fail "stale file of an exec'd process kept"
+kill "$h_pid"; wait "$h_pid" 2>/dev/null || true
+
 # --- A process in another pid namespace shares the directory: its pid
 # means nothing here, so its file is neither reported nor removed.
 if unshare --pid --fork --mount-proc true 2>/dev/null; then

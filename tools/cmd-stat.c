@@ -79,15 +79,23 @@ have_file (pid_t pid)
   return access (name, F_OK) == 0;
 }
 
-/* Is the file's process gone (or its pid reused)? */
+/* Is the file's process gone (or its pid reused, or has it called exec
+ * and runs another program)? */
 static bool
 stale (const struct dio_statsfile_header *h)
 {
+  char exe[64];
+  struct stat st;
   uint64_t ticks;
 
   if (dio_statsfile_start_ticks (h->pid, &ticks) == -1)
     return true;
-  return h->start_ticks != 0 && ticks != h->start_ticks;
+  if (h->start_ticks != 0 && ticks != h->start_ticks)
+    return true;
+  snprintf (exe, sizeof exe, "/proc/%d/exe", (int) h->pid);
+  /* Not allowed to look (another user's process): not stale. */
+  return h->exe_ino != 0 && stat (exe, &st) == 0
+    && (st.st_dev != h->exe_dev || st.st_ino != h->exe_ino);
 }
 
 /* Is the file's pid one of our pid namespace's? */
@@ -184,7 +192,7 @@ read_snap (pid_t pid, struct snap *sn, char *why, size_t whylen)
   if (stale (p) || ((struct dio_statsfile_header *) p)->pid != pid) {
     munmap (p, st.st_size);
     unlink (name);              /* if we may: it is of no use to anyone */
-    snprintf (why, whylen, "%s: stale (process %d is gone)", name, (int) pid);
+    snprintf (why, whylen, "%s: stale (process %d is gone or runs another program)", name, (int) pid);
     return -1;
   }
   memset (sn, 0, sizeof *sn);
