@@ -5,8 +5,10 @@
  *
  * Writes WRITES blocks of SIZE bytes (one after another, from offset 0),
  * reads READS blocks of SIZE bytes back, then CACHED (default 0) times
- * the first 4096 bytes in buffered mode (directio DIRECTIO_OFF), prints "ready PID" and waits
- * until its standard input ends; then closes the file and exits 0 (or,
+ * the first 4096 bytes in buffered mode (directio DIRECTIO_OFF), prints
+ * "ready PID" and waits until its standard input ends (writing SIZE bytes
+ * at offset 0 again, and printing "wrote", for each "w" it reads there);
+ * then closes the file and exits 0 (or,
  * with STAT_USER_EXEC set, runs that shell command in its place, without
  * closing or exiting: a process that calls exec).  Any
  * failure: a message and exit 1. */
@@ -69,8 +71,16 @@ main (int argc, char *argv[])
     }
   printf ("ready %d\n", (int) getpid ());
   fflush (stdout);
+  /* Each "w" on stdin: one more write of SIZE bytes at 0, then "wrote". */
   while (read (0, &c, 1) > 0)
-    ;
+    if (c == 'w') {
+      if (dio_pwrite (fd, buf, size, 0) != size) {
+        fprintf (stderr, "stat-user: write: %s\n", dio_last_error ());
+        return 1;
+      }
+      printf ("wrote\n");
+      fflush (stdout);
+    }
   if (getenv ("STAT_USER_EXEC")) {
     /* Become another program without exiting: the stats file stays. */
     execlp ("sh", "sh", "-c", getenv ("STAT_USER_EXEC"), (char *) NULL);

@@ -3,7 +3,8 @@
 # its stats file (0700 directory, 0600 file, named by pid) and `directio
 # stat PID` / `--json` show exactly that I/O, with RTT and execution times;
 # intervals report deltas; the file goes at exit; a killed process's stale
-# file is ignored and removed; DIRECTIO_PUBLISH=off and an unusable
+# file is ignored and removed; a WRITE in flight when the server dies is
+# counted as one retransmit; DIRECTIO_PUBLISH=off and an unusable
 # runtime directory publish nothing and fail nothing; usage errors exit 2.
 
 . "$(dirname "$0")/functions.sh"
@@ -156,6 +157,43 @@ start_user c 1 0 4096
 kill -KILL "$c_pid"; wait "$c_pid" 2>/dev/null || true
 expect_status 1 directio stat "$c_pid"
 grep -q "stale" "$tmp/err" || fail "no 'stale' in: $(cat "$tmp/err")"
+
+# --- Retransmits and reconnects: a WRITE in flight when the server dies
+# is sent again on a new connection (a hard mount) and counted once.
+nfs_port=${DIO_TEST_QUERY#*nfsport=}
+nfs_port=${nfs_port%%&*}
+if command -v ss >/dev/null; then
+  start_user r 1 0 4096
+  "$DIO_GANESHA" pause
+  printf w >&"$r_fd"
+  # Ready when the WRITE waits, unread, in the stopped server's socket.
+  for i in $(seq 1 600); do
+    ss -tnH state established "( sport = :$nfs_port )" |
+      awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) { if ($i > 0) f = 1; break } }
+           END { exit !f }' && break
+    sleep 0.05
+  done
+  [ "$i" -lt 600 ] || fail "the WRITE never reached the server's socket"
+  gpid=$("$DIO_GANESHA" pid)
+  kill -KILL "$gpid"
+  for i in $(seq 1 200); do kill -0 "$gpid" 2>/dev/null || break; sleep 0.05; done
+  # (not holding stat-user's stdin open: it must see EOF at the end)
+  "$DIO_GANESHA" start {r_fd}>&-
+  for i in $(seq 1 1200); do
+    grep -q '^wrote' "$tmp/r.out" && break
+    sleep 0.05
+  done
+  grep -q '^wrote' "$tmp/r.out" || fail "the write did not complete after the restart"
+  expect_status 0 directio stat --json "$r_pid"
+  python3 - "$tmp/out" <<'PY'
+import json, sys
+m = json.loads(open(sys.argv[1]).read())["mounts"][0]
+w = m["ops"]["write"]
+assert (w["ops"], w["retrans"], w["errors"]) == (2, 1, 0), m
+assert m["reconnects"] >= 1 and m["errors"] == 0, m
+PY
+  stop_user r
+fi
 
 # --- A process that calls exec keeps its pid, start time and stats file,
 # but no longer uses the engine: its file is stale, and removed.
