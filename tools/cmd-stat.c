@@ -269,11 +269,11 @@ print_text_mount (const struct snap *sn, const struct dio_statsfile_slot *s,
           s->server, s->export, s->rsize, s->wsize, s->nconnect, s->window,
           s->soft ? "soft" : "hard");
   printf ("  %s %.1f s\n", first ? "since mount," : "interval", secs);
-  printf ("  %-7s %10s %10s %8s %8s %12s %12s %7s\n", "op", "ops/s", "kB/s",
+  printf ("  %-7s %10s %13s %9s %8s %12s %12s %7s\n", "op", "ops/s", "kB/s",
           "kB/op", "retrans", "avg RTT(ms)", "avg exe(ms)", "errors");
   for (unsigned i = DIO_OP_READ; i <= DIO_OP_COUNT; i++) {
     const struct dio_op_stats *o = &d->op[i % DIO_OP_COUNT];  /* other last */
-    printf ("  %-7s %10.3f %10.3f %8.3f %8" PRIu64 " %12.3f %12.3f %7" PRIu64
+    printf ("  %-7s %10.3f %13.3f %9.3f %8" PRIu64 " %12.3f %12.3f %7" PRIu64
             "\n", op_names[i % DIO_OP_COUNT], per (o->ops, secs),
             per (o->bytes / 1024.0, secs), per (o->bytes / 1024.0, o->ops),
             o->retrans, per (o->rtt_ns / 1e6, o->ops),
