@@ -2,7 +2,8 @@
 # directio stat shows a running nbdkit nfsdirect: the process that serves
 # (nbdkit forks before it serves) publishes its mount, and the counters
 # match the NBD requests made: 4 writes of 64 KiB (FUA: stable, no COMMIT)
-# and 3 reads of 64 KiB.
+# and 3 reads of 64 KiB; the same for a daemon nbdkit (which checks the
+# file before it forks: only the serving child's file is there).
 
 . "$(dirname "$0")/functions.sh"
 . "$(dirname "$0")/nbdkit-functions.sh"
@@ -49,4 +50,39 @@ PY
 # Gone with nbdkit.
 ls "$XDG_RUNTIME_DIR/directio" > "$tmp/left"
 [ ! -s "$tmp/left" ] || fail "stats files left after nbdkit exited: $(cat "$tmp/left")"
+
+# As a daemon: nbdkit checks the file, forks into the background, and the
+# child serves: `directio stat` of the pid in its pid file shows the mount
+# and the requests; the parent left no file behind.
+daemon_pid=
+stop_daemon ()
+{
+  [ -n "$daemon_pid" ] || return 0
+  kill "$daemon_pid" 2>/dev/null || return 0
+  retry_until "$nbdkit_wait_s" eval "! kill -0 $daemon_pid 2>/dev/null" ||
+    fail "nbdkit $daemon_pid did not exit"
+  daemon_pid=
+}
+cleanup_fn stop_daemon
+$nbdkit -P "$tmp/pid" -U "$tmp/sock" "$nfsdirect" "$(dio_url stat.img)"
+retry_until "$nbdkit_wait_s" test -S "$tmp/sock" -a -s "$tmp/pid" ||
+  fail "daemon: no socket"
+daemon_pid=$(cat "$tmp/pid")
+python3 "$nbd_steps" "$tmp/sock" "a write 0 64K 0x61 fua" \
+  "a read 0 64K 0x61" >/dev/null
+ls "$XDG_RUNTIME_DIR/directio" > "$tmp/files"
+[ "$(cat "$tmp/files")" = "$daemon_pid.stats" ] ||
+  fail "daemon: stats files $(cat "$tmp/files"), not $daemon_pid.stats alone"
+directio stat --json "$daemon_pid" > "$tmp/daemon.json" ||
+  fail "directio stat $daemon_pid failed"
+python3 - "$tmp/daemon.json" <<'PY'
+import json, sys
+m = json.loads(open(sys.argv[1]).read())["mounts"]
+assert len(m) == 1, m
+m = m[0]
+assert m["ops"]["write"]["ops"] == 1 and m["ops"]["read"]["ops"] == 1, m
+PY
+stop_daemon
+ls "$XDG_RUNTIME_DIR/directio" > "$tmp/left"
+[ ! -s "$tmp/left" ] || fail "daemon: stats file left after SIGTERM: $(cat "$tmp/left")"
 exit 0
