@@ -222,6 +222,90 @@ test_threads_named (const char *name, int sig)
   return n;
 }
 
+/* The voluntary context switches of the thread whose /proc status is
+ * at path, if it is named name; 0 otherwise. */
+static unsigned long
+thread_sleeps (const char *path, const char *name)
+{
+  FILE *f = fopen (path, "r");
+  char line[256], comm[64] = "";
+  unsigned long n = 0;
+
+  if (f == NULL)
+    return 0;                   /* the thread has gone meanwhile */
+  while (fgets (line, sizeof line, f)) {
+    if (sscanf (line, "Name: %63s", comm) == 1)
+      continue;
+    sscanf (line, "voluntary_ctxt_switches: %lu", &n);
+  }
+  fclose (f);
+  return strcmp (comm, name) == 0 ? n : 0;
+}
+
+/* Is the thread whose /proc status is at path named name, and running
+ * or runnable (state R)? */
+static bool
+thread_running (const char *path, const char *name)
+{
+  FILE *f = fopen (path, "r");
+  char line[256], comm[64] = "", state = 'S';
+
+  if (f == NULL)
+    return false;
+  while (fgets (line, sizeof line, f)) {
+    if (sscanf (line, "Name: %63s", comm) == 1)
+      continue;
+    sscanf (line, "State: %c", &state);
+  }
+  fclose (f);
+  return strcmp (comm, name) == 0 && state == 'R';
+}
+
+void
+test_threads_wait_asleep (const char *name)
+{
+  double deadline = test_now () + 10;
+
+  for (;;) {
+    DIR *d = opendir ("/proc/self/task");
+    struct dirent *e;
+    bool running = false;
+
+    while (d && (e = readdir (d)) != NULL) {
+      char path[300];
+      if (e->d_name[0] == '.')
+        continue;
+      snprintf (path, sizeof path, "/proc/self/task/%s/status", e->d_name);
+      running |= thread_running (path, name);
+    }
+    if (d)
+      closedir (d);
+    if (!running)
+      return;
+    ck_assert_msg (test_now () < deadline, "%s threads never slept", name);
+    usleep (100);
+  }
+}
+
+unsigned long
+test_thread_sleeps (const char *name)
+{
+  DIR *d = opendir ("/proc/self/task");
+  struct dirent *e;
+  unsigned long n = 0;
+
+  while (d && (e = readdir (d)) != NULL) {
+    char path[300];
+    if (e->d_name[0] == '.')
+      continue;
+    snprintf (path, sizeof path, "/proc/self/task/%s/status", e->d_name);
+    n += thread_sleeps (path, name);
+  }
+  if (d)
+    closedir (d);
+  return n;
+}
+
 double
 test_now (void)
 {

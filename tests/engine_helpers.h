@@ -73,4 +73,11 @@ double test_now (void);
  * is 0, block the signal sig). */
 unsigned test_threads_named (const char *name, int sig);
 
+/* The voluntary context switches (sleeps) of this process's threads
+ * named name, so far. */
+unsigned long test_thread_sleeps (const char *name);
+
+/* Wait (10 s at most) until no thread named name is running. */
+void test_threads_wait_asleep (const char *name);
+
 #endif
