@@ -47,7 +47,7 @@ mkdir -p "$DIO_TEST_DIR/adir"
 expect_start_failure 'adir' "$nfsdirect" "$(dio_url adir)"
 # Nothing listens on port 1 here: the mount fails, naming the server.
 expect_start_failure "mount $DIO_TEST_SERVER:.* failed" "$nfsdirect" \
-  "nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/ok.img?nfsport=1&mountport=1"
+  "nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/ok.img?nfsport=1&mountport=1&retry=0"
 # A server that is not exporting that path.
 expect_start_failure 'nosuchexport' "$nfsdirect" \
   "nfs://$DIO_TEST_SERVER/nosuchexport/ok.img?$DIO_TEST_QUERY"
