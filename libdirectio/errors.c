@@ -15,15 +15,53 @@
 #include "errors.h"
 #include "stats.h"
 
-static __thread char last_error[512];
+/* The thread's error state (libnbd's lib/errors.c): the context the
+ * public entry point set (its name, a string literal, and the file once
+ * known), and the reason the helper below it gave.  The message that
+ * dio_last_error returns is composed from both when the error is set, so
+ * a later call's context never changes an earlier failure's message. */
+static __thread struct {
+  const char *call;             /* "dio_pwrite", or NULL */
+  char file[256];               /* "nfs://h/e/f", or "" */
+  char reason[512];
+  char message[1024];           /* "call: file: reason" */
+} e;
+
+void
+dio_error_context (const char *call, const char *file)
+{
+  e.call = call;
+  dio_error_file (file);
+}
+
+void
+dio_error_file (const char *file)
+{
+  /* A name too long loses its end (a message is not a path). */
+  if (file == NULL || snprintf (e.file, sizeof e.file, "%s", file) < 0)
+    e.file[0] = '\0';
+}
+
+static void
+compose (void)
+{
+  int n = snprintf (e.message, sizeof e.message, "%s%s%s%s%s",
+                    e.call ? e.call : "", e.call ? ": " : "",
+                    e.file, e.file[0] ? ": " : "", e.reason);
+  if (n < 0)
+    e.message[0] = '\0';
+}
 
 static void
 vset (int errnum, bool with_strerror, const char *fmt, va_list ap)
 {
-  int n = vsnprintf (last_error, sizeof last_error, fmt, ap);
-  if (n >= 0 && with_strerror && (size_t) n < sizeof last_error)
-    snprintf (last_error + n, sizeof last_error - n, ": %s",
-              strerror (errnum));
+  int n = vsnprintf (e.reason, sizeof e.reason, fmt, ap);
+  if (n < 0)
+    e.reason[0] = '\0';
+  else if (with_strerror && (size_t) n < sizeof e.reason)
+    snprintf (e.reason + n, sizeof e.reason - n, "%s%s",
+              n > 0 ? ": " : "", strerror (errnum));
+  compose ();
 }
 
 int
@@ -48,34 +86,23 @@ dio_error_msg (int errnum, const char *fmt, ...)
   return -1;
 }
 
-int
-dio_error_prefix (const char *fmt, ...)
-{
-  char prefix[256], rest[sizeof last_error];
-  int saved = errno;
-  va_list ap;
-
-  va_start (ap, fmt);
-  vsnprintf (prefix, sizeof prefix, fmt, ap);
-  va_end (ap);
-  snprintf (rest, sizeof rest, "%s", last_error);
-  /* A message too long loses its end: the prefix says where it was. */
-  if (snprintf (last_error, sizeof last_error, "%s: %s", prefix, rest) < 0)
-    last_error[0] = '\0';
-  errno = saved;
-  return -1;
-}
-
 void
 dio_error_clear (void)
 {
-  last_error[0] = '\0';
+  e.reason[0] = '\0';
+  e.message[0] = '\0';
+}
+
+const char *
+dio_error_reason (void)
+{
+  return e.reason;
 }
 
 const char *
 dio_last_error (void)
 {
-  return last_error;
+  return e.message;
 }
 
 /* Every nfsstat3 and the errno the Linux NFSv3 client gives for it

@@ -363,18 +363,18 @@ dio_file_open (struct dio_mount *m, const char *rel, const char *name,
     call.msg[0] = '\0';
   free (a.dir);
   if (err)
-    return dio_error_msg (err, "%s: %s%s%s", name, strerror (err),
+    return dio_error_msg (err, "%s%s%s", strerror (err),
                           call.msg[0] ? ": " : "", call.msg);
   f = calloc (1, sizeof *f);
   if (f == NULL || (f->name = strdup (name)) == NULL) {
     free (f);
-    return dio_error (ENOMEM, "%s", name);
+    return dio_error (ENOMEM, "open file description");
   }
   f->ino = inode_find_or_add (m, &a.fh, &created);
   if (f->ino == NULL) {
     free (f->name);
     free (f);
-    return dio_error (ENOMEM, "%s", name);
+    return dio_error (ENOMEM, "inode");
   }
   if (!created)
     dio_mount_put (m);          /* the inode already holds one */
@@ -589,8 +589,12 @@ dio_inode_truncate (struct dio_inode *ino, uint64_t size)
   int err;
 
   /* The ctime a replay is guarded with (see setattr_cb). */
-  if (dio_inode_getattr (ino, &st) == -1)
-    return dio_error_prefix ("SETATTR size=%" PRIu64, size);
+  if (dio_inode_getattr (ino, &st) == -1) {
+    char msg[512];
+    int e = errno;
+    snprintf (msg, sizeof msg, "%s", dio_error_reason ());
+    return dio_error_msg (e, "SETATTR size=%" PRIu64 ": %s", size, msg);
+  }
   a.ctime = (nfstime3) { .seconds = st.st_ctim.tv_sec,
                          .nseconds = st.st_ctim.tv_nsec };
   err = dio_call_run (ino->mount, &call, issue_setattr, &a);
