@@ -208,7 +208,7 @@ dio__path_is_managed (const char *path)
   char *abs;
   int r = 0;
 
-  dio_error_context (NULL, path);
+  dio_error_context (NULL, NULL);       /* the profile set's own words */
   if (path == NULL || path[0] == '\0' || strncmp (path, "nfs://", 6) == 0)
     return 0;
   ps = profset_acquire ();
@@ -219,7 +219,7 @@ dio__path_is_managed (const char *path)
   else if (ps->active.n > 0) {
     abs = dio_path_absolute (path);
     if (abs == NULL)
-      r = dio_error (errno, "absolute path");
+      r = dio_error (errno, "%s", path);
     else
       r = dio_profiles_match (&ps->active, abs, NULL) != NULL;
     free (abs);
