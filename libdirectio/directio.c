@@ -30,9 +30,8 @@
 static int
 bad_advice (int advice)
 {
-  return dio_error_msg (EINVAL, "bad advice %d (DIRECTIO_ON is "
-                        "%d, DIRECTIO_OFF %d)", advice, DIRECTIO_ON,
-                        DIRECTIO_OFF);
+  return dio_error_msg (EINVAL, "bad advice %d (DIRECTIO_ON is %d, "
+                        "DIRECTIO_OFF %d)", advice, DIRECTIO_ON, DIRECTIO_OFF);
 }
 
 /* ---- kernel descriptors ---------------------------------------------- */
@@ -86,13 +85,12 @@ kernel_directio (int fd, int advice)
   int fl = fcntl (fd, F_GETFL);
 
   if (fl == -1 || (fl & O_PATH))
-    return dio_error_msg (EBADF, "not an open file "
-                          "descriptor");
+    return dio_error_msg (EBADF, "not an open file descriptor");
   if (fstat (fd, &st) == -1)
     return dio_error (errno, "fstat");
   if (!S_ISREG (st.st_mode) && !S_ISBLK (st.st_mode))
-    return dio_error_msg (ENOTTY, "not a regular file or "
-                          "block device: no direct I/O");
+    return dio_error_msg (ENOTTY, "not a regular file or block device: "
+                          "no direct I/O");
   if (!on && advice != DIRECTIO_OFF)
     return bad_advice (advice);
   if (on) {
@@ -104,8 +102,7 @@ kernel_directio (int fd, int advice)
   }
   if (set_odirect (fd, on) == -1) {
     if (errno == EINVAL)
-      return dio_error_msg (ENOTTY, "the filesystem "
-                            "refuses O_DIRECT");
+      return dio_error_msg (ENOTTY, "the filesystem refuses O_DIRECT");
     return dio_error (errno, "O_DIRECT");
   }
   set_odirect_siblings (fd, &st, on);
