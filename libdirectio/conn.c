@@ -376,6 +376,9 @@ mount_cb (int err, struct nfs_context *nfs, void *data, void *priv)
     /* Not here: a context cannot be destroyed from its own callback. */
     c->mount_failed = true;
     c->start_err = c->ever_up ? 0 : libnfs_errno (err);
+    /* libnfs's own timeout ("Command timed out") is -EINTR. */
+    if (c->start_err && data && strstr ((const char *) data, "timed out"))
+      c->start_err = ETIMEDOUT;
     snprintf (c->start_msg, sizeof c->start_msg, "%s",
               data ? (const char *) data : "mount failed");
     return;
@@ -402,9 +405,8 @@ attempt_timeout_ms (const struct dio_conn *c)
   return c->timeout_ms > 0 ? DIO_MIN (t, c->timeout_ms) : t;
 }
 
-/* A mount attempt the server has not finished in time fails: libnfs
- * 4.0's own timeout does not cover every step of a mount (a paused
- * server held a soft first mount for a minute). */
+/* A mount attempt the server has not finished in time fails: the
+ * engine's own bound, whatever step of the mount libnfs is in. */
 static void
 check_attempt_deadline (struct dio_conn *c)
 {

@@ -65,11 +65,12 @@ void dio_conn_stop (struct dio_conn *c);
 void dio_conn_submit (struct dio_conn *c, struct dio_job *job);
 
 /* Service thread only: the job's call has come back with rpc_status and
- * the callback's data (RPC_STATUS_*; pass RPC_STATUS_CANCEL for a high-level libnfs call that
- * failed while dio_conn_lost() is true; for a raw NFSv3 RPC, data is its
- * result, which starts with its nfsstat3).  If the connection was lost
- * under it, the job is queued again for the next connection, or failed
- * with ETIMEDOUT through fail() past its soft deadline; if the server
+ * the callback's data (RPC_STATUS_*; pass RPC_STATUS_CANCEL for a
+ * high-level libnfs call that failed because its socket broke: see
+ * dio_call_done; for a raw NFSv3 RPC, data is its result, which starts
+ * with its nfsstat3).  If the connection was lost under it (job->replays
+ * then counts it), the job is queued again for the next connection, or
+ * failed with ETIMEDOUT through fail() past its soft deadline; if the server
  * answered NFS3ERR_JUKEBOX, it is sent again after a pause
  * (dio_conn_delay).  Then true is returned: the caller must not touch the
  * job again. */

@@ -3,7 +3,8 @@
 # existed.  Under hard, a `directio cp` started while the server is down
 # waits for it, says "server not responding, still trying" and "server OK"
 # once each on stderr (and nothing else), and copies once the server
-# starts; retry=0 tries once; retry=1 gives up after a minute.  Under
+# starts (or, paused, resumes); retry=0 tries once; retry=1 gives up
+# after a minute.  Under
 # soft, a first mount against a paused server fails after timeo x
 # retrans (it used to take a minute).
 
@@ -52,6 +53,22 @@ cmp "$tmp/src" "$dir/first.bin"
   fail "more than the two notices: $(cat "$tmp/hard.err")"
 grep -q "^libdirectio: nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT: server OK\$" \
   "$tmp/hard.err" || fail "the notice names no server: $(cat "$tmp/hard.err")"
+
+# --- hard: waits for a paused server (an attempt gives up after 10 s) ----
+"$DIO_GANESHA" pause
+directio cp "$tmp/src" "$(dio_url paused.bin)" 2> "$tmp/paused.err" &
+pid=$!
+said_p () { grep -q 'server not responding, still trying' "$tmp/paused.err"; }
+retry_until 60 said_p ||
+  fail "paused: no 'not responding' notice: $(cat "$tmp/paused.err")"
+kill -0 "$pid" || fail "the copy gave up: $(cat "$tmp/paused.err")"
+"$DIO_GANESHA" resume
+st=0
+wait "$pid" || st=$?
+[ "$st" = 0 ] || fail "the copy exited $st: $(cat "$tmp/paused.err")"
+cmp "$tmp/src" "$dir/paused.bin"
+[ "$(wc -l < "$tmp/paused.err")" = 2 ] && grep -q 'server OK' "$tmp/paused.err" ||
+  fail "paused: notices: $(cat "$tmp/paused.err")"
 
 # --- retry=0: one attempt, no notice -------------------------------------
 "$DIO_GANESHA" stop

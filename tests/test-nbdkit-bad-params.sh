@@ -21,6 +21,7 @@ expect_start_failure 'rsize=abc: ' "$nfsdirect" "$url" rsize=abc
 expect_start_failure 'wsize=1: ' "$nfsdirect" "$url" wsize=1
 expect_start_failure 'nconnect=99: ' "$nfsdirect" "$url" nconnect=99
 expect_start_failure 'timeo=0: ' "$nfsdirect" "$url" timeo=0
+expect_start_failure 'retry=10001: ' "$nfsdirect" "$url" retry=10001
 expect_start_failure 'one value only' "$nfsdirect" "$url" rsize=1M,soft
 expect_start_failure 'hard=maybe: expected a boolean' "$nfsdirect" "$url" hard=maybe
 expect_start_failure 'readonly=perhaps: expected a boolean' \
