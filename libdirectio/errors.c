@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Error reporting and NFS status mapping.
  *
- * Threading: the message buffer is thread-local; nothing is shared. */
+ * Threading: the error state (context, reason, message) is thread-local;
+ * nothing is shared. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -22,9 +23,9 @@
  * a later call's context never changes an earlier failure's message. */
 static __thread struct {
   const char *call;             /* "dio_pwrite", or NULL */
-  char file[256];               /* "nfs://h/e/f", or "" */
+  char file[1024];              /* "nfs://h/e/f", or "" */
   char reason[512];
-  char message[1024];           /* "call: file: reason" */
+  char message[2048];           /* "call: file: reason" */
 } e;
 
 void
@@ -37,9 +38,12 @@ dio_error_context (const char *call, const char *file)
 void
 dio_error_file (const char *file)
 {
-  /* A name too long loses its end (a message is not a path). */
-  if (file == NULL || snprintf (e.file, sizeof e.file, "%s", file) < 0)
-    e.file[0] = '\0';
+  /* On every call's path: a copy, no formatting.  A name too long loses
+   * its end (a message is not a path). */
+  size_t n = file ? strnlen (file, sizeof e.file - 1) : 0;
+
+  memcpy (e.file, file ? file : "", n);
+  e.file[n] = '\0';
 }
 
 static void
