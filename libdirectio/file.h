@@ -77,8 +77,9 @@ struct dio_ofd {
 
 /* Open rel (a path inside m's export) with open(2) flags and mode; on
  * success *out holds a new ofd (one reference) and its inode, and the
- * caller's reference to m is consumed.  -1 with dio_error naming name on
- * failure (the reference is still the caller's). */
+ * caller's reference to m is consumed; name is the file's name in later
+ * messages (f->name).  -1 with dio_error's reason on failure (the
+ * reference is still the caller's). */
 int dio_file_open (struct dio_mount *m, const char *rel, const char *name,
                    int flags, mode_t mode, struct dio_ofd **out);
 

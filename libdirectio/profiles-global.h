@@ -8,7 +8,7 @@
 #include "options.h"
 #include "url.h"
 
-/* Resolve path for the call fn (named in messages):
+/* Resolve path (the caller's context names the call and the path):
  *  - "nfs://..." : the URL's arguments over the defaults, direct from
  *    open (forcedirectio) unless the URL says noforcedirectio;
  *  - otherwise a local path, made absolute with the working directory
