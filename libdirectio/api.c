@@ -621,14 +621,12 @@ writeback_and_check (struct dio_ofd *f)
   return 0;
 }
 
-int
-dio_fsync (int fd)
+static int
+sync_fd (int fd)
 {
-  struct dio_ofd *f;
+  struct dio_ofd *f = lookup (fd);
   int r;
 
-  dio_error_context ("dio_fsync", NULL);
-  f = lookup (fd);
   if (f == NULL)
     return -1;
   r = writeback_and_check (f);
@@ -639,9 +637,17 @@ dio_fsync (int fd)
 }
 
 int
+dio_fsync (int fd)
+{
+  dio_error_context ("dio_fsync", NULL);
+  return sync_fd (fd);
+}
+
+int
 dio_fdatasync (int fd)
 {
-  return dio_fsync (fd);
+  dio_error_context ("dio_fdatasync", NULL);
+  return sync_fd (fd);
 }
 
 /* Cached pages go first (written back, so that nothing lands past the
