@@ -464,12 +464,16 @@ pending (const struct fault *f, const struct call *c, bool soft)
 }
 
 /* Close commits DIO_WRITE_UNSTABLE writes (item 8, merged from branch
- * buffered); the COMMIT's errno there is item 9, on branch replay. */
+ * buffered); the COMMIT's errno there is item 9, pending as long as
+ * pending() says it is for fsync's COMMIT. */
 static const char *
-pending_close (const struct fault *f, const struct call *c)
+pending_close (const struct fault *f, const struct call *c, bool soft)
 {
-  return !strcmp (c->name, "close (UNSTABLE)")
-    && !strncmp (f->action, "error=", 6) && f->err != EIO ? "replay" : NULL;
+  static const struct call fsync_call = { .name = "fsync",
+                                          .idempotent = true };
+
+  return strcmp (c->name, "close (UNSTABLE)") ? NULL
+    : pending (f, &fsync_call, soft);
 }
 
 /* --- one cell ---------------------------------------------------------- */
@@ -615,7 +619,7 @@ run_cell (struct nfsproxy *px, const struct call *c, const struct fault *f,
           bool soft, unsigned n, struct tally *t)
 {
   struct ctx x = { .px = px, .soft = soft, .fd = -1 };
-  const char *pend = pending (f, c, soft) ?: pending_close (f, c);
+  const char *pend = pending (f, c, soft) ?: pending_close (f, c, soft);
   int want = expected_err (f, c);
   bool strict = getenv ("DIO_MATRIX_STRICT") != NULL;
   char rule[128], what[256];

@@ -90,7 +90,9 @@ steps ()
       case $op:$fault in
         read:verf*|flush:short|flush:zero) continue ;;
         *:drop) [ "$mode" = soft ] || continue ;;
-        flush:error=*) continue ;;           # pending: replay (item 9)
+        # Until branch replay (issue 12 item 9, COMMIT's errno) is merged:
+        # after it, delete this line (all these cells pass then).
+        flush:error=*) continue ;;
       esac
       # A new verifier at the COMMIT: the writes may be lost (EIO; the
       # plugin keeps no copy to send again, as the kernel would).
@@ -116,6 +118,7 @@ steps ()
       # The range afterwards, read without a fault.
       case $op:$ran in
         read:*) ;;
+        flush:*) echo "a read $off 64K 0x62" ;;  # written before the fault
         *:yes) echo "a read $off 64K $byte" ;;
         *:no) echo "a read $off 64K 0x61" ;;
       esac
