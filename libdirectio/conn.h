@@ -34,6 +34,9 @@ struct dio_job {
   unsigned replays;             /* sent on a connection that died before
                                    its reply: the server may have run it */
   uint64_t due_ms;              /* delayed: start again at this time */
+  unsigned op;                  /* enum dio_op, for the per-RPC counters
+                                   (start() may set it; 0: other) */
+  uint64_t queued_ns, sent_ns;  /* submitted, last started (conn.c) */
 };
 
 /* How to reach and mount the export. */

@@ -685,7 +685,7 @@ commit_ledger (struct dio_inode *ino)
                           "be lost", strerror (err));
   }
   if (broken || memcmp (verf, committed, NFS3_VERF_SIZE) != 0) {
-    dio_count (ino->mount->stats.verifier_mismatches, 1);
+    dio_count (ino->mount->stats->verifier_mismatches, 1);
     pthread_mutex_lock (&ino->lock);
     ino->loss_seq++;
     pthread_mutex_unlock (&ino->lock);

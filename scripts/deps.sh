@@ -4,7 +4,8 @@
 # demo.sh (bash).
 
 # Build tools, the library's dependencies, and every peer and server the
-# tests drive (nfs-ganesha + rpcbind in a private namespace, nbdkit,
+# tests drive (nfs-ganesha + rpcbind in a private namespace, with its VFS
+# backend and its MEM one as a second server implementation, nbdkit,
 # libnbd's tools, qemu-img, fio, valgrind, iproute2/util-linux for the
 # namespace and setarch, procps for pgrep; qemu-system-x86 boots the
 # guest of the nbd-client tests and e2fsprogs checks its disk on the
@@ -17,7 +18,7 @@ dio_packages=(
   libasan8 libubsan1 libtsan2
   libnfs-dev libnfs-utils check
   nbdkit nbdkit-plugin-dev libnbd-bin python3-libnbd
-  nfs-ganesha nfs-ganesha-vfs rpcbind
+  nfs-ganesha nfs-ganesha-vfs nfs-ganesha-mem rpcbind
   qemu-utils fio valgrind
   iproute2 procps util-linux coreutils
   qemu-system-x86 e2fsprogs

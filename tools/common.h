@@ -30,6 +30,7 @@ extern int cmd_cp (int argc, char *argv[]);
 extern int cmd_bench (int argc, char *argv[]);
 extern int cmd_run (int argc, char *argv[]);
 extern int cmd_profile (int argc, char *argv[]);
+extern int cmd_stat (int argc, char *argv[]);
 
 /* ---- messages --------------------------------------------------------- */
 

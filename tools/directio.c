@@ -27,6 +27,7 @@ static const struct subcommand subcommands[] = {
   { "bench", cmd_bench, "measure direct (or cached) I/O to an NFS file" },
   { "run", cmd_run, "run a program with profile paths going to the engine" },
   { "profile", cmd_profile, "check or list a mount profile file" },
+  { "stat", cmd_stat, "print running engine users' NFS counters (nfsiostat)" },
 };
 
 #define NR_SUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])
