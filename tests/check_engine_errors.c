@@ -315,7 +315,7 @@ START_TEST (test_message_shapes)
                 "option");
   assert_exact (dio_open (NULL, O_RDONLY), "dio_open: path is NULL");
 
-  ck_assert_int_eq (mkdir (test_local ("shape-dir"), 0755), 0);
+  test_mkdir ("shape-dir");
   snprintf (url, sizeof url, "%s", test_url ("shape-dir", NULL));
   snprintf (want, sizeof want, "dio_open: %s: is a directory", url);
   assert_exact (dio_open (url, O_RDONLY), want);

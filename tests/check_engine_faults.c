@@ -229,7 +229,10 @@ END_TEST
 START_TEST (test_close_reports_lost_unstable)
 {
   char buf[65536];
-  int fd = dio_open (test_url ("close-lost", NULL), O_RDWR | O_CREAT, 0644);
+  int fd;
+
+  TEST_SKIP_ON_MEM ("a restart loses every file: MEM keeps them in the server's memory");
+  fd = dio_open (test_url ("close-lost", NULL), O_RDWR | O_CREAT, 0644);
 
   ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
   test_fill (buf, sizeof buf, 0, 16);
