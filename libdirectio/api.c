@@ -68,9 +68,8 @@ refuse_directory (struct dio_ofd *f, struct dio_cache_attr *attr,
   return 0;
 }
 
-int
-dio_open_options (const char *path, int flags, mode_t mode,
-                  const char *options)
+static int
+open_file (const char *path, int flags, mode_t mode, const char *options)
 {
   struct dio_options o;
   struct dio_url u;
@@ -81,7 +80,6 @@ dio_open_options (const char *path, int flags, mode_t mode,
   const char *rel;
   int fd;
 
-  dio_error_context ("dio_open", path);
   if (path == NULL)
     return dio_error_msg (EFAULT, "path is NULL");
   if (check_open_flags (flags) == -1)
@@ -139,7 +137,16 @@ dio_open (const char *path, int flags, ...)
     mode = va_arg (ap, int);
     va_end (ap);
   }
-  return dio_open_options (path, flags, mode, NULL);
+  dio_error_context ("dio_open", path);
+  return open_file (path, flags, mode, NULL);
+}
+
+int
+dio_open_options (const char *path, int flags, mode_t mode,
+                  const char *options)
+{
+  dio_error_context ("dio_open_options", path);
+  return open_file (path, flags, mode, options);
 }
 
 /* ---- descriptor checks ----------------------------------------------- */

@@ -314,6 +314,9 @@ START_TEST (test_message_shapes)
                 "dio_open: nfs://h/e/f?frobnicate=1: frobnicate=1: unknown "
                 "option");
   assert_exact (dio_open (NULL, O_RDONLY), "dio_open: path is NULL");
+  /* dio_open is dio_open_options without options: each names itself. */
+  assert_exact (dio_open_options ("nfs:///export/f", O_RDONLY, 0, NULL),
+                "dio_open_options: nfs:///export/f: no server name");
 
   test_mkdir ("shape-dir");
   snprintf (url, sizeof url, "%s", test_url ("shape-dir", NULL));
