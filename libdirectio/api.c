@@ -49,9 +49,10 @@ check_open_flags (const char *path, int flags)
 }
 
 /* libnfs opens directories as if they were files: only regular files
- * (and devices, as the kernel allows) are engine files. */
+ * (and devices, as the kernel allows) are engine files.  Then O_TRUNC,
+ * as one SETATTR whose replay is guarded with the ctime seen here. */
 static int
-refuse_directory (struct dio_ofd *f)
+refuse_directory_truncate (struct dio_ofd *f)
 {
   struct stat st;
 
@@ -59,6 +60,10 @@ refuse_directory (struct dio_ofd *f)
     return dio_error (errno, "dio_open: %s: GETATTR", f->name);
   if (S_ISDIR (st.st_mode))
     return dio_error_msg (EISDIR, "dio_open: %s: is a directory", f->name);
+  if ((f->flags & O_TRUNC) && (f->flags & O_ACCMODE) != O_RDONLY
+      && S_ISREG (st.st_mode)
+      && dio_inode_truncate_seen (f->ino, 0, &st) == -1)
+    return dio_error_prefix ("dio_open: %s: O_TRUNC", f->name);
   return 0;
 }
 
@@ -107,7 +112,7 @@ dio_open_options (const char *path, int flags, mode_t mode,
     return -1;
   }
   dio_url_free (&u);
-  if (refuse_directory (f) == -1 || dio_ofd_start (f) == -1) {
+  if (refuse_directory_truncate (f) == -1 || dio_ofd_start (f) == -1) {
     int err = errno;
     dio_ofd_put (f);
     errno = err;
