@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Run every test of libdirectio on a Debian 12 machine, from a fresh clone:
 #
 #   1. install the packages the build and the tests need (skipped when all
@@ -7,7 +8,14 @@
 #   3. `make check-valgrind` there (the suite under valgrind memcheck);
 #   4. an ASan+UBSan build and `make check` in _build-asan/;
 #   5. a ThreadSanitizer build and `make check-tsan` in _build-tsan/ (the
-#      threaded tests, briefly; any report fails the test).
+#      threaded tests, briefly; any report fails the test);
+#   6. `make distcheck` in the normal build: the tarball has every tracked
+#      file, builds out of tree, passes a quick `make check`
+#      (DIO_TEST_QUICK=1: the full suite ran in step 2), installs under its
+#      own prefix and uninstalls cleanly;
+#   7. with DIO_TEST_DEBS=1 (.ci/run sets it): tests/test-debian-packages.sh
+#      builds the Debian packages, installs them on this machine, uses them
+#      and removes them.
 #
 # All builds are out of tree (VPATH).  A source tree configured in place
 # (./configure run in it) cannot also host VPATH builds: then the normal
@@ -15,7 +23,7 @@
 #
 # Environment: JOBS (default 2), DIO_CHECK_SKIP_APT=1 skips step 1,
 # DIO_CHECK_SKIP_VALGRIND=1, DIO_CHECK_SKIP_ASAN=1 and
-# DIO_CHECK_SKIP_TSAN=1 skip those steps.
+# DIO_CHECK_SKIP_TSAN=1, DIO_CHECK_SKIP_DISTCHECK=1 skip those steps.
 # The last line printed is a summary: "check: N passed, N failed, N skipped".
 
 set -e
@@ -27,6 +35,11 @@ top=$(pwd)
 jobs=${JOBS:-2}
 
 passed=0 failed=0 skipped=0
+
+# The package test installs packages system-wide: only step 7 runs it,
+# not the make check passes before.
+test_debs=${DIO_TEST_DEBS:-}
+unset DIO_TEST_DEBS
 
 say () { printf '\n=== check.sh: %s\n' "$*"; }
 die () { printf 'check.sh: ERROR: %s\n' "$*" >&2; summary; exit 1; }
@@ -55,13 +68,15 @@ show_failures ()
   done < <(find "$1" -name test-suite.log -type f)
 }
 
-# run_check DIR TARGET LABEL: make TARGET in DIR, tally, show logs on failure.
+# run_check DIR TARGET LABEL [MAKE-ARG...]: make TARGET in DIR, tally,
+# show logs on failure.
 run_check ()
 {
   local dir=$1 target=$2 label=$3 status=0
+  shift 3
   find "$dir" -name test-suite.log -type f -delete
-  say "$label: make $target"
-  make -C "$dir" -j"$jobs" "$target" || status=$?
+  say "$label: make $target $*"
+  make -C "$dir" -j"$jobs" "$target" "$@" || status=$?
   tally "$dir"
   if [ $status -ne 0 ]; then
     show_failures "$dir"
@@ -120,6 +135,20 @@ elif [ "$builddir" = . ]; then
 else
   configure_and_build _build-tsan tsan --enable-sanitizers=thread
   run_check _build-tsan check-tsan tsan
+fi
+
+if [ -n "$DIO_CHECK_SKIP_DISTCHECK" ]; then
+  say "distcheck: skipped (DIO_CHECK_SKIP_DISTCHECK)"
+else
+  say "distcheck: make distcheck (DIO_TEST_QUICK=1)"
+  DIO_TEST_QUICK=1 make -C "$builddir" -j"$jobs" distcheck ||
+    die "distcheck: make distcheck failed (its build tree is kept under $builddir/$(sed -n 's/^PACKAGE_TARNAME = //p' "$builddir/Makefile")-*)"
+fi
+
+if [ "$test_debs" = 1 ]; then
+  DIO_TEST_DEBS=1 run_check "$builddir/tests" check debs TESTS=test-debian-packages.sh
+else
+  say "debs: skipped (DIO_TEST_DEBS=1 runs tests/test-debian-packages.sh; .ci/run sets it)"
 fi
 
 say "all done"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The main job, end to end, on a fresh Debian 12 machine: install what is
 # missing, build, start a private loopback NFS server (nfs-ganesha, in its
 # own network namespace), copy a file into it and back out uncached with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # bench/peers.sh's work, inside tests/with-ganesha.sh.  Environment from
 # peers.sh: BUILD size_mib reps runtime out; from with-ganesha.sh: DIO_TEST_*.
 set -euo pipefail

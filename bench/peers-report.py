@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Medians, ratios and targets from a bench/peers.sh CSV file."""
 import csv
 import statistics

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Benchmark libdirectio beside its peers, in one run, on this machine:
 #
 #   copy out of / into NFS:  directio cp  vs  nfs-cp  vs  qemu-img convert -t none -T none

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The public dio_* entry points: argument checks, descriptor lookup, and
  * the dispatch to the engine.  Every failure sets errno and a message
  * naming the call and the descriptor or path.
@@ -19,6 +20,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "buffered.h"
 #include "directio.h"
 #include "dreq.h"
 #include "errors.h"
@@ -49,21 +51,29 @@ check_open_flags (const char *path, int flags)
 }
 
 /* libnfs opens directories as if they were files: only regular files
- * (and devices, as the kernel allows) are engine files.  Then O_TRUNC,
- * as one SETATTR whose replay is guarded with the ctime seen here. */
+ * (and devices, as the kernel allows) are engine files.  The GETATTR is
+ * also the open's close-to-open one (*attr, asked for under *asked).
+ * Then O_TRUNC, as one SETATTR whose replay is guarded with the ctime
+ * seen here (libnfs's own would be sent again unguarded). */
 static int
-refuse_directory_truncate (struct dio_ofd *f)
+refuse_directory_truncate (struct dio_ofd *f, struct dio_cache_attr *attr,
+                           struct dio_cache_asked *asked)
 {
   struct stat st;
 
+  dio_cache_attr_ask (&f->ino->cf, asked);
   if (dio_inode_getattr (f->ino, &st) == -1)
     return dio_error (errno, "dio_open: %s: GETATTR", f->name);
   if (S_ISDIR (st.st_mode))
     return dio_error_msg (EISDIR, "dio_open: %s: is a directory", f->name);
   if ((f->flags & O_TRUNC) && (f->flags & O_ACCMODE) != O_RDONLY
-      && S_ISREG (st.st_mode)
-      && dio_inode_truncate_seen (f->ino, 0, &st) == -1)
-    return dio_error_prefix ("dio_open: %s: O_TRUNC", f->name);
+      && S_ISREG (st.st_mode)) {
+    if (dio_inode_truncate_seen (f->ino, 0, &st) == -1)
+      return dio_error_prefix ("dio_open: %s: O_TRUNC", f->name);
+    st.st_size = 0;             /* the times moved too: the next
+                                   revalidation sees that */
+  }
+  *attr = dio_cache_attr_of_stat (&st);
   return 0;
 }
 
@@ -75,6 +85,8 @@ dio_open_options (const char *path, int flags, mode_t mode,
   struct dio_url u;
   struct dio_mount *m;
   struct dio_ofd *f;
+  struct dio_cache_attr attr;
+  struct dio_cache_asked asked;
   const char *rel;
   int fd;
 
@@ -112,7 +124,8 @@ dio_open_options (const char *path, int flags, mode_t mode,
     return -1;
   }
   dio_url_free (&u);
-  if (refuse_directory_truncate (f) == -1 || dio_ofd_start (f) == -1) {
+  if (refuse_directory_truncate (f, &attr, &asked) == -1
+      || dio_ofd_start (f, &attr, &asked) == -1) {
     int err = errno;
     dio_ofd_put (f);
     errno = err;
@@ -239,6 +252,24 @@ direct_io (struct dio_inode *ino, bool write, int flags,
   return r;
 }
 
+/* A cached write; under noac written back before it returns, as Linux
+ * makes writes synchronous there, its failure reported to this
+ * description (once). */
+static ssize_t
+cached_write (struct dio_ofd *f, const struct iovec *iov, int iovcnt,
+              off_t offset)
+{
+  struct dio_cache_file *cf = &f->ino->cf;
+  ssize_t r = dio_cache_write (cf, iov, iovcnt, offset);
+
+  if (r > 0 && dio_cache_sync_writes (cf)) {
+    dio_cache_flush (cf, offset, r);
+    if (dio_cache_check_error (cf, &f->wb_seen) == -1)
+      return -1;
+  }
+  return r;
+}
+
 /* Direct or buffered, by the file's advice.  Cached I/O holds the mode
  * lock shared so that directio(ON) cannot switch under it. */
 static ssize_t
@@ -251,7 +282,7 @@ dispatch (struct dio_ofd *f, bool write, int flags, const struct iovec *iov,
   if (!dio_inode_is_direct (ino)) {
     pthread_rwlock_rdlock (&ino->mode_lock);
     if (!dio_inode_is_direct (ino)) {
-      r = write ? dio_cache_write (&ino->cf, iov, iovcnt, offset)
+      r = write ? cached_write (f, iov, iovcnt, offset)
         : dio_cache_read (&ino->cf, &f->ra, iov, iovcnt, offset);
       pthread_rwlock_unlock (&ino->mode_lock);
       return r;
@@ -395,8 +426,10 @@ dio_writev (int fd, const struct iovec *iov, int iovcnt)
 
 /* ---- asynchronous ---------------------------------------------------- */
 
-/* Asynchronous I/O is always direct; around a write, the file's cached
- * pages of the range are dropped (before: written back first). */
+/* Asynchronous I/O is always direct: before it, the file's dirty pages
+ * are written back (all of them: a read below pages that extend the file
+ * must not find a false EOF); around a write, the cached pages of its
+ * range are dropped. */
 struct aio_write {
   struct dio_inode *ino;        /* the request holds a reference */
   uint64_t offset, len;
@@ -489,12 +522,22 @@ dio_aio_pwrite (int fd, const void *buf, size_t count, off_t offset,
 /* ---- metadata -------------------------------------------------------- */
 
 /* GETATTR after writing back cached data, so that size and mtime count
- * it (as Linux's nfs_getattr does). */
+ * it (as Linux's nfs_getattr does); the cache revalidates with what it
+ * says (a reader at the cached EOF then sees what fstat saw). */
 static int
 getattr (struct dio_ofd *f, struct stat *st)
 {
-  dio_cache_flush (&f->ino->cf, 0, 0);
-  return dio_inode_getattr (f->ino, st);
+  struct dio_cache_file *cf = &f->ino->cf;
+  struct dio_cache_asked asked;
+  struct dio_cache_attr attr;
+
+  dio_cache_flush (cf, 0, 0);
+  dio_cache_attr_ask (cf, &asked);
+  if (dio_inode_getattr (f->ino, st) == -1)
+    return -1;
+  attr = dio_cache_attr_of_stat (st);
+  dio_cache_attr_update (cf, &attr, &asked);
+  return 0;
 }
 
 off_t
@@ -632,8 +675,10 @@ dio_ftruncate (int fd, off_t length)
   return r;
 }
 
-/* As on Linux NFS, every close writes back and reports the write-back's
- * failure; the descriptor is closed either way. */
+/* As on Linux NFS, every close writes back and COMMITs what was written
+ * DIO_WRITE_UNSTABLE, and reports a failure of either (EIO if the
+ * server restarted since the unstable writes, as fsync does); the
+ * descriptor is closed either way. */
 int
 dio_close (int fd)
 {
@@ -641,8 +686,19 @@ dio_close (int fd)
   int r = 0, err = 0;
 
   if (f) {
+    char msg[512] = "";
+
     r = writeback_and_check ("dio_close", f);
     err = errno;
+    if (r == -1)
+      snprintf (msg, sizeof msg, "%s", dio_last_error ());
+    if (dio_ofd_sync (f) == -1 && r == 0) {
+      r = -1;
+      err = errno;
+      dio_error_prefix ("dio_close: %s", f->name);
+    }
+    else if (r == -1)
+      dio_error_msg (err, "%s", msg);   /* the first failure's words */
     dio_ofd_put (f);
   }
   if (dio_fd_remove (fd) == -1)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Buffered mode's link to the engine.
  *
  * Page size, measured on the loopback ganesha (3 interleaved runs, 64 KiB
@@ -105,15 +106,13 @@ engine_start (struct dio_cache_file *cf, bool write, const struct iovec *iov,
 }
 
 static int
-engine_getattr (struct dio_cache_file *cf, uint64_t *size,
-                struct timespec *mtime)
+engine_getattr (struct dio_cache_file *cf, struct dio_cache_attr *attr)
 {
   struct stat st;
 
   if (dio_inode_getattr (inode_of (cf), &st) == -1)
     return -1;
-  *size = st.st_size;
-  *mtime = st.st_mtim;
+  *attr = dio_cache_attr_of_stat (&st);
   return 0;
 }
 
@@ -158,6 +157,8 @@ dio_buffered_attach (struct dio_mount *m)
       e = NULL;
     }
     else {
+      dio_cache_set_attr_policy (e->c, m->opts.acregmin, m->opts.acregmax,
+                                 m->opts.noac, m->opts.nocto);
       e->next = registry;
       registry = e;
     }

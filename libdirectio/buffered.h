@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Buffered mode's link to the engine: one page cache per mount, whose
  * backend is the direct request engine. */
 #ifndef DIO_BUFFERED_H
@@ -5,7 +6,18 @@
 
 #include "cache.h"
 
+#include <sys/stat.h>
+
 struct dio_mount;
+
+/* What the cache compares, out of a GETATTR's struct stat. */
+static inline struct dio_cache_attr
+dio_cache_attr_of_stat (const struct stat *st)
+{
+  return (struct dio_cache_attr) {
+    .size = st->st_size, .mtime = st->st_mtim, .ctime = st->st_ctim,
+  };
+}
 
 /* Cache pages: small enough that random 4 KiB reads do not fetch much
  * more than they need; streams move in large RPCs anyway, since fills

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The page cache's insides, shared by cache.c (pages, table, eviction,
  * coherence), cache-read.c (fills and readahead) and cache-write.c
  * (cached writes and write-back).
@@ -45,6 +46,8 @@ struct dio_cache {
   size_t nbuckets;              /* a power of two */
   struct dio_cpage **buckets;
   struct dio_cpage lru;         /* sentinel of the LRU list */
+  uint64_t acmin_ms, acmax_ms;  /* attribute timeout bounds */
+  bool noac, nocto;             /* attribute cache policy */
 };
 
 static inline bool
@@ -57,6 +60,15 @@ static inline bool
 page_busy (const struct dio_cpage *p)
 {
   return p->loading || p->writeback;
+}
+
+/* Lock held: our own write or truncation moved the server's file: the
+ * pages' stamp is no longer the server's attributes. */
+static inline void
+dio_cache_moved (struct dio_cache_file *cf)
+{
+  cf->stamp_valid = false;
+  cf->attr_gen++;
 }
 
 static inline uint64_t
@@ -106,7 +118,10 @@ void dio_cpage_set_dirty (struct dio_cache *c, struct dio_cpage *p,
 void dio_cache_make_room (struct dio_cache *c, struct dio_cache_file *self);
 void dio_cache_drop_locked (struct dio_cache_file *cf, uint64_t first,
                             uint64_t last);
+/* Fetch the attributes if unknown (ensure), or also if timed out
+ * (revalidate).  0, or -1 with errno. */
 int dio_cache_ensure_attr (struct dio_cache_file *cf);
+int dio_cache_revalidate (struct dio_cache_file *cf);
 
 /* cache-write.c, lock held (dropped while waiting). */
 int dio_cache_flush_locked (struct dio_cache_file *cf, uint64_t first,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Cached reads: hits, fills of missing pages, and sequential readahead.
  *
  * A miss starts one fill for the run of missing pages from the first one
@@ -10,7 +11,11 @@
  *
  * A fill that comes back short before the size the cache expected (a
  * chunk failed, or another client truncated the file) asks again for the
- * rest: an empty answer is a real EOF, an error is an error.
+ * rest: an empty answer is a real EOF, an error is an error.  (The
+ * direct requests under it already ask again after a short READ reply
+ * that is not at EOF, and make an empty one without EOF EIO: a fill sees
+ * 0 only where the server said EOF, and never shrinks the file on a
+ * server's whim; dreq.c.)
  *
  * Threading: see cache-int.h. */
 #include "internal.h"
@@ -19,7 +24,7 @@
 #include <string.h>
 
 #include "cache-int.h"
-#include "dreq.h"
+#include "iov.h"
 
 struct fill {
   struct dio_cache *c;
@@ -304,7 +309,7 @@ dio_cache_read (struct dio_cache_file *cf, struct dio_cache_ra *ra,
     len += iov[i].iov_len;
   if (len == 0)
     return 0;
-  if (dio_cache_ensure_attr (cf) == -1)
+  if (dio_cache_revalidate (cf) == -1)
     return -1;
   pthread_mutex_lock (&c->lock);
   update_window (c, ra, offset);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Cached writes and write-back.
  *
  * A write into a page that is not cached does not read it first: the
@@ -20,7 +21,7 @@
 #include <string.h>
 
 #include "cache-int.h"
-#include "dreq.h"
+#include "iov.h"
 
 struct wb {
   struct dio_cache_file *cf;
@@ -79,7 +80,7 @@ run_finish_locked (struct wb_run *r, int err)
   }
   if (r->xfer.done > 0) {
     cf->srv_size = DIO_MAX (cf->srv_size, r->offset + r->xfer.done);
-    cf->stamp_valid = false;    /* our write moved the server's mtime */
+    dio_cache_moved (cf);       /* our write moved the server's mtime */
   }
   cf->writebacks--;
   if (--wb->runs == 0 && !wb->waited)

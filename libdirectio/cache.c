@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The page cache: pages, their table and LRU list, eviction, and the
  * coherence rules between cached and direct I/O (after Linux's NFS
  * client: close-to-open, write-back before a direct read, invalidation
@@ -65,6 +66,7 @@ dio_cache_new (uint64_t size, uint32_t page_size,
     return NULL;
   }
   c->lru.lnext = c->lru.lprev = &c->lru;
+  dio_cache_set_attr_policy (c, 3, 60, false, false);
   pthread_mutex_init (&c->lock, NULL);
   pthread_cond_init (&c->cond, NULL);
   return c;
@@ -328,6 +330,8 @@ dio_cache_file_init (struct dio_cache_file *cf, struct dio_cache *c)
 {
   memset (cf, 0, sizeof *cf);
   cf->cache = c;
+  if (c)
+    cf->attrtimeo = c->acmin_ms;
 }
 
 void
@@ -429,62 +433,171 @@ dio_cache_drop (struct dio_cache_file *cf, uint64_t offset, uint64_t len)
   pthread_mutex_unlock (&c->lock);
 }
 
-/* ---- attributes and close-to-open ------------------------------------ */
+/* ---- attributes: close-to-open and the attribute cache ---------------
+ *
+ * As Linux's NFS client (fs/nfs/inode.c): attributes fetched at open
+ * (close-to-open), on fstat, and before a read once they are older than
+ * the file's timeout; when they differ from those the cached pages
+ * belong to, the clean pages go and the timeout starts again at
+ * acregmin, else it doubles towards acregmax. */
 
-static void
-set_attr_locked (struct dio_cache_file *cf, uint64_t size,
-                 const struct timespec *mtime)
+void
+dio_cache_set_attr_policy (struct dio_cache *c, uint32_t acregmin,
+                           uint32_t acregmax, bool noac, bool nocto)
 {
-  cf->srv_size = size;
-  cf->stamp_size = size;
-  cf->stamp_mtime = *mtime;
-  cf->stamp_valid = true;
+  c->acmax_ms = noac ? 0 : (uint64_t) acregmax * 1000;
+  c->acmin_ms = DIO_MIN (noac ? 0 : (uint64_t) acregmin * 1000, c->acmax_ms);
+  c->noac = noac;
+  c->nocto = nocto;
+}
+
+bool
+dio_cache_sync_writes (const struct dio_cache_file *cf)
+{
+  return cf->cache != NULL && cf->cache->noac;
+}
+
+static bool
+ts_equal (const struct timespec *a, const struct timespec *b)
+{
+  return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static bool
+attr_equal (const struct dio_cache_attr *a, const struct dio_cache_attr *b)
+{
+  return a->size == b->size && ts_equal (&a->mtime, &b->mtime)
+    && ts_equal (&a->ctime, &b->ctime);
+}
+
+/* Lock held: take attributes asked for under t. */
+static void
+attr_apply_locked (struct dio_cache_file *cf, const struct dio_cache_attr *a,
+                   const struct dio_cache_asked *t)
+{
+  struct dio_cache *c = cf->cache;
+  bool changed = !cf->stamp_valid || !attr_equal (&cf->stamp, a);
+
+  if (cf->attr_valid && t->ms < cf->attr_time)
+    return;                     /* newer ones came first */
+  /* Pages read under other attributes may be stale: another client
+   * wrote (or we did, through write-back).  Our dirty data stays. */
+  if (changed)
+    dio_cache_drop_locked (cf, 0, UINT64_MAX);
+  if (changed || t->gen != cf->attr_gen)
+    cf->attrtimeo = c->acmin_ms;
+  else if (t->ms >= cf->attr_time + cf->attrtimeo)
+    cf->attrtimeo = DIO_MIN (cf->attrtimeo * 2, c->acmax_ms);
+  cf->attr_time = t->ms;
+  if (t->gen != cf->attr_gen) {
+    /* Our own write ended while the GETATTR was out: the server may
+     * have answered before it, so the size may be too small and the
+     * stamp is not the pages'.  Keep the larger size. */
+    cf->srv_size = cf->attr_valid ? DIO_MAX (cf->srv_size, a->size)
+      : a->size;
+    cf->stamp_valid = false;
+  }
+  else {
+    cf->srv_size = a->size;
+    cf->stamp = *a;
+    cf->stamp_valid = true;
+  }
   cf->attr_valid = true;
+}
+
+void
+dio_cache_attr_ask (struct dio_cache_file *cf, struct dio_cache_asked *t)
+{
+  t->ms = dio_now_ms ();
+  t->gen = 0;
+  if (cf->cache) {
+    pthread_mutex_lock (&cf->cache->lock);
+    t->gen = cf->attr_gen;
+    pthread_mutex_unlock (&cf->cache->lock);
+  }
+}
+
+void
+dio_cache_attr_update (struct dio_cache_file *cf,
+                       const struct dio_cache_attr *attr,
+                       const struct dio_cache_asked *t)
+{
+  struct dio_cache *c = cf->cache;
+
+  if (c == NULL)
+    return;
+  pthread_mutex_lock (&c->lock);
+  attr_apply_locked (cf, attr, t);
+  pthread_mutex_unlock (&c->lock);
+}
+
+/* Lock held: are the attributes unknown, or (when_old) timed out at
+ * now? */
+static bool
+attr_stale_locked (const struct dio_cache_file *cf, bool when_old,
+                   uint64_t now)
+{
+  return !cf->attr_valid
+    || (when_old && now - cf->attr_time >= cf->attrtimeo);
+}
+
+/* Fetch the attributes if they are stale (attr_stale_locked), or always
+ * (force), and take them. */
+static int
+revalidate (struct dio_cache_file *cf, bool when_old, bool force)
+{
+  struct dio_cache *c = cf->cache;
+  struct dio_cache_attr a;
+  struct dio_cache_asked t;
+  bool need;
+
+  dio_cache_attr_ask (cf, &t);
+  pthread_mutex_lock (&c->lock);
+  need = force || attr_stale_locked (cf, when_old, t.ms);
+  pthread_mutex_unlock (&c->lock);
+  if (!need)
+    return 0;
+  if (c->ops->getattr (cf, &a) == -1)
+    return -1;
+  dio_cache_attr_update (cf, &a, &t);
+  return 0;
 }
 
 int
 dio_cache_ensure_attr (struct dio_cache_file *cf)
 {
-  struct dio_cache *c = cf->cache;
-  struct timespec mtime;
-  uint64_t size;
-  bool valid;
+  return revalidate (cf, false, false);
+}
 
+int
+dio_cache_revalidate (struct dio_cache_file *cf)
+{
+  return revalidate (cf, true, false);
+}
+
+void
+dio_cache_open_attr (struct dio_cache_file *cf,
+                     const struct dio_cache_attr *attr,
+                     const struct dio_cache_asked *t)
+{
+  struct dio_cache *c = cf->cache;
+
+  if (c == NULL)
+    return;
   pthread_mutex_lock (&c->lock);
-  valid = cf->attr_valid;
+  if (!c->nocto || attr_stale_locked (cf, true, dio_now_ms ()))
+    attr_apply_locked (cf, attr, t);
   pthread_mutex_unlock (&c->lock);
-  if (valid)
-    return 0;
-  if (c->ops->getattr (cf, &size, &mtime) == -1)
-    return -1;
-  pthread_mutex_lock (&c->lock);
-  if (!cf->attr_valid)
-    set_attr_locked (cf, size, &mtime);
-  pthread_mutex_unlock (&c->lock);
-  return 0;
 }
 
 int
 dio_cache_open (struct dio_cache_file *cf)
 {
   struct dio_cache *c = cf->cache;
-  struct timespec mtime;
-  uint64_t size;
 
   if (c == NULL)
     return 0;
-  if (c->ops->getattr (cf, &size, &mtime) == -1)
-    return -1;
-  pthread_mutex_lock (&c->lock);
-  /* Pages read under other attributes may be stale: another client
-   * wrote (or we did, through write-back).  Our dirty data stays. */
-  if (!cf->stamp_valid || cf->stamp_size != size
-      || cf->stamp_mtime.tv_sec != mtime.tv_sec
-      || cf->stamp_mtime.tv_nsec != mtime.tv_nsec)
-    dio_cache_drop_locked (cf, 0, UINT64_MAX);
-  set_attr_locked (cf, size, &mtime);
-  pthread_mutex_unlock (&c->lock);
-  return 0;
+  return revalidate (cf, true, !c->nocto);
 }
 
 /* ---- direct I/O next to the cache ------------------------------------ */
@@ -502,7 +615,7 @@ dio_cache_before_direct (struct dio_cache_file *cf, bool write,
   range_pages (c, offset, len, &first, &last);
   pthread_mutex_lock (&c->lock);
   if (cf->npages > 0) {
-    r = dio_cache_flush_locked (cf, first, last);
+    r = dio_cache_flush_locked (cf, 0, UINT64_MAX);
     if (write)
       dio_cache_drop_locked (cf, first, last);
   }
@@ -525,7 +638,7 @@ dio_cache_after_direct_write (struct dio_cache_file *cf, uint64_t offset,
     dio_cache_drop_locked (cf, first, last);
   if (result > 0) {
     cf->srv_size = DIO_MAX (cf->srv_size, offset + (uint64_t) result);
-    cf->stamp_valid = false;    /* the server's mtime moved */
+    dio_cache_moved (cf);
   }
   pthread_mutex_unlock (&c->lock);
 }
@@ -537,7 +650,8 @@ empty_locked (struct dio_cache_file *cf)
   int r = dio_cache_flush_locked (cf, 0, UINT64_MAX);
 
   dio_cache_drop_locked (cf, 0, UINT64_MAX);
-  cf->attr_valid = cf->stamp_valid = false;
+  dio_cache_moved (cf);
+  cf->attr_valid = false;
   cf->wr_end = 0;
   return r;
 }
@@ -594,7 +708,7 @@ dio_cache_truncate_end (struct dio_cache_file *cf, uint64_t size)
   dio_cache_drop_locked (cf, 0, UINT64_MAX);
   cf->srv_size = size;
   cf->wr_end = DIO_MIN (cf->wr_end, size);
-  cf->stamp_valid = false;
+  dio_cache_moved (cf);
   pthread_mutex_unlock (&c->lock);
 }
 
@@ -614,7 +728,8 @@ dio_cache_discard (struct dio_cache_file *cf)
     else
       dio_cpage_free (c, p);
   }
-  cf->attr_valid = cf->stamp_valid = false;
+  dio_cache_moved (cf);
+  cf->attr_valid = false;
   cf->wr_end = 0;
   pthread_cond_broadcast (&c->cond);
   pthread_mutex_unlock (&c->lock);

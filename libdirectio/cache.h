@@ -1,7 +1,9 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Buffered mode: a bounded page cache per mount for files whose direct
  * I/O advice is off (Solaris's default), with sequential readahead,
  * write-back (at fsync, close, cache pressure and before a switch to
- * direct) and close-to-open consistency.
+ * direct), close-to-open consistency and an attribute cache (acregmin,
+ * acregmax, noac, nocto), as Linux's NFS client has.
  *
  * The cache knows nothing of NFS: it moves pages through a backend (the
  * engine's direct requests, see buffered.c, or a fake in the unit tests).
@@ -20,6 +22,13 @@ struct dio_cache_file;
 struct dio_cpage;
 struct dio_mount_stats;
 
+/* What the cache compares of a file's attributes on the server (NFSv3
+ * has no change attribute: ctime stands for it, as in Linux's client). */
+struct dio_cache_attr {
+  uint64_t size;
+  struct timespec mtime, ctime;
+};
+
 /* Completion of a backend transfer: bytes moved (the contiguous prefix)
  * or -1 with err. */
 typedef void (*dio_cache_done_fn) (void *opaque, ssize_t result, int err);
@@ -33,9 +42,8 @@ struct dio_cache_ops {
                 const struct iovec *iov, int iovcnt, uint64_t offset,
                 dio_cache_done_fn done, void *opaque);
 
-  /* The file's size and mtime on the server.  0, or -1 with errno. */
-  int (*getattr) (struct dio_cache_file *cf, uint64_t *size,
-                  struct timespec *mtime);
+  /* The file's attributes on the server.  0, or -1 with errno. */
+  int (*getattr) (struct dio_cache_file *cf, struct dio_cache_attr *attr);
 
   /* Keep cf alive while another file's caller writes it back under
    * cache pressure: false if cf is being destroyed (then skip it). */
@@ -55,10 +63,19 @@ struct dio_cache_file {
   uint64_t srv_size;            /* the server's size, as last seen */
   uint64_t wr_end;              /* end of the furthest cached write */
 
-  /* Close-to-open: the attributes the cached pages belong to. */
+  /* The attributes the cached pages belong to (close-to-open and the
+   * attribute cache); invalid once our own writes moved the server's. */
   bool stamp_valid;
-  struct timespec stamp_mtime;
-  uint64_t stamp_size;
+  struct dio_cache_attr stamp;
+
+  /* The attribute cache: attributes asked for at attr_time (dio_now_ms)
+   * hold for attrtimeo ms, which doubles from acregmin towards acregmax
+   * while the file does not change.  attr_gen counts our own changes of
+   * the server's file (write-backs, direct writes, truncation), so that
+   * a GETATTR that raced with one is not taken for the whole truth. */
+  uint64_t attr_time;
+  uint64_t attrtimeo;
+  unsigned attr_gen;
 
   /* Write-back errors, reported once per open file description (an
    * errseq, as Linux does): wb_seq counts failures, wb_err is the last. */
@@ -81,6 +98,18 @@ struct dio_cache *dio_cache_new (uint64_t size, uint32_t page_size,
                                  const struct dio_cache_ops *ops,
                                  struct dio_mount_stats *stats);
 
+/* The attribute cache's policy (mount options, seconds): attributes
+ * hold acregmin seconds at first, growing towards acregmax while the
+ * file does not change; noac: not at all, and cached writes are written
+ * back before they return (dio_cache_sync_writes); nocto: an open
+ * revalidates only if they timed out.  The default is Linux's:
+ * 3, 60, ac, cto.  Call before attaching files. */
+void dio_cache_set_attr_policy (struct dio_cache *c, uint32_t acregmin,
+                                uint32_t acregmax, bool noac, bool nocto);
+
+/* noac: writes are synchronous. */
+bool dio_cache_sync_writes (const struct dio_cache_file *cf);
+
 /* No file may still be attached.  Accepts NULL. */
 void dio_cache_free (struct dio_cache *c);
 
@@ -102,12 +131,34 @@ unsigned dio_cache_errseq (struct dio_cache_file *cf);
  * yet: -1 with errno, and *seen catches up; else 0. */
 int dio_cache_check_error (struct dio_cache_file *cf, unsigned *seen);
 
-/* Open (close-to-open): fetch the attributes; if they changed since the
- * cached pages were read, drop the clean ones.  0, or -1 with errno. */
+
+/* Attributes fetched by someone else (fstat's GETATTR): note when and
+ * in which state they were asked for (ask, before the GETATTR), then
+ * revalidate with them as dio_cache_open does (update).  Nothing to do
+ * without a cache. */
+struct dio_cache_asked {
+  uint64_t ms;                  /* dio_now_ms () */
+  unsigned gen;                 /* cf->attr_gen */
+};
+void dio_cache_attr_ask (struct dio_cache_file *cf,
+                         struct dio_cache_asked *t);
+void dio_cache_attr_update (struct dio_cache_file *cf,
+                            const struct dio_cache_attr *attr,
+                            const struct dio_cache_asked *t);
+
+/* Open (close-to-open): revalidate with the attributes the open fetched
+ * (attr, asked for under t), or fetch them (dio_cache_open); under
+ * nocto only if they timed out.  If they changed since the cached pages
+ * were read, the clean ones go.  dio_cache_open: 0, or -1 with errno. */
+void dio_cache_open_attr (struct dio_cache_file *cf,
+                          const struct dio_cache_attr *attr,
+                          const struct dio_cache_asked *t);
 int dio_cache_open (struct dio_cache_file *cf);
 
-/* Buffered read and write at offset.  The result is the bytes moved, or
- * -1 with errno (reads: a failed fill; writes: no memory). */
+/* Buffered read and write at offset.  A read first revalidates the
+ * attributes if they timed out (so that a reader at the cached EOF sees
+ * what another client appended).  The result is the bytes moved, or -1
+ * with errno (reads: a failed fill or GETATTR; writes: no memory). */
 ssize_t dio_cache_read (struct dio_cache_file *cf, struct dio_cache_ra *ra,
                         const struct iovec *iov, int iovcnt,
                         uint64_t offset);
@@ -127,8 +178,9 @@ void dio_cache_drop (struct dio_cache_file *cf, uint64_t offset,
                      uint64_t len);
 
 /* Direct I/O on a file that may have cached pages, so that both views
- * agree: before a direct read, write back the dirty pages it overlaps;
- * before a direct write, write them back and drop the range; after a
+ * agree: before a direct read or write, write back all the file's dirty
+ * pages (those past the range may extend the file: a read below them
+ * must not find a false EOF), and before a write drop the range; after a
  * direct write of result bytes (or -1), drop the range again (pages read
  * meanwhile are stale) and note the new size.  The "before" calls return
  * -1 with errno if the write-back failed. */

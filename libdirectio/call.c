@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Metadata calls: a job that issues one async operation, and a waiter.
  *
  * Threading: the call lives on the caller's stack; the service thread

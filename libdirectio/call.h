@@ -1,6 +1,9 @@
-/* Metadata calls (OPEN, GETATTR, SETATTR, COMMIT, ...): one RPC or libnfs
- * async operation issued on a connection's service thread while the
- * caller waits.  Sync = async + wait. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Metadata calls (file.c's open, GETATTR and SETATTR; namespace.c's
+ * stat, unlink, rename, mkdir, rmdir, access and opendir): one RPC or
+ * libnfs async operation issued on a connection's service thread while
+ * the caller waits.  Sync = async + wait.  COMMITs go through commit.h,
+ * READs and WRITEs through dreq.h. */
 #ifndef DIO_CALL_H
 #define DIO_CALL_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Group commit (see commit.h).
  *
  * Threading: busy, cohort and next are guarded by the group's lock;
@@ -7,6 +8,7 @@
  * sends it, which is the only one to touch them until it answers. */
 #include "internal.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include <nfsc/libnfs.h>
@@ -17,7 +19,7 @@
 #include "errors.h"
 #include "file.h"
 #include "mount.h"
-#include "private.h"
+#include "test-hook.h"
 
 /* Tests set this to act between the UNSTABLE replies and the COMMIT
  * (restart the server, say).  NULL in normal use. */
@@ -43,6 +45,8 @@ begin_commit_locked (struct dio_commit_group *g)
 {
   uint64_t lo = UINT64_MAX, hi = 0;
 
+  assert (pthread_mutex_trylock (&g->lock) == EBUSY);
+  assert (!g->busy && g->cohort == NULL && g->next != NULL);
   g->cohort = g->next;
   g->next = NULL;
   g->busy = true;
@@ -64,6 +68,7 @@ commit_finished (struct dio_commit_group *g, int err, const char *verf)
   bool again;
 
   pthread_mutex_lock (&g->lock);
+  assert (g->busy && g->cohort != NULL);
   cohort = g->cohort;
   g->cohort = NULL;
   g->busy = false;
@@ -134,6 +139,10 @@ dio_commit_group_init (struct dio_commit_group *g, struct dio_inode *ino)
 void
 dio_commit_group_destroy (struct dio_commit_group *g)
 {
+  /* The last reference to the inode is gone: every request that joined
+   * has been told, and no durable write is in progress. */
+  assert (!g->busy && g->cohort == NULL && g->next == NULL);
+  assert (__atomic_load_n (&g->writers, __ATOMIC_RELAXED) == 0);
   pthread_mutex_destroy (&g->lock);
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Group commit: the durable writes of one file share COMMITs.
  *
  * A write request whose UNSTABLE WRITEs have all been answered joins its

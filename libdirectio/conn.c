@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One connection and its service thread.
  *
  * The engine owns reconnects and soft timeouts rather than libnfs 4.0:

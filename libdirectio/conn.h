@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One connection: a libnfs context mounted on the export, owned and driven
  * by its own service thread.  Other threads hand it jobs through a queue
  * and a wake-up eventfd; the service thread starts them within a window

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio(3C): Solaris's advice call.
  *
  * The advice belongs to the file, not the descriptor: the last caller

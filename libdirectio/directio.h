@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libdirectio: uncached ("direct") NFS I/O from user space.
  *
  * The one public header.  Solaris directio(3C) semantics, plus a POSIX-like
@@ -63,8 +64,9 @@ extern int dio_is_dio_fd (int fd);
 
 /* Flags for dio_pwrite2 and dio_aio_pwrite. */
 #define DIO_WRITE_UNSTABLE 0x1 /* return once the server has the data in
-                                  memory; dio_fsync() commits it and fails
-                                  with EIO if the server restarted since. */
+                                  memory; dio_fsync() (or else dio_close())
+                                  commits it and fails with EIO if the
+                                  server restarted since. */
 
 extern ssize_t dio_pwrite2 (int fd, const void *buf, size_t count,
                             off_t offset, int flags);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The direct request state machine (after Linux fs/nfs/direct.c).
  *
  * A request issues chunks lazily from a cursor, at most nslots at a time,
@@ -35,6 +36,7 @@
 #include "dreq.h"
 #include "errors.h"
 #include "file.h"
+#include "iov.h"
 #include "mount.h"
 
 struct dio_chunk {
@@ -76,61 +78,6 @@ struct dio_dreq {
   char verf[NFS3_VERF_SIZE];
   struct dio_chunk *free_slots;
 };
-
-/* ---- iovec copies ---------------------------------------------------- */
-
-/* Find the iov entry holding byte pos; *off is the offset inside it. */
-static int
-iov_seek (const struct iovec *iov, int iovcnt, uint64_t pos, size_t *off)
-{
-  int i;
-  for (i = 0; i < iovcnt && pos >= iov[i].iov_len; i++)
-    pos -= iov[i].iov_len;
-  *off = pos;
-  return i;
-}
-
-void
-dio_iov_to_buf (const struct iovec *iov, int iovcnt, uint64_t pos,
-                void *buf, size_t len)
-{
-  size_t off;
-  char *p = buf;
-  for (int i = iov_seek (iov, iovcnt, pos, &off); len > 0 && i < iovcnt;
-       i++, off = 0) {
-    size_t n = DIO_MIN (len, iov[i].iov_len - off);
-    memcpy (p, (char *) iov[i].iov_base + off, n);
-    p += n;
-    len -= n;
-  }
-}
-
-void
-dio_buf_to_iov (const struct iovec *iov, int iovcnt, uint64_t pos,
-                const void *buf, size_t len)
-{
-  size_t off;
-  const char *p = buf;
-  for (int i = iov_seek (iov, iovcnt, pos, &off); len > 0 && i < iovcnt;
-       i++, off = 0) {
-    size_t n = DIO_MIN (len, iov[i].iov_len - off);
-    memcpy ((char *) iov[i].iov_base + off, p, n);
-    p += n;
-    len -= n;
-  }
-}
-
-/* A pointer to [pos, pos+len) if one iov entry holds it all, else NULL. */
-static char *
-iov_contiguous (const struct iovec *iov, int iovcnt, uint64_t pos,
-                size_t len)
-{
-  size_t off;
-  int i = iov_seek (iov, iovcnt, pos, &off);
-  if (i < iovcnt && iov[i].iov_len - off >= len)
-    return (char *) iov[i].iov_base + off;
-  return NULL;
-}
 
 /* ---- completion bookkeeping ------------------------------------------ */
 
@@ -462,7 +409,7 @@ start_write (struct dio_chunk *c, struct rpc_context *rpc)
 {
   struct dio_dreq *d = c->dreq;
   WRITE3args a;
-  char *data = iov_contiguous (d->iov, d->iovcnt, c->pos, c->count);
+  char *data = dio_iov_contiguous (d->iov, d->iovcnt, c->pos, c->count);
 
   free (c->bounce);             /* sent before, and queued again */
   c->bounce = NULL;

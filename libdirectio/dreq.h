@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Direct requests: one caller's read or write, split into rsize/wsize
  * chunks sent in parallel over the mount's connections, with the
  * UNSTABLE + COMMIT + verifier protocol for writes. */
@@ -27,12 +28,5 @@ int dio_dreq_start (struct dio_inode *ino, bool write, int flags,
 /* The same, waiting for the result: sync = async + wait. */
 ssize_t dio_dreq_run (struct dio_inode *ino, bool write, int flags,
                       const struct iovec *iov, int iovcnt, uint64_t offset);
-
-/* Copy between an iovec array, starting pos bytes into it, and a flat
- * buffer. */
-void dio_iov_to_buf (const struct iovec *iov, int iovcnt, uint64_t pos,
-                     void *buf, size_t len);
-void dio_buf_to_iov (const struct iovec *iov, int iovcnt, uint64_t pos,
-                     const void *buf, size_t len);
 
 #endif /* DIO_DREQ_H */

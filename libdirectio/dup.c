@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dup() and friends for engine descriptors, for the LD_PRELOAD shim.
  * A duplicate shares the open file description (offset, flags), as the
  * kernel's does; its number is a kernel dup of the O_PATH placeholder. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Error reporting and NFS status mapping.
  *
  * Threading: the message buffer is thread-local; nothing is shared. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Error reporting: errno plus a thread-local message (libnbd's errors.c
  * model), and the NFS status to errno map. */
 #ifndef DIO_ERRORS_H

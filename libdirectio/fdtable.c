@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The fd table.
  *
  * Threading: slots and cap are guarded by table_lock (readers take it
@@ -12,6 +13,7 @@
  * `inherited`; table_lock is held (shared) across fork. */
 #include "internal.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -79,6 +81,9 @@ grow_locked (int fd)
   int ncap = cap ? cap : 64;
   struct dio_ofd **n;
 
+  /* table_lock is held exclusive: no reader gets in. */
+  assert (pthread_rwlock_tryrdlock (&table_lock) == EBUSY);
+  assert (fd >= cap);
   while (ncap <= fd)
     ncap *= 2;
   n = realloc (slots, ncap * sizeof *n);
@@ -119,6 +124,7 @@ dio_fd_install (struct dio_ofd *f)
 int
 dio_fd_install_at (int fd, struct dio_ofd *f)
 {
+  assert (fd >= 0 && f != NULL);
   pthread_rwlock_wrlock (&table_lock);
   if (fd >= cap && grow_locked (fd) == -1) {
     pthread_rwlock_unlock (&table_lock);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The fd table: real, unique descriptor numbers for engine files.  Each
  * engine fd is backed by a kernel O_PATH descriptor, so the number stays
  * reserved and any call that bypasses the library fails with EBADF

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Open files: opening through libnfs, inodes shared per file handle,
  * open file descriptions, and the metadata RPCs on an open file.
  *
@@ -387,7 +388,8 @@ dio_file_open (struct dio_mount *m, const char *rel, const char *name,
 }
 
 int
-dio_ofd_start (struct dio_ofd *f)
+dio_ofd_start (struct dio_ofd *f, const struct dio_cache_attr *attr,
+               const struct dio_cache_asked *asked)
 {
   struct dio_inode *ino = f->ino;
 
@@ -408,8 +410,7 @@ dio_ofd_start (struct dio_ofd *f)
   if (dio_inode_is_direct (ino))
     return 0;
   /* Close-to-open: cached pages of an older version go. */
-  if (dio_cache_open (&ino->cf) == -1)
-    return dio_error (errno, "%s: GETATTR", f->name);
+  dio_cache_open_attr (&ino->cf, attr, asked);
   return 0;
 }
 

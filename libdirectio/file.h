@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Open files.  An inode is one file of one mount, shared by every
  * descriptor of that file in the process: directio() advice attaches to
  * it, as on Solaris.  An open file description (ofd) is what dup()
@@ -82,9 +83,12 @@ int dio_file_open (struct dio_mount *m, const char *rel, const char *name,
                    int flags, mode_t mode, struct dio_ofd **out);
 
 /* After dio_file_open: apply the open's direct-I/O choice (O_DIRECT is
- * directio(ON) on the file), or revalidate the file's cached pages
- * (close-to-open).  -1 with dio_error on failure (put f then). */
-int dio_ofd_start (struct dio_ofd *f);
+ * directio(ON) on the file), or revalidate the file's cached pages with
+ * the attributes the open fetched (close-to-open; attr, asked for under
+ * asked: see dio_cache_open_attr).  -1 with dio_error on failure (put f
+ * then). */
+int dio_ofd_start (struct dio_ofd *f, const struct dio_cache_attr *attr,
+                   const struct dio_cache_asked *asked);
 
 void dio_ofd_get (struct dio_ofd *f);
 void dio_ofd_put (struct dio_ofd *f);   /* accepts NULL */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Leaf locks held across fork, so that a child's copy of what each one
  * guards is whole; mount.c and fdtable.c say what a child keeps of its
  * parent's engine.  Modules register their locks from constructors,

@@ -1,5 +1,11 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Private definitions shared by the engine's files.  Nothing here is
- * installed. */
+ * installed.
+ *
+ * The map of the engine is libdirectio/README.md: its files in data-flow
+ * order, its threads (dio-conn, dio-linger, dio-reaper, callers), the
+ * order in which its locks may be taken, and who may touch a libnfs
+ * context. */
 #ifndef DIO_INTERNAL_H
 #define DIO_INTERNAL_H
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A mount: one export of one server, with a pool of nconnect connections.
  * Opens of files on the same export with the same options share one. */
 #ifndef DIO_MOUNT_H

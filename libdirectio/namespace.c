@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The namespace under profile mountpoints (and nfs:// URLs): stat,
  * unlink, rename, mkdir, rmdir, access, truncate and directory listing,
  * for the LD_PRELOAD shim and the tool (private.h).

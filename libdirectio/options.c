@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Mount options: the Solaris mount_nfs vocabulary plus nconnect and the
  * engine's own tunables.
  *
@@ -28,6 +29,8 @@ enum kind {
   K_NUM,                        /* decimal number into a uint32_t */
   K_SIZE,                       /* number with K/M/G suffix, uint32_t */
   K_SIZE64,                     /* number with K/M/G suffix, uint64_t */
+  K_NUM_BOTH,                   /* decimal number into acregmin and
+                                   acregmax (actimeo) */
 };
 
 struct word {
@@ -64,6 +67,14 @@ static const struct word words[] = {
   { "cache",     K_SIZE64, false, 1 * MiB, 64 * GiB, FIELD (cache_size),
     NULL },
   { "linger",    K_NUM,    false, 0, 3600, FIELD (linger), NULL },
+  { "acregmin",  K_NUM,    false, 0, DIO_MAX_ACTIMEO, FIELD (acregmin), NULL },
+  { "acregmax",  K_NUM,    false, 0, DIO_MAX_ACTIMEO, FIELD (acregmax), NULL },
+  { "actimeo",   K_NUM_BOTH, false, 0, DIO_MAX_ACTIMEO, FIELD (acregmin),
+    NULL },
+  { "noac",      K_FLAG,   true,  0, 0, FIELD (noac), NULL },
+  { "ac",        K_FLAG,   false, 0, 0, FIELD (noac), NULL },
+  { "nocto",     K_FLAG,   true,  0, 0, FIELD (nocto), NULL },
+  { "cto",       K_FLAG,   false, 0, 0, FIELD (nocto), NULL },
   { "retry",     K_NUM,    false, 0, 10000, FIELD (retry), NULL },
 };
 
@@ -96,6 +107,8 @@ dio_options_init (struct dio_options *o)
   o->vers = 3;
   o->cache_size = 64 * MiB;
   o->linger = 2;
+  o->acregmin = 3;              /* Linux's NFS_DEF_ACREGMIN */
+  o->acregmax = 60;             /* and NFS_DEF_ACREGMAX */
   o->retry = DIO_RETRY_UNSET;
 }
 
@@ -147,6 +160,12 @@ suffix_shift (char c)
   }
 }
 
+static bool
+is_size (const struct word *w)
+{
+  return w->kind == K_SIZE || w->kind == K_SIZE64;
+}
+
 /* Parse the value of a numeric word.  0, or -1 if it is not a number. */
 static int
 parse_value (const struct word *w, const char *s, uint64_t *v)
@@ -156,7 +175,7 @@ parse_value (const struct word *w, const char *s, uint64_t *v)
 
   if (end == NULL)
     return -1;
-  if (*end != '\0' && w->kind != K_NUM && (shift = suffix_shift (*end))) {
+  if (*end != '\0' && is_size (w) && (shift = suffix_shift (*end))) {
     *v = *v > (UINT64_MAX >> shift) ? UINT64_MAX : *v << shift;
     ++end;
   }
@@ -171,7 +190,7 @@ format_bound (const struct word *w, uint64_t v, char *buf, size_t len)
   static const char suffix[] = "GMK";
   unsigned i;
 
-  for (i = 0; w->kind != K_NUM && v != 0 && i < 3; ++i) {
+  for (i = 0; is_size (w) && v != 0 && i < 3; ++i) {
     unsigned shift = 30 - 10 * i;
 
     if (v % (UINT64_C(1) << shift) == 0) {
@@ -192,6 +211,9 @@ store (struct dio_options *o, const struct word *w, uint64_t v)
   case K_NUM:
   case K_SIZE: *(uint32_t *) field = (uint32_t) v; break; /* max fits */
   case K_SIZE64: *(uint64_t *) field = v; break;
+  case K_NUM_BOTH:
+    o->acregmin = o->acregmax = (uint32_t) v;
+    break;
   }
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Calls exported for the LD_PRELOAD shim and the tool only, under the
  * LIBDIRECTIO_PRIVATE symbol version: not a stable interface. */
 #ifndef DIO_PRIVATE_H
@@ -7,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "directio.h"
+#include "test-hook.h"
 
 /* dup(2)/F_DUPFD and dup2(2)/dup3(2) of an engine fd (dup.c). */
 int dio__dup (int oldfd, int minfd);
@@ -16,10 +18,7 @@ int dio__dup2 (int oldfd, int newfd);
  * the file is direct.  (F_SETFL with O_DIRECT maps to directio().) */
 int dio__getfl (int fd);
 
-/* Tests only: fn runs on a service thread at named points of a direct
- * request ("before-commit": the UNSTABLE writes are acknowledged and the
- * COMMIT is about to be sent).  NULL removes it. */
-void dio__set_test_hook (void (*fn) (const char *point));
+/* Tests only: dio__set_test_hook (test-hook.h). */
 
 /* Mount profiles (profiles-global.c).  The profile file is read once,
  * on first need.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* TCP reachability probe for mount diagnostics.  Called once, on a failed
  * mount, from the thread that tried it. */
 #include "internal.h"

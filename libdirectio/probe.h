@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Why a server cannot be reached: libnfs reports most connection
  * failures as a bare "nfs_service failed", so a failed mount is
  * diagnosed with a plain TCP connect to the ports it needed. */

@@ -1,5 +1,6 @@
-/* Mount profiles: parse the INI file of DESIGN.md into an immutable set,
- * and find the profile a path falls under.
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Mount profiles: parse the INI file (profile.h; directio(3), MOUNT
+ * PROFILES) into an immutable set, and find the profile a path falls under.
  *
  * The parser takes a byte buffer, not a C string, so that a file with a
  * NUL in it is reported rather than silently cut short, and so that

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Mount profiles: the INI file that maps local-looking mountpoints to NFS
- * exports and their mount options (DESIGN.md, "Mount profiles").
+ * exports and their mount options (directio(3), MOUNT PROFILES).
  *
  *   # comment
  *   ; comment

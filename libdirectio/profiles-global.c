@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The process's mount profiles and path resolution.
  *
  * The profile file (DIRECTIO_PROFILES, else SYSCONFDIR/directio/

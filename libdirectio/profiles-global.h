@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The process's mount profiles (profile.h), loaded once, and the
  * resolution of a path (nfs:// URL or a path under a profile's
  * mountpoint) into an export URL and mount options. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Per-mount counters.  Writers use relaxed atomic adds; a snapshot is a
  * set of relaxed loads (counters are independent, as in mountstats). */
 #include "internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Per-mount counters, updated with relaxed atomics from any thread. */
 #ifndef DIO_STATS_H
 #define DIO_STATS_H

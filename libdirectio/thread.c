@@ -1,9 +1,12 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The engine's own threads: named, and deaf to signals. */
 #include "internal.h"
 
+#include <assert.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "thread.h"
 
@@ -34,6 +37,8 @@ dio_thread_start (pthread_t *t, bool detached, const char *name,
   sigset_t all, old;
   int err;
 
+  assert (t != NULL && fn != NULL);
+  assert (strlen (name) < sizeof s->name);
   if (s == NULL)
     return ENOMEM;
   *s = (struct start) { .fn = fn, .arg = arg };

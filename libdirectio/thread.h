@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The engine's own threads. */
 #ifndef DIO_THREAD_H
 #define DIO_THREAD_H

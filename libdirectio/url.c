@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nfs:// URL parsing.  Pure string handling: no threads, no I/O. */
 #include "internal.h"
 

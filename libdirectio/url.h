@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nfs:// URLs: split into server, path, libnfs arguments and our mount
  * options. */
 #ifndef DIO_URL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One-shot completion a caller thread waits on.
  *
  * A semaphore rather than a mutex and condition variable: signalling a

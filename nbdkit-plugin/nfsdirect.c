@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nbdkit nfsdirect plugin: one NFS file served as an uncached NBD export.
  *
  *   nbdkit nfsdirect nfs://server/export/disk.img
@@ -332,8 +333,12 @@ nfsdirect_resize (int fd, int64_t current)
 
 /* Open, check and close the file before nbdkit forks, so that a bad URL,
  * an unreachable server or a missing file fails the start, where the user
- * sees the message.  With linger=0, closing it stops the engine's threads
- * at once: a forked child could neither use nor stop them. */
+ * sees the message.  linger=0: the close stops this mount and its service
+ * threads at once, so that nbdkit forks with no mount left.  Otherwise
+ * the check's mount would linger on in the parent, and a child would
+ * inherit a copy whose threads it lacks, which it sets aside unused and
+ * never frees (mount.c, "Fork"); .after_fork makes the mount that
+ * serves. */
 static int
 nfsdirect_check_file (void)
 {

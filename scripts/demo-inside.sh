@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # demo.sh's work, inside with-ganesha.sh (DIO_TEST_* describe the server).
 set -euo pipefail
 directio=$DEMO_BUILD/tools/directio

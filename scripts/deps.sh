@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Debian packages libdirectio needs to build, test and demonstrate itself,
 # and a function to install the missing ones.  Sourced by check.sh and
 # demo.sh (bash).

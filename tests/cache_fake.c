@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The page cache's fake backend (cache_fake.h).
  *
  * Threading: each fake file's lock guards its data and counters; the
@@ -9,7 +10,7 @@
 #include <string.h>
 
 #include "cache_fake.h"
-#include "dreq.h"
+#include "iov.h"
 
 struct xfer {
   struct xfer *next;
@@ -181,15 +182,14 @@ fake_start (struct dio_cache_file *cf, bool write, const struct iovec *iov,
 }
 
 static int
-fake_getattr (struct dio_cache_file *cf, uint64_t *size,
-              struct timespec *mtime)
+fake_getattr (struct dio_cache_file *cf, struct dio_cache_attr *attr)
 {
   struct fake_file *f = file_of (cf);
 
   pthread_mutex_lock (&f->lock);
   f->getattrs++;
-  *size = f->size;
-  *mtime = f->mtime;
+  attr->size = f->size;
+  attr->mtime = attr->ctime = f->mtime;
   pthread_mutex_unlock (&f->lock);
   return 0;
 }

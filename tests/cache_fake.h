@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A fake backend for the page cache's unit tests: files in memory, with
  * counters and injected faults, completing transfers either inline or on
  * a thread of its own (as the engine does). */

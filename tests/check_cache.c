@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests of the page cache (buffered mode) over a fake backend
  * (cache_fake.c): the paths a real server seldom takes — write-back
  * failures, short transfers, truncation behind our back — and the rules
@@ -437,6 +438,145 @@ START_TEST (test_direct_read_sees_dirty)
 }
 END_TEST
 
+/* A direct read below dirty pages that extend the file finds them on
+ * the server: every dirty page is written back first, not only the
+ * range's (else the server's EOF cuts the read short). */
+START_TEST (test_direct_read_below_extension)
+{
+  struct fake_file *f = fake_file_new (c, 0, 0);
+  char w[1000];
+
+  fill (w, sizeof w, MiB, 44);
+  ck_assert_int_eq (cwrite (f, w, sizeof w, MiB), sizeof w);
+  ck_assert_int_eq (dio_cache_before_direct (&f->cf, false, 0, 4096), 0);
+  ck_assert_uint_eq (f->size, MiB + sizeof w);
+  assert_server (f, MiB, sizeof w, 44);
+  fake_file_free (f);
+}
+END_TEST
+
+/* noac: every read revalidates, so a reader at the cached EOF sees what
+ * another client appended, and a reader inside the file what it
+ * rewrote, at once; writes are synchronous. */
+START_TEST (test_noac)
+{
+  struct dio_cache_ra ra = { 0 };
+  struct fake_file *f;
+  char r[1000];
+
+  dio_cache_set_attr_policy (c, 3, 60, true, false);
+  f = fake_file_new (c, 100 * KiB, 40);
+  ck_assert (dio_cache_sync_writes (&f->cf));
+  ck_assert_int_eq (dio_cache_open (&f->cf), 0);
+  ck_assert_int_eq (cread (f, &ra, r, sizeof r, 100 * KiB - 500), 500);
+  ck_assert_int_eq (cread (f, &ra, r, sizeof r, 100 * KiB), 0);
+  fake_file_scribble (f, 100 * KiB, 50 * KiB, 40);
+  ck_assert_int_eq (cread (f, &ra, r, sizeof r, 100 * KiB), sizeof r);
+  assert_pattern (r, sizeof r, 100 * KiB, 40);
+  fake_file_scribble (f, 0, 4 * KiB, 41);
+  ck_assert_int_eq (cread (f, &ra, r, sizeof r, 0), sizeof r);
+  assert_pattern (r, sizeof r, 0, 41);
+  fake_file_free (f);
+}
+END_TEST
+
+/* Attributes inside their timeout are trusted: no GETATTR per read, and
+ * under nocto none at open either; fresh ones from elsewhere (fstat's)
+ * revalidate at once. */
+START_TEST (test_attr_timeout_nocto_update)
+{
+  struct dio_cache_ra ra = { 0 };
+  struct dio_cache_asked asked;
+  struct dio_cache_attr a;
+  struct fake_file *f;
+  unsigned getattrs;
+  char r[1000];
+
+  dio_cache_set_attr_policy (c, 3600, 3600, false, true);
+  f = fake_file_new (c, 100 * KiB, 42);
+  ck_assert (!dio_cache_sync_writes (&f->cf));
+  ck_assert_int_eq (dio_cache_open (&f->cf), 0);
+  ck_assert_int_eq (cread (f, &ra, r, sizeof r, 0), sizeof r);
+  getattrs = f->getattrs;
+  fake_file_scribble (f, 0, 150 * KiB, 43);
+  ck_assert_int_eq (dio_cache_open (&f->cf), 0);
+  ck_assert_int_eq (cread (f, &ra, r, sizeof r, 0), sizeof r);
+  assert_pattern (r, sizeof r, 0, 42);
+  ck_assert_int_eq (cread (f, &ra, r, sizeof r, 100 * KiB), 0);
+  ck_assert_uint_eq (f->getattrs, getattrs);
+
+  dio_cache_attr_ask (&f->cf, &asked);
+  a = (struct dio_cache_attr) { f->size, f->mtime, f->mtime };
+  dio_cache_attr_update (&f->cf, &a, &asked);
+  ck_assert_int_eq (cread (f, &ra, r, sizeof r, 0), sizeof r);
+  assert_pattern (r, sizeof r, 0, 43);
+  ck_assert_int_eq (cread (f, &ra, r, sizeof r, 100 * KiB), sizeof r);
+  assert_pattern (r, sizeof r, 100 * KiB, 43);
+  fake_file_free (f);
+}
+END_TEST
+
+/* The timeout starts at acregmin, doubles up to acregmax each time the
+ * attributes come back unchanged after it ran out (Linux's rule), and
+ * starts again when they changed.  Times are made up: t.ms is whatever
+ * the caller says it was. */
+START_TEST (test_attr_timeout_grows)
+{
+  struct fake_file *f;
+  struct dio_cache_asked t;
+  struct dio_cache_attr a;
+
+  dio_cache_set_attr_policy (c, 1, 4, false, false);
+  f = fake_file_new (c, 10 * KiB, 47);
+  ck_assert_int_eq (dio_cache_open (&f->cf), 0);
+  ck_assert_uint_eq (f->cf.attrtimeo, 1000);
+  dio_cache_attr_ask (&f->cf, &t);
+  a = (struct dio_cache_attr) { f->size, f->mtime, f->mtime };
+  t.ms = f->cf.attr_time + 500;                 /* within: stays */
+  dio_cache_attr_update (&f->cf, &a, &t);
+  ck_assert_uint_eq (f->cf.attrtimeo, 1000);
+  for (uint64_t want = 2000; want <= 8000; want *= 2) {
+    t.ms = f->cf.attr_time + f->cf.attrtimeo;   /* ran out: doubles */
+    dio_cache_attr_update (&f->cf, &a, &t);
+    ck_assert_uint_eq (f->cf.attrtimeo, want > 4000 ? 4000 : want);
+  }
+  fake_file_scribble (f, 0, 10, 48);
+  a = (struct dio_cache_attr) { f->size, f->mtime, f->mtime };
+  t.ms = f->cf.attr_time + 1;
+  dio_cache_attr_update (&f->cf, &a, &t);
+  ck_assert_uint_eq (f->cf.attrtimeo, 1000);
+  /* acregmin above acregmax: acregmax. */
+  fake_file_free (f);
+  dio_cache_set_attr_policy (c, 9, 2, false, false);
+  f = fake_file_new (c, 10 * KiB, 47);
+  ck_assert_uint_eq (f->cf.attrtimeo, 2000);
+  fake_file_free (f);
+}
+END_TEST
+
+/* Attributes asked for before our own write-back landed must not shrink
+ * the file under the data it wrote. */
+START_TEST (test_attr_older_than_writeback)
+{
+  struct fake_file *f = fake_file_new (c, 0, 0);
+  struct dio_cache_ra ra = { 0 };
+  struct dio_cache_asked asked;
+  struct dio_cache_attr a;
+  char w[1000], r[1000];
+
+  dio_cache_attr_ask (&f->cf, &asked);
+  a = (struct dio_cache_attr) { f->size, f->mtime, f->mtime };
+  fill (w, sizeof w, 0, 45);
+  ck_assert_int_eq (cwrite (f, w, sizeof w, 0), sizeof w);
+  ck_assert_int_eq (dio_cache_flush (&f->cf, 0, 0), 0);
+  dio_cache_drop (&f->cf, 0, 0);
+  dio_cache_attr_update (&f->cf, &a, &asked);
+  ck_assert_int_eq (cread (f, &ra, r, sizeof r, 0), sizeof r);
+  assert_pattern (r, sizeof r, 0, 45);
+  fake_file_free (f);
+}
+END_TEST
+
 /* A direct write drops the pages it overlaps, after writing back dirty
  * bytes beside it; cached readers then see the direct bytes. */
 START_TEST (test_direct_write_drops)
@@ -578,6 +718,11 @@ suite_cache (void)
   tcase_add_test (tc, test_writeback_partial_failure);
   tcase_add_test (tc, test_close_to_open);
   tcase_add_test (tc, test_direct_read_sees_dirty);
+  tcase_add_test (tc, test_direct_read_below_extension);
+  tcase_add_test (tc, test_noac);
+  tcase_add_test (tc, test_attr_timeout_nocto_update);
+  tcase_add_test (tc, test_attr_timeout_grows);
+  tcase_add_test (tc, test_attr_older_than_writeback);
   tcase_add_test (tc, test_direct_write_drops);
   tcase_add_test (tc, test_make_direct);
   tcase_add_test (tc, test_discard);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Runner for the directio integration suites, and their helpers.  Run
  * inside with-ganesha.sh:  check_directio SUITE...  (all if none; enospc
  * only when named, as it needs a tiny export: test-directio-enospc.sh). */

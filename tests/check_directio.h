@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Integration tests of directio(), buffered mode and profiles (the
  * check_directio runner), against with-ganesha.sh's server. */
 #ifndef CHECK_DIRECTIO_H

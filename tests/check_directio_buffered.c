@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Buffered mode against the server: readahead, write-back at close and
  * fsync in large requests, the cache= bound on memory, many threads on
  * one descriptor, truncation and fstat of cached data. */
@@ -232,6 +233,220 @@ START_TEST (test_truncate_and_fstat)
 }
 END_TEST
 
+/* ---- another client changes the file (attribute cache) ------------- */
+
+/* Read fd from where it is to EOF; the bytes read. */
+static uint64_t
+read_to_eof (int fd)
+{
+  char buf[16 * KiB];
+  uint64_t total = 0;
+  ssize_t n;
+
+  while ((n = dio_read (fd, buf, sizeof buf)) > 0)
+    total += n;
+  ck_assert_msg (n == 0, "dio_read: %s", dio_last_error ());
+  return total;
+}
+
+/* Another client appends len bytes of pattern seed at off to file: a URL
+ * open is direct, on a mount (and connections) of its own. */
+static void
+other_client_writes (const char *file, uint64_t off, size_t len,
+                     uint32_t seed)
+{
+  char *buf = malloc (len);
+  int w = dio_open (test_url (file, NULL), O_WRONLY);
+
+  ck_assert_msg (w >= 0, "%s", dio_last_error ());
+  test_fill (buf, len, off, seed);
+  ck_assert_int_eq (dio_pwrite (w, buf, len, off), len);
+  ck_assert_int_eq (dio_close (w), 0);
+  free (buf);
+}
+
+/* tail -f, with the default attribute cache: once fstat has seen the
+ * file grow, read() returns the new bytes (it used to return 0 for
+ * ever: the cache kept the size it saw at open). */
+START_TEST (test_tail_fstat)
+{
+  char buf[64 * KiB];
+  struct stat st;
+  int r;
+
+  use_data_profile (NULL);
+  put_local ("tail1.bin", 100 * KiB, 40);
+  r = dio_open (MNT "/tail1.bin", O_RDONLY);
+  ck_assert_msg (r >= 0, "%s", dio_last_error ());
+  ck_assert_uint_eq (read_to_eof (r), 100 * KiB);
+  other_client_writes ("tail1.bin", 100 * KiB, 50 * KiB, 40);
+  ck_assert_int_eq (dio_fstat (r, &st), 0);
+  ck_assert_int_eq (st.st_size, 150 * KiB);
+  ck_assert_int_eq (dio_read (r, buf, sizeof buf), 50 * KiB);
+  ck_assert (test_check (buf, 50 * KiB, 100 * KiB, 40));
+  ck_assert_int_eq (dio_read (r, buf, sizeof buf), 0);
+  ck_assert_int_eq (dio_close (r), 0);
+}
+END_TEST
+
+/* tail -f without fstat, actimeo=1: a reader at the cached EOF sees the
+ * appended bytes once the attributes time out (bounded poll). */
+START_TEST (test_tail_actimeo)
+{
+  char buf[64 * KiB];
+  double start, deadline;
+  ssize_t n;
+  int r;
+
+  use_data_profile ("actimeo=1");
+  put_local ("tail2.bin", 100 * KiB, 41);
+  r = dio_open (MNT "/tail2.bin", O_RDONLY);
+  ck_assert_msg (r >= 0, "%s", dio_last_error ());
+  ck_assert_uint_eq (read_to_eof (r), 100 * KiB);
+  other_client_writes ("tail2.bin", 100 * KiB, 50 * KiB, 41);
+  start = test_now ();
+  deadline = start + 30;
+  while ((n = dio_read (r, buf, sizeof buf)) == 0) {
+    ck_assert_msg (test_now () < deadline,
+                   "the appended bytes never showed up");
+    usleep (20 * 1000);
+  }
+  ck_assert_int_eq (n, 50 * KiB);
+  ck_assert (test_check (buf, 50 * KiB, 100 * KiB, 41));
+  ck_assert_int_eq (dio_close (r), 0);
+}
+END_TEST
+
+/* noac: no attribute cache.  Appended bytes show at the very next read,
+ * and so do bytes another client rewrote in place (the cached pages go
+ * when mtime/ctime moved); writes are synchronous. */
+START_TEST (test_noac)
+{
+  char buf[64 * KiB];
+  struct stat before, after;
+  int r, tries = 0;
+
+  use_data_profile ("noac");
+  put_local ("noac.bin", 100 * KiB, 42);
+  r = dio_open (MNT "/noac.bin", O_RDWR);
+  ck_assert_msg (r >= 0, "%s", dio_last_error ());
+  ck_assert_uint_eq (read_to_eof (r), 100 * KiB);
+  other_client_writes ("noac.bin", 100 * KiB, 50 * KiB, 42);
+  ck_assert_int_eq (dio_read (r, buf, sizeof buf), 50 * KiB);
+  ck_assert (test_check (buf, 50 * KiB, 100 * KiB, 42));
+
+  ck_assert_int_eq (dio_pread (r, buf, 4 * KiB, 0), 4 * KiB);
+  ck_assert (test_check (buf, 4 * KiB, 0, 42));
+  /* Rewrite in place until the server's clock shows it (timestamps
+   * are as coarse as the export's file system). */
+  ck_assert_int_eq (stat (test_local ("noac.bin"), &before), 0);
+  do {
+    ck_assert_int_lt (tries++, 1000);
+    other_client_writes ("noac.bin", 0, 4 * KiB, 43);
+    ck_assert_int_eq (stat (test_local ("noac.bin"), &after), 0);
+  } while (after.st_mtim.tv_sec == before.st_mtim.tv_sec
+           && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
+  ck_assert_int_eq (dio_pread (r, buf, 4 * KiB, 0), 4 * KiB);
+  ck_assert (test_check (buf, 4 * KiB, 0, 43));
+
+  /* Every read asks the server (one GETATTR each). */
+  {
+    struct dio_stats st0 = stats_of (r);
+    for (int i = 0; i < 10; i++)
+      ck_assert_int_eq (dio_pread (r, buf, 100, 200), 100);
+    ck_assert_uint_ge (stats_of (r).other_rpcs - st0.other_rpcs, 10);
+  }
+
+  /* Synchronous writes: on the server when the call returns. */
+  test_fill (buf, 4 * KiB, 8 * KiB, 44);
+  ck_assert_int_eq (dio_pwrite (r, buf, 4 * KiB, 8 * KiB), 4 * KiB);
+  ck_assert (local_has ("noac.bin", 8 * KiB, 4 * KiB, 44));
+  ck_assert_int_eq (dio_close (r), 0);
+}
+END_TEST
+
+/* Within the attribute timeout, reads are served from the cache with no
+ * GETATTR at all; an open fetches attributes once. */
+START_TEST (test_attr_cache_holds)
+{
+  char buf[100], *all = malloc (256 * KiB);
+  struct dio_stats st0, st;
+  int r, again;
+
+  use_data_profile ("actimeo=3600");
+  put_local ("hold.bin", 256 * KiB, 46);
+  r = dio_open (MNT "/hold.bin", O_RDONLY);
+  ck_assert_msg (r >= 0, "%s", dio_last_error ());
+  /* All of it cached, no readahead left in flight (a random read next). */
+  ck_assert_int_eq (dio_pread (r, all, 256 * KiB, 0), 256 * KiB);
+  ck_assert_int_eq (dio_pread (r, buf, sizeof buf, 1000), sizeof buf);
+  free (all);
+  st0 = stats_of (r);
+  for (int i = 0; i < 100; i++)
+    ck_assert_int_eq (dio_pread (r, buf, sizeof buf, i * 2000), sizeof buf);
+  st = stats_of (r);
+  ck_assert_uint_eq (st.other_rpcs, st0.other_rpcs);
+  ck_assert_uint_eq (st.read_rpcs, st0.read_rpcs);
+  /* A reopen: its LOOKUP and one GETATTR (the open's own), no more. */
+  again = dio_open (MNT "/hold.bin", O_RDONLY);
+  ck_assert_msg (again >= 0, "%s", dio_last_error ());
+  ck_assert_uint_le (stats_of (r).other_rpcs - st.other_rpcs, 2);
+  ck_assert_int_eq (dio_close (again), 0);
+  ck_assert_int_eq (dio_close (r), 0);
+}
+END_TEST
+
+/* ---- asynchronous I/O next to cached pages -------------------------- */
+
+struct aio_wait {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  bool done;
+  ssize_t result;
+};
+
+static void
+aio_done (void *opaque, ssize_t result, int err)
+{
+  struct aio_wait *w = opaque;
+
+  pthread_mutex_lock (&w->lock);
+  w->done = true;
+  w->result = result;
+  pthread_cond_signal (&w->cond);
+  pthread_mutex_unlock (&w->lock);
+}
+
+/* An aio read below cached dirty pages that extend the file: the dirty
+ * pages are written back first (all of them, not only the read's
+ * range), so the read finds the file's real size, not a false EOF. */
+START_TEST (test_aio_read_below_dirty)
+{
+  struct aio_wait w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+                        false, 0 };
+  char buf[4 * KiB], got[4 * KiB], zero[4 * KiB] = { 0 };
+  int fd;
+
+  use_data_profile (NULL);
+  fd = dio_open (MNT "/aio-eof.bin", O_RDWR | O_CREAT | O_TRUNC, 0644);
+  ck_assert_msg (fd >= 0, "%s", dio_last_error ());
+  test_fill (buf, sizeof buf, MiB, 45);
+  ck_assert_int_eq (dio_pwrite (fd, buf, sizeof buf, MiB), sizeof buf);
+  ck_assert_int_eq (local_size ("aio-eof.bin"), 0);     /* still cached */
+  memset (got, 1, sizeof got);
+  ck_assert_int_eq (dio_aio_pread (fd, got, sizeof got, 0, aio_done, &w),
+                    0);
+  pthread_mutex_lock (&w.lock);
+  while (!w.done)
+    pthread_cond_wait (&w.cond, &w.lock);
+  pthread_mutex_unlock (&w.lock);
+  ck_assert_int_eq (w.result, sizeof got);
+  ck_assert (memcmp (got, zero, sizeof got) == 0);
+  ck_assert (local_has ("aio-eof.bin", MiB, sizeof buf, 45));
+  ck_assert_int_eq (dio_close (fd), 0);
+}
+END_TEST
+
 Suite *
 suite_directio_buffered (void)
 {
@@ -246,6 +461,11 @@ suite_directio_buffered (void)
   tcase_add_test (tc, test_memory_bounded);
   tcase_add_test (tc, test_threads);
   tcase_add_test (tc, test_truncate_and_fstat);
+  tcase_add_test (tc, test_tail_fstat);
+  tcase_add_test (tc, test_tail_actimeo);
+  tcase_add_test (tc, test_noac);
+  tcase_add_test (tc, test_attr_cache_holds);
+  tcase_add_test (tc, test_aio_read_below_dirty);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Write-back failures reported where Solaris and Linux report them: the
  * export is a 2 MiB tmpfs (test-directio-enospc.sh mounts it), so cached
  * writes of 3 MiB succeed and their write-back fails with ENOSPC. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio() on kernel descriptors: ENOTTY for what cannot do direct
  * I/O, EBADF, EINVAL, and O_DIRECT set per file across descriptors. */
 #include <config.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Mount profiles in dio_open and the namespace calls: bad files named by
  * file, line and word; paths covered or not; options applied; and
  * stat/mkdir/rename/unlink/rmdir/access/opendir under a mountpoint. */

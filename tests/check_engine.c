@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Runner for the engine's integration suites.  Run inside
  * with-ganesha.sh:  check_engine [io|errors|faults|threads]... (all if
  * none). */

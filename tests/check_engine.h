@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The engine's integration suites (check_engine runner). */
 #ifndef CHECK_ENGINE_H
 #define CHECK_ENGINE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Bad input against the engine: each a clear error, nothing lost. */
 #include <config.h>
 

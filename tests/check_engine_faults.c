@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Server faults: a restart between the UNSTABLE replies and the COMMIT
  * (the resend), soft timeouts on a paused server, hard mounts riding out
  * a stopped server. */
@@ -13,7 +14,7 @@
 #include <unistd.h>
 
 #include "directio.h"
-#include "private.h"
+#include "test-hook.h"
 #include "engine_helpers.h"
 #include "check_engine.h"
 
@@ -194,6 +195,52 @@ START_TEST (test_unstable_loss_each_ofd)
 }
 END_TEST
 
+/* dio_close COMMITs what was written DIO_WRITE_UNSTABLE (as Linux's
+ * close does), and fails with EIO, as fsync would, if the server
+ * restarted since the writes: they may be lost. */
+START_TEST (test_close_commits_unstable)
+{
+  char buf[65536];
+  struct dio_stats st0, st;
+  int keep = dio_open (test_url ("close-keep", NULL), O_RDWR | O_CREAT, 0644);
+  int fd = dio_open (test_url ("close-commit", NULL), O_RDWR | O_CREAT, 0644);
+
+  ck_assert_msg (fd >= 0 && keep >= 0, "dio_open: %s", dio_last_error ());
+  test_fill (buf, sizeof buf, 0, 15);
+  ck_assert_int_eq (dio_pwrite2 (fd, buf, sizeof buf, 0, DIO_WRITE_UNSTABLE),
+                    sizeof buf);
+  /* keep holds the mount, and its counters, across the close. */
+  ck_assert_int_eq (dio_stats (keep, &st0), 0);
+  ck_assert_msg (dio_close (fd) == 0, "dio_close: %s", dio_last_error ());
+  ck_assert_int_eq (dio_stats (keep, &st), 0);
+  ck_assert_uint_eq (st.commit_rpcs, st0.commit_rpcs + 1);
+  ck_assert (test_local_matches ("close-commit", sizeof buf, 15));
+  ck_assert_int_eq (dio_close (keep), 0);
+}
+END_TEST
+
+START_TEST (test_close_reports_lost_unstable)
+{
+  char buf[65536];
+  int fd = dio_open (test_url ("close-lost", NULL), O_RDWR | O_CREAT, 0644);
+
+  ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
+  test_fill (buf, sizeof buf, 0, 16);
+  ck_assert_int_eq (dio_pwrite2 (fd, buf, sizeof buf, 0, DIO_WRITE_UNSTABLE),
+                    sizeof buf);
+  test_ganesha ("restart --new-verifier");
+  errno = 0;
+  ck_assert_int_eq (dio_close (fd), -1);
+  ck_assert_int_eq (errno, EIO);
+  ck_assert_msg (strstr (dio_last_error (), "dio_close") != NULL
+                 && strstr (dio_last_error (), "verifier changed") != NULL,
+                 "message: %s", dio_last_error ());
+  /* Closed all the same. */
+  ck_assert_int_eq (dio_close (fd), -1);
+  ck_assert_int_eq (errno, EBADF);
+}
+END_TEST
+
 Suite *
 suite_engine_faults (void)
 {
@@ -205,6 +252,8 @@ suite_engine_faults (void)
   tcase_add_test (tc, test_group_resend_after_restart);
   tcase_add_test (tc, test_soft_timeout);
   tcase_add_test (tc, test_unstable_loss_each_ofd);
+  tcase_add_test (tc, test_close_commits_unstable);
+  tcase_add_test (tc, test_close_reports_lost_unstable);
   tcase_add_test (tc, test_hard_outage);
   suite_add_tcase (s, tc);
   return s;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The engine's data path against a real ganesha: chunking, FILE_SYNC vs
  * UNSTABLE+COMMIT, EOF, the fd calls, mount sharing, memory bounds. */
 #include <config.h>

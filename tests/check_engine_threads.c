@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Many threads on one fd: random 4 KiB–1 MiB preads and pwrites at
  * unaligned offsets, checked against a model kept by the test; and
  * concurrent durable writes sharing COMMITs. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Runner for the fault-injection suites.  Run inside with-ganesha.sh:
  *
  *   check_faults restart|relay|relay-anywhere|server|proxy|matrix|replay...

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fault-injection suites (check_faults runner), each run inside
  * with-ganesha.sh by a test-faults-*.sh wrapper. */
 #ifndef CHECK_FAULTS_H

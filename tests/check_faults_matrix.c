@@ -6,8 +6,11 @@
  * ends within timeo x retrans + 1 s; the fault really happened (the
  * proxy's count).  docs/RELIABILITY.md has the matrix as a table.
  *
+ * Errors are answered to every try (times=all): Linux retries a path
+ * lookup once after ESTALE, and the table is about persistent errors.
+ *
  * Cells whose behaviour another branch of issue 12 fixes are marked with
- * it (PENDING below) and are run but not asserted until then (their
+ * it (pending() below) and are run but not asserted until then (their
  * outcome is printed); DIO_MATRIX_STRICT=1 asserts them too.  Under
  * valgrind and the sanitizers (DIO_UNDER_TOOL) the slow faults (delays,
  * JUKEBOX pauses, soft timeouts) run for a few calls only.
@@ -329,6 +332,16 @@ act_buffered_close (struct ctx *x)
   return dio_close (fd);
 }
 
+/* Close after DIO_WRITE_UNSTABLE writes: close commits them. */
+static ssize_t
+act_close (struct ctx *x)
+{
+  int fd = x->fd;
+
+  x->fd = -1;
+  return dio_close (fd);
+}
+
 static void
 prep_buffered_write (struct ctx *x)
 {
@@ -348,6 +361,7 @@ static const struct call calls[] = {
   { "pwrite 2M (COMMIT)", "COMMIT", prep_write_big, act_pwrite, BIG_LEN,
     true, true },
   { "fsync", "COMMIT", prep_fsync, act_fsync, 0, true, false },
+  { "close (UNSTABLE)", "COMMIT", prep_fsync, act_close, 0, true, false },
   { "ftruncate", "SETATTR", prep_ftruncate, act_ftruncate, 0, true, false },
   { "fstat", "GETATTR", prep_open_rw, act_fstat, 0, true, false },
   { "aio pread", "READ", prep_open_rw, act_aio_pread, 64 * KiB, true,
@@ -379,13 +393,13 @@ struct fault {
 
 static const struct fault faults[] = {
   { "jukebox:times=2", 0, F_ALL, SERVER_YES, true, false },
-  { "error=STALE", ESTALE, F_ALL, SERVER_NO, false, false },
-  { "error=IO", EIO, F_ALL, SERVER_NO, false, false },
-  { "error=ACCES", EACCES, F_ALL, SERVER_NO, false, false },
-  { "error=NOSPC", ENOSPC, F_MODIFY, SERVER_NO, false, false },
-  { "error=DQUOT", EDQUOT, F_MODIFY, SERVER_NO, false, false },
-  { "error=FBIG", EFBIG, F_WRITE, SERVER_NO, false, false },
-  { "error=ROFS", EROFS, F_MODIFY, SERVER_NO, false, false },
+  { "error=STALE:times=all", ESTALE, F_ALL, SERVER_NO, false, false },
+  { "error=IO:times=all", EIO, F_ALL, SERVER_NO, false, false },
+  { "error=ACCES:times=all", EACCES, F_ALL, SERVER_NO, false, false },
+  { "error=NOSPC:times=all", ENOSPC, F_MODIFY, SERVER_NO, false, false },
+  { "error=DQUOT:times=all", EDQUOT, F_MODIFY, SERVER_NO, false, false },
+  { "error=FBIG:times=all", EFBIG, F_WRITE, SERVER_NO, false, false },
+  { "error=ROFS:times=all", EROFS, F_MODIFY, SERVER_NO, false, false },
   { "short", 0, F_DATA, SERVER_YES, false, false },
   { "zero", EIO, F_DATA, SERVER_MAYBE, false, false },
   { "verf", 0, F_VERF, SERVER_YES, false, false },
@@ -428,9 +442,10 @@ expected_err (const struct fault *f, const struct call *c)
    * fails the write with the COMMIT's error). */
   if (!strcmp (c->name, "pwrite 2M (COMMIT)"))
     return 0;
-  /* DIO_WRITE_UNSTABLE data is not kept: a new verifier at fsync's
-   * COMMIT is EIO (Linux resends from its page cache). */
-  if (!strcmp (c->name, "fsync") && !strcmp (f->action, "verf"))
+  /* DIO_WRITE_UNSTABLE data is not kept: a new verifier at the COMMIT
+   * of fsync or close is EIO (Linux resends from its page cache). */
+  if ((!strcmp (c->name, "fsync") || !strcmp (c->name, "close (UNSTABLE)"))
+      && !strcmp (f->action, "verf"))
     return EIO;
   return f->err;
 }
@@ -446,6 +461,19 @@ pending (const struct fault *f, const struct call *c, bool soft)
   (void) c;
   (void) soft;
   return NULL;
+}
+
+/* Close commits DIO_WRITE_UNSTABLE writes (item 8, merged from branch
+ * buffered); the COMMIT's errno there is item 9, pending as long as
+ * pending() says it is for fsync's COMMIT. */
+static const char *
+pending_close (const struct fault *f, const struct call *c, bool soft)
+{
+  static const struct call fsync_call = { .name = "fsync",
+                                          .idempotent = true };
+
+  return strcmp (c->name, "close (UNSTABLE)") ? NULL
+    : pending (f, &fsync_call, soft);
 }
 
 /* --- one cell ---------------------------------------------------------- */
@@ -591,7 +619,7 @@ run_cell (struct nfsproxy *px, const struct call *c, const struct fault *f,
           bool soft, unsigned n, struct tally *t)
 {
   struct ctx x = { .px = px, .soft = soft, .fd = -1 };
-  const char *pend = pending (f, c, soft);
+  const char *pend = pending (f, c, soft) ?: pending_close (f, c, soft);
   int want = expected_err (f, c);
   bool strict = getenv ("DIO_MATRIX_STRICT") != NULL;
   char rule[128], what[256];

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Connections cut mid-request.  The engine reaches ganesha's NFS port
  * through a relay (relay.c) that cuts each TCP connection after a random
  * number of bytes.  libnfs reconnects and sends the requests in flight

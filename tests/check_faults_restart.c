@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Server restarts during one long stream of large direct writes, during
  * a stream of large reads, and between DIO_WRITE_UNSTABLE writes and
  * their fsync.

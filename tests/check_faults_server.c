@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Errors the server returns: a full disk, a stale file handle, and
  * permissions changed behind the client's back.  Each must reach the
  * caller as the errno a local filesystem would give, with the contiguous

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Hostile arguments to every public call of directio.h: NULL buffers,
  * negative, huge and overflowing counts and offsets, bad flags, whence
  * and advice, closed fds, kernel fds (0, a pipe, a file) and numbers

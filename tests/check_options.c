@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for the mount-option vocabulary (libdirectio/options.c). */
 #include <config.h>
 
@@ -299,6 +300,64 @@ START_TEST (test_err_buffer)
 }
 END_TEST
 
+/* The attribute cache's words (buffered mode): Linux's defaults,
+ * actimeo setting both bounds, left to right, noac/ac and nocto/cto. */
+START_TEST (test_attr_cache)
+{
+  static const struct {
+    const char *word, *msg;
+  } attr_bad[] = {
+    { "actimeo", "actimeo: needs a value" },
+    { "actimeo=1s", "actimeo=1s: not a number" },
+    { "actimeo=1K", "actimeo=1K: not a number" },
+    { "acregmin=-1", "acregmin=-1: not a number" },
+    { "acregmax=36001", "acregmax=36001: out of range 0..36000" },
+    { "actimeo=99999999999999999999", "actimeo=99999999999999999999: "
+      "out of range 0..36000" },
+    { "noac=1", "noac=1: takes no value" },
+    { "nocto=", "nocto=: takes no value" },
+  };
+  struct dio_options o;
+  char err[256] = "";
+
+  dio_options_init (&o);
+  ck_assert_uint_eq (o.acregmin, 3);
+  ck_assert_uint_eq (o.acregmax, 60);
+  ck_assert (!o.noac && !o.nocto);
+  ck_assert_uint_eq (set_ok ("acregmin=0").acregmin, 0);
+  ck_assert_uint_eq (set_ok ("acregmax=36000").acregmax, 36000);
+  ck_assert_uint_eq (set_ok ("actimeo=7").acregmin, 7);
+  ck_assert_uint_eq (set_ok ("actimeo=7").acregmax, 7);
+  ck_assert_uint_eq (set_ok ("acregmin=5").acregmax, 60);
+  ck_assert (set_ok ("noac").noac);
+  ck_assert (set_ok ("nocto").nocto);
+  ck_assert_int_eq (dio_options_parse (&o, "actimeo=10,acregmax=20,noac,"
+                                       "nocto", err, sizeof err), 0);
+  ck_assert_uint_eq (o.acregmin, 10);
+  ck_assert_uint_eq (o.acregmax, 20);
+  ck_assert (o.noac && o.nocto);
+  ck_assert_int_eq (dio_options_parse (&o, "acregmin=1,actimeo=2,ac,cto",
+                                       err, sizeof err), 0);
+  ck_assert_uint_eq (o.acregmin, 2);
+  ck_assert_uint_eq (o.acregmax, 2);
+  ck_assert (!o.noac && !o.nocto);
+  for (const char *const *k = (const char *const[]) { "actimeo", "acregmin",
+         "acregmax", "noac", "ac", "nocto", "cto", NULL }; *k; k++)
+    ck_assert_msg (dio_options_known (*k), "%s unknown", *k);
+  for (size_t i = 0; i < sizeof attr_bad / sizeof attr_bad[0]; i++) {
+    struct dio_options before;
+
+    dio_options_init (&o);
+    before = o;
+    ck_assert_int_eq (dio_options_set (&o, attr_bad[i].word, err, sizeof err),
+                      -1);
+    ck_assert_str_eq (err, attr_bad[i].msg);
+    ck_assert_msg (memcmp (&o, &before, sizeof o) == 0, "%s: changed",
+                   attr_bad[i].word);
+  }
+}
+END_TEST
+
 Suite *
 suite_options (void)
 {
@@ -314,6 +373,7 @@ suite_options (void)
   tcase_add_test (tc, test_parse_list_errors);
   tcase_add_test (tc, test_known);
   tcase_add_test (tc, test_err_buffer);
+  tcase_add_test (tc, test_attr_cache);
   suite_add_tcase (s, tc);
   return s;
 }

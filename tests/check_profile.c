@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for the profile file parser (libdirectio/profile.c). */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The unit test suites run by check_unit.  To add one, write
  * tests/check_<area>.c defining Suite *suite_<area> (void), add a
  * SUITE (<area>) line below and the file to check_unit_SOURCES. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Runs every unit suite listed in check_suites.h.  Check forks for each
  * test, so a crash fails that test only; CK_FORK=no and CK_RUN_SUITE /
  * CK_RUN_CASE narrow a run when debugging. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* URL parsing and path normalisation (libdirectio/url.c). */
 #include <config.h>
 

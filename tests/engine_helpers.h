@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Helpers for the engine's integration tests (Check programs run inside
  * with-ganesha.sh). */
 #ifndef ENGINE_HELPERS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Helpers for the fault tests and fsx (fault_helpers.h). */
 #include <config.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Helpers for the fault tests (check_faults) and fsx: a seeded random
  * generator and comparisons of a file with an in-memory model, both on
  * the server's disk and through the engine. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fsx: random file operations checked against an in-memory model, after
  * the fsx of BSD and xfstests, through the dio_* API or through plain
  * POSIX calls (for the LD_PRELOAD shim).

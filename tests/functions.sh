@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=bash
 # libdirectio test suite: helpers for shell tests (bash), in the manner of
 # nbdkit's tests/functions.sh.  A test starts with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target for the mount option words (options.c): any bytes,
  * as one word for dio_options_set or as a list for dio_options_parse,
  * must give valid options or an error that changes nothing, never a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target for the profile parser: any bytes, NULs included,
  * must give a set or an error, never a crash, leak or hang.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target for nfs:// URLs (url.c): any bytes must give a
  * parsed URL that keeps its promises or an error with a message, never a
  * crash, leak or hang.  Also dio_path_normalise on its own.

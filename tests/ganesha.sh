@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # libdirectio test suite: manage one loopback nfs-ganesha (VFS FSAL, NFSv3
 # over TCP on fixed unprivileged ports) in the current network namespace.
 #
@@ -20,7 +21,7 @@
 # by `init` and remembered in STATEDIR/ports.  ganesha needs an rpcbind to
 # register with, and two instances sharing one rpcbind clobber each other's
 # registrations: tests/with-ganesha.sh gives each run its own network
-# namespace and rpcbind (see FACTS.md).
+# namespace and rpcbind.
 #
 # The export is Path=STATEDIR/export, Pseudo=/export.  Mount_Path_Pseudo
 # makes NFSv3 MOUNT look exports up by Pseudo, so the URL path is /export

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # libdirectio test suite: a hostile NBD client for an export whose file
 # starts out as a known random pattern.  It speaks the protocol through
 # nbd-steps.py's Connection, so it can send what libnbd will not (counts

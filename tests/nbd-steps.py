@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # libdirectio test suite: a minimal NBD client that runs a script of
 # requests over one or more connections to a Unix socket, and checks each
 # result.  For tests that need what nbdsh would give (nbdsh is not always

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # libdirectio test suite: helpers for the nbdkit nfsdirect plugin tests,
 # sourced after functions.sh:
 #

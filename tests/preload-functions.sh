@@ -1,6 +1,8 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # libdirectio test suite: helpers for the LD_PRELOAD shim's tests
 # (test-preload-*.sh), sourced after functions.sh.
 #
+#   $shim                  the build tree's libdirectio-preload.so
 #   preload_setup          skip unless the shim can run here; make $tmp and
 #                          $profiles, a profile file mapping $mnt
 #                          (/mnt/dio-test) to the test export
@@ -14,11 +16,10 @@
 #                          fail unless the export's FILE equals LOCAL
 
 mnt=/mnt/dio-test
+shim=$top_builddir/preload/.libs/libdirectio-preload.so
 
 preload_setup ()
 {
-  local shim=$top_builddir/libdirectio/.libs/libdirectio-preload.so
-
   requires_ganesha
   requires directio --help
   [ -f "$shim" ] || skip "$shim not built"

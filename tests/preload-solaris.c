@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A program as it would be ported from Solaris, for
  * test-preload-solaris.sh: plain POSIX open/pwrite/pread/close, and
  * directio(3C) from <directio.h> where Solaris has <sys/fcntl.h>.  It

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* An unmodified stdio program, for test-preload-stdio.sh: run under the
  * LD_PRELOAD shim it copies SRC to DST with fopen/fread/fwrite in odd
  * chunk sizes, then checks fseek/ftell/fread, fileno + fstat, fdopen,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A TCP relay that cuts connections at random (relay.h).
  *
  * Threading: one acceptor thread, and two pump threads per connection

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A TCP relay for fault tests: it sits between the engine and the NFS
  * port of the test server and cuts connections at random, mid-record, so
  * that requests are in flight when the connection goes; or it turns

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Build the libFuzzer targets with clang straight from the sources (no
 # libtool, no configure flags needed) and run each for a bounded time.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* soak: many threads in several processes mixing direct and buffered I/O,
  * directio() switches, fsyncs and reopens over two nconnect=4 mounts,
  * checked against an in-memory model; no fd or memory growth; no hang.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A block store as a Solaris program writes it: <directio.h>,
  * "#if defined(DIRECTIO_ON)" as InnoDB tests for the call, and the POSIX
  * file calls.  The port changes nothing but the names of those calls,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A block store written as a Solaris program is (solaris_port.c). */
 #ifndef SOLARIS_PORT_H
 #define SOLARIS_PORT_H

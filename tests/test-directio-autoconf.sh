@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Programs find directio() as they do on Solaris: AC_CHECK_FUNCS with
 # -ldirectio defines HAVE_DIRECTIO, and <directio.h> defines DIRECTIO_ON
 # for "#if defined(DIRECTIO_ON)" (InnoDB, coreutils' shred test).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # directio bench: each --rw mode runs against the test server and its
 # --json output parses with sane fields (IOPS > 0, the bytes asked for,
 # ordered percentiles); each option has its effect; a read test first

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # directio(), buffered mode and profiles: the "buffered" suite against this
 # test's own ganesha (check_directio_buffered.c says what it proves).
 exec "${builddir:-.}/check_directio" buffered

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # directio cp: copies are byte-identical local -> NFS -> local and NFS ->
 # NFS on the same server, through stdin/stdout and pipes, with every
 # option; sparse files (5 GiB, data past 4 GiB) stay sparse; empty files

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Write-back failures: the export becomes a 2 MiB tmpfs (this test's
 # mount namespace is its own), so cached writes succeed and their
 # write-back fails with ENOSPC at directio(ON), fsync and close.

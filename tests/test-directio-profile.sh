@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # directio profile check|list: a good file is reported with its number of
 # profiles and listed as a table; each kind of bad file fails (exit 1)
 # with FILE:LINE: WORD: reason; usage errors exit 2; --help exits 0.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # directio run: checks the profile file first (a bad one: exit 2 naming
 # file, line and word; so is an unknown -p), sets LD_PRELOAD (keeping what
 # was there), DIRECTIO_PROFILES (absolute) and DIRECTIO_PROFILE, passes on

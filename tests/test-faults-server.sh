@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Errors from the server: a full disk (ENOSPC and the contiguous prefix
 # rule), a stale file handle (ESTALE), permissions taken away (EACCES)
 # (check_faults_server.c).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # fsx through the LD_PRELOAD shim: the same random operations with plain
 # open/pread/pwrite/ftruncate/close and fcntl(F_SETFL, O_DIRECT) on a path
 # under a profile mountpoint, under `directio run` (fsx.c, -P).  Skipped

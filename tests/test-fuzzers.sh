@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The libFuzzer targets (profile parser, option words, nfs:// URLs), each
 # for FUZZ_SECONDS (20 here) against its seed corpus: no crash, leak,
 # hang or broken invariant.  Skipped without clang's libFuzzer, and in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The test server harness works: with-ganesha.sh's ganesha answers NFSv3 at
 # DIO_TEST_* by the /export path, serves DIO_TEST_DIR both ways, stops
 # answering while paused and answers again on resume, and comes back from

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A real kernel NBD client on nfsdirect: a tiny guest under qemu attaches
 # the export with `nbd-client -b 4096` (one connection), makes an ext4
 # filesystem, writes the payload, syncs, remounts and verifies it; then

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # nfsdirect advertises multi-conn, and it is true: a guest kernel attaches
 # with `nbd-client -C 4` (the kernel refuses several connections unless
 # the server advertises multi-conn), spreads the ext4 filesystem's I/O and

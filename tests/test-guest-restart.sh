@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The NFS server restarts (with a new write verifier) while a guest
 # kernel is writing through nbdkit nfsdirect (default: writes=stable,
 # durable when acknowledged): the guest rewrites its payload, each file

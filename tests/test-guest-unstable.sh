@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # nbdkit nfsdirect writes=unstable under a guest kernel's NBD client:
 #
 # 1. ext4 works (mkfs, write, sync, remount, verify; clean on the server).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The nfsdirect plugin refuses to start, with a message saying what is
 # wrong, on bad parameters, a missing file, a bad URL or an unreachable
 # server: the checks run before nbdkit forks, so the user sees them.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # create=true size=SIZE creates the file, or grows an existing one keeping
 # its data; it refuses to shrink one (naming the sizes) unless shrink=true.
 

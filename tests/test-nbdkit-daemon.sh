@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # nbdkit with the nfsdirect plugin as a daemon (it forks into the
 # background after the plugin checked the file): the engine's threads,
 # started after the fork, serve reads and writes, and it exits cleanly on

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # -D nfsdirect.rpc=1 logs every request with its result and time, and the
 # mount's RPC counters when nbdkit exits; without it, none of that.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # nbdkit --dump-plugin and --help work for the nfsdirect plugin: the dump
 # names the plugin and libnfs versions and the parallel thread model, and
 # the help lists every parameter.  Needs no NFS server.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # nbdkit nfsdirect keeps serving, and serving right, while fio does
 # random misaligned I/O and a second client sends random bad requests.
 #

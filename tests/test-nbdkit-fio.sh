@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # fio's nbd engine against an nfsdirect export: four jobs, each on its own
 # NBD connection and its own quarter of a 256 MiB export, write random
 # blocks of 4 KiB to 1 MiB at iodepth 32 and read them back verifying

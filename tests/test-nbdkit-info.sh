@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # nbdinfo through the nfsdirect plugin shows the file's size and what the
 # plugin advertises: writable, multi-conn, native FUA, flush, zero (not
 # fast), no trim, no cache, and the block sizes (minimum 1, preferred =

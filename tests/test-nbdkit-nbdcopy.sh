@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # nbdcopy in and out of a 256 MiB nfsdirect export: what goes in is what
 # the file in the export directory holds afterwards, and what comes out,
 # byte for byte.  nbdcopy uses several connections (multi-conn) and many

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The NFS server stops answering under a running nfsdirect export.  soft:
 # requests fail with EIO (the engine's ETIMEDOUT, which NBD has no code
 # for) after about timeo x retrans, and nbdkit serves again once the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Reads and writes past the end of an nfsdirect export fail with clear
 # errors (EINVAL for reads, ENOSPC for writes, as NBD says), right up to
 # the last byte works, and nbdkit keeps serving.  If the file shrinks on

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # profile=NAME file=PATH: the file is PATH below the profile's url, and
 # the profile's options apply (here wsize, seen as the preferred block
 # size), with the plugin's own parameters overriding them.  Missing or

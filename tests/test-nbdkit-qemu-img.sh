@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # qemu-img convert into and out of an nfsdirect export over nbd+unix://,
 # and qemu-img compare between the export and the source.
 

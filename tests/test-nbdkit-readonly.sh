@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Read-only exports refuse writes with EPERM and keep serving reads:
 # readonly=true, nbdkit -r, a read-only mount (the URL's "ro"), and a
 # file the server will not let this user write (the plugin falls back to

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # writes=unstable: writes go UNSTABLE and flush COMMITs them.  If the
 # server restarts between the writes and the flush (new write verifier:
 # it may have lost them), the flush fails with EIO, never a silent

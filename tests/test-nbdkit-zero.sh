@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # NBD_CMD_WRITE_ZEROES through the nfsdirect plugin zeroes exactly the
 # range asked, large (more than one 32 MiB engine call) or small and
 # unaligned, with and without FUA, and leaves the bytes around it alone.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Unmodified coreutils under `directio run` see the profile mountpoint as
 # files: cp, cat, cmp, sha256sum (stdio), dd (direct both ways, and the
 # mount's counters say so), ls -l, stat, mkdir, mv, rm, rmdir, cp -r,

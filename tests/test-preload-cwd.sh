@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A working directory under the mountpoint: mkdir -p (which chdirs into
 # each component), tar -C both ways, a shell's cd with relative names and
 # .., python's os.chdir/getcwd, and readlink -f / realpath through the

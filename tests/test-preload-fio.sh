@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # fio, unmodified, under `directio run`: four threads doing direct random
 # writes to their own files on the profile mountpoint, then a buffered
 # pvsync2 (preadv2/pwritev2) job in a forked process, then sequential

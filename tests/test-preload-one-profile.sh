@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # directio run -p PROFILE: only that profile's mountpoint goes to the
 # engine (the library honours DIRECTIO_PROFILE); without -p, all do.
 

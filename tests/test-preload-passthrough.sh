@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # What is not under a mountpoint goes to libc untouched: under the shim,
 # local files behave exactly as without it; and a process whose profile
 # file has no profiles behaves exactly as without the shim, at no cost
@@ -11,7 +12,6 @@ set -x
 
 preload_setup
 requires_all strace python3 dash
-shim=$top_builddir/libdirectio/.libs/libdirectio-preload.so
 
 # The same script on local files, with and without the shim: the same
 # output, the same errors, the same exit status.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # An unmodified python3 under `directio run` reads and writes files under
 # the profile mountpoint (open/read/write/lseek/fstat through the shim),
 # lists, stats, renames and removes them, and gets ENODEV from mmap.

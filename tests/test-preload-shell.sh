@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Shell redirections onto profile paths under `directio run`: dash's
 # `exec >FILE` dup2s an engine fd onto stdout and its builtins write
 # through it (and dash ends with _exit: the shim writes back at _exit);

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A program written as a Solaris port (preload-solaris.c: open, pwrite,
 # pread, directio(fd, DIRECTIO_ON/OFF) from <directio.h>) runs unmodified
 # under `directio run` against a profile path: its data is right on the

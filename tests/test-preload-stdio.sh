@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A plain stdio program (preload-stdio.c: fopen/fwrite/fread/fseek/ftell,
 # fileno + fstat, fdopen) works on a profile path under `directio run`,
 # through fopencookie; fopen "a" is EINVAL, mmap is ENODEV, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio bench: measure I/O to one NFS file through the engine.
  *
  * --jobs threads share one engine fd; each keeps --iodepth asynchronous

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio cp: copy one file, uncached, between local files, NFS files
  * (nfs:// URLs or profile paths) and stdin/stdout.
  *

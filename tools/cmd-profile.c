@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio profile: check and list a mount profile file.
  *
  *   directio profile check [FILE]   parse it; "FILE: OK, N profiles"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio run: run a program with the LD_PRELOAD shim and the profiles.
  *
  *   directio run [-f FILE] [-p PROFILE] [--] COMMAND [ARG...]
@@ -136,8 +137,8 @@ static int
 find_shim (char *buf)
 {
   static const char *const rel[] = {
-    "../libdirectio/.libs/",    /* tools/directio, not libtool-wrapped */
-    "../../libdirectio/.libs/", /* tools/.libs/directio or lt-directio */
+    "../preload/.libs/",        /* tools/directio, not libtool-wrapped */
+    "../../preload/.libs/",     /* tools/.libs/directio or lt-directio */
   };
   const char *env = getenv ("DIRECTIO_PRELOAD");
   char exe[PATH_MAX], cand[PATH_MAX];

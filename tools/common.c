@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The directio tool: helpers its subcommands share (see common.h).
  *
  * Threading: side_read/side_write/side_size/side_sync may run on several

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The directio tool: what its subcommands share.
  *
  *   - the subcommands themselves (one row each in directio.c's table),

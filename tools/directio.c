@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio: the operator's command.  main handles the global options and
  * hands the rest of the command line to a subcommand from the table.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A bounded log-linear latency histogram (see histogram.h).
  *
  * Values below HIST_SUB have a bucket each.  Above, a value whose top bit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A bounded latency histogram: log-linear buckets (32 per power of two,
  * so a bucket is at most 1/32 = 3% wide), exact count, sum, min and max.
  * Fixed size (HIST_BUCKETS counters) however many samples go in.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # libdirectio guest tests: build the tiny Linux guest that attaches an
 # nbdkit nfsdirect export with the kernel's own NBD client.
 #

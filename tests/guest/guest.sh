@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=bash
 # libdirectio guest tests: the host's side.  Sourced by tests/test-guest-*.sh
 # (after tests/functions.sh and tests/nbdkit-functions.sh), which run

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=sh
 # libdirectio guest tests: the deterministic payload that the guest writes
 # and the host checks, byte for byte.  Both sides run this same file with

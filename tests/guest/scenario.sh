@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=sh disable=SC3043,SC3045
 # (busybox ash, which has local and read -t)
 # libdirectio guest tests: what the guest does, run by /init (busybox sh)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libdirectio-preload.so: DIRECTIO_STATS=FILE.
  *
  * An unmodified program cannot call dio_stats(), so the shim reports for

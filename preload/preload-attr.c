@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libdirectio-preload.so: attributes and links, which the engine does
  * not do.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libdirectio-preload.so: which paths the engine serves.
  *
  * A path is the engine's when dio__path_is_managed says so (it lies under

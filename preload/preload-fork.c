@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libdirectio-preload.so: engine descriptors across fork and exit.
  *
  * The engine lives in the process that opened its files: its service

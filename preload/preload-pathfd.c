@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libdirectio-preload.so: descriptors for directories under a mountpoint.
  *
  * The engine opens only regular files, but programs open directories too:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libdirectio-preload.so: stdio on engine files.
  *
  * glibc's fopen opens with its internal open, and its FILE reads and

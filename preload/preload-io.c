@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libdirectio-preload.so: calls that take a descriptor.
  *
  * An engine fd goes to the dio_* calls; a path fd (preload-pathfd.c)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libdirectio-preload.so: calls that take a path — the open family, and
  * unlink/rename/mkdir/rmdir/access/truncate/realpath and the xattr calls
  * (NFSv3 has no extended attributes: ENOTSUP, as from a kernel NFSv3

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libdirectio-preload.so: what the shim's files share (see preload.c for
  * the design).  Not installed. */
 #ifndef DIO_PRELOAD_H

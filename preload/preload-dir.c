@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libdirectio-preload.so: directory streams under a mountpoint.
  *
  * opendir of a managed path (and fdopendir of a path fd) returns a

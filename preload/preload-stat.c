@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libdirectio-preload.so: the stat family.
  *
  * stat/lstat/fstat/fstatat and their *64 twins, statx, and glibc's

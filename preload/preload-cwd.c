@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libdirectio-preload.so: a working directory under a mountpoint.
  *
  * The kernel cannot make a directory it does not have the working
