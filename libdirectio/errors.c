@@ -90,6 +90,26 @@ dio_error_msg (int errnum, const char *fmt, ...)
   return -1;
 }
 
+int
+dio_error_before (const char *fmt, ...)
+{
+  char words[256], rest[sizeof e.reason];
+  int saved = errno;
+  va_list ap;
+
+  va_start (ap, fmt);
+  if (vsnprintf (words, sizeof words, fmt, ap) < 0)
+    words[0] = '\0';
+  va_end (ap);
+  memcpy (rest, e.reason, sizeof rest);
+  /* A reason too long loses its end: the words say where it was. */
+  if (snprintf (e.reason, sizeof e.reason, "%s: %s", words, rest) < 0)
+    e.reason[0] = '\0';
+  compose ();
+  errno = saved;
+  return -1;
+}
+
 void
 dio_error_clear (void)
 {

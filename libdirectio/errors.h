@@ -36,6 +36,12 @@ int dio_error (int errnum, const char *fmt, ...)
 int dio_error_msg (int errnum, const char *fmt, ...)
   __attribute__ ((format (printf, 2, 3)));
 
+/* Put "words: " before the thread's reason, for a helper that says which
+ * of its steps failed (the context is unchanged); errno is kept.  Returns
+ * -1. */
+int dio_error_before (const char *fmt, ...)
+  __attribute__ ((format (printf, 1, 2)));
+
 /* The last failure's reason alone, without the context: for a helper
  * that keeps a failure to report it again later (a mount another thread
  * is waiting for) or adds words before it. */

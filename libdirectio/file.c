@@ -229,7 +229,7 @@ excl_create_cb (struct rpc_context *rpc, int status, void *data,
     call->rpc_data = NULL;
     a->guarded = true;
     if (nfs_open2_async (dio_conn_nfs (call->conn), a->rel,
-                         a->flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC),
+                         a->flags & (O_ACCMODE | O_CREAT | O_EXCL),
                          a->mode, open_cb, call) != 0)
       dio_call_done (call, EIO);
     return;
@@ -300,7 +300,9 @@ static int
 issue_open (struct dio_call *call, struct dio_conn *conn)
 {
   struct open_args *a = call->arg;
-  int flags = a->flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC);
+  /* O_TRUNC is a SETATTR of ours after the open (api.c), guarded when
+   * it is replayed; libnfs's would be sent again unguarded. */
+  int flags = a->flags & (O_ACCMODE | O_CREAT | O_EXCL);
 
   /* libnfs opens directories as files: that gives the parent's handle. */
   if (a->dir && !a->guarded)
@@ -583,20 +585,24 @@ issue_setattr (struct dio_call *call, struct dio_conn *conn)
 int
 dio_inode_truncate (struct dio_inode *ino, uint64_t size)
 {
-  struct fh_args a = { .ino = ino, .size = size };
-  struct dio_call call;
   struct stat st;
-  int err;
 
   /* The ctime a replay is guarded with (see setattr_cb). */
-  if (dio_inode_getattr (ino, &st) == -1) {
-    char msg[512];
-    int e = errno;
-    snprintf (msg, sizeof msg, "%s", dio_error_reason ());
-    return dio_error_msg (e, "SETATTR size=%" PRIu64 ": %s", size, msg);
-  }
-  a.ctime = (nfstime3) { .seconds = st.st_ctim.tv_sec,
-                         .nseconds = st.st_ctim.tv_nsec };
+  if (dio_inode_getattr (ino, &st) == -1)
+    return dio_error_before ("SETATTR size=%" PRIu64, size);
+  return dio_inode_truncate_seen (ino, size, &st);
+}
+
+int
+dio_inode_truncate_seen (struct dio_inode *ino, uint64_t size,
+                         const struct stat *before)
+{
+  struct fh_args a = { .ino = ino, .size = size };
+  struct dio_call call;
+  int err;
+
+  a.ctime = (nfstime3) { .seconds = before->st_ctim.tv_sec,
+                         .nseconds = before->st_ctim.tv_nsec };
   err = dio_call_run (ino->mount, &call, issue_setattr, &a);
 
   return err ? dio_error_msg (err, "SETATTR size=%" PRIu64 ": %s%s%s", size,

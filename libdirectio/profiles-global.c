@@ -279,13 +279,8 @@ resolve_profile (const struct dio_profile *prof, const char *rest,
   char err[300];
 
   dio_options_init (o);
-  if (dio_url_parse (prof->url, o, u) == -1) {
-    char msg[512];
-    int e = errno;
-    snprintf (msg, sizeof msg, "%s", dio_error_reason ());
-    return dio_error_msg (e, "profile [%s]: %s: %s", prof->name, prof->url,
-                          msg);
-  }
+  if (dio_url_parse (prof->url, o, u) == -1)
+    return dio_error_before ("profile [%s]: %s", prof->name, prof->url);
   if (prof->options
       && dio_options_parse (o, prof->options, err, sizeof err) == -1) {
     dio_url_free (u);

@@ -109,6 +109,14 @@ START_TEST (test_context)
   ck_assert_int_eq (dio_error_msg (EIO, "COMMIT failed"), -1);
   ck_assert_str_eq (dio_last_error (), "dio_fsync: nfs://h/e/g: COMMIT failed");
 
+  /* A helper names its step before the reason below it; errno stays. */
+  ck_assert_int_eq (dio_error_msg (ESTALE, "GETATTR: stale"), -1);
+  errno = ESTALE;
+  ck_assert_int_eq (dio_error_before ("SETATTR size=%d", 0), -1);
+  ck_assert_int_eq (errno, ESTALE);
+  ck_assert_str_eq (dio_last_error (),
+                    "dio_fsync: nfs://h/e/g: SETATTR size=0: GETATTR: stale");
+
   /* A reason with no words is strerror alone. */
   ck_assert_int_eq (dio_error (ENOSPC, "%s", ""), -1);
   ck_assert_str_eq (dio_error_reason (), "No space left on device");
