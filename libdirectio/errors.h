@@ -13,9 +13,10 @@
  *
  *   dio_pwrite: nfs://h/e/f: offset 4096: Input/output error
  *
- * Every public (and private dio__*) entry point calls dio_error_context
- * first, which also forgets the previous call's context; a helper never
- * writes a call's name or the file's name into its reason. */
+ * Every public entry point (and each private dio__* one that can fail)
+ * calls dio_error_context first, which also forgets the previous call's
+ * context; a helper never takes the call's name as a parameter, nor
+ * writes a call's or the file's name into its reason. */
 
 /* Set the thread's context: call is the entry point's name (a string
  * literal, kept as a pointer), file the path or URL it works on, or NULL
@@ -44,7 +45,7 @@ int dio_error_before (const char *fmt, ...)
 
 /* The last failure's reason alone, without the context: for a helper
  * that keeps a failure to report it again later (a mount another thread
- * is waiting for) or adds words before it. */
+ * is waiting for), and for the unit tests. */
 const char *dio_error_reason (void);
 
 /* Forget the thread's message (successful calls do not clear it; callers
