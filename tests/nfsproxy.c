@@ -405,7 +405,9 @@ main (int argc, char **argv)
       break;
     case 'h': usage (stdout); return 0;
     case OPT_VERSION: printf ("nfsproxy %s\n", PACKAGE_VERSION); return 0;
-    default: usage (stderr); return 2;
+    default:
+      fprintf (stderr, "Try 'nfsproxy --help'.\n");
+      return 2;
     }
   }
 
