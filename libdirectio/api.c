@@ -719,7 +719,7 @@ dio_stats (int fd, struct dio_stats *st)
   if (f == NULL)
     return -1;
   m = f->ino->mount;
-  dio_mount_stats_copy (&m->stats, st);
+  dio_mount_stats_copy (m->stats, st);
   st->rsize = m->rsize;
   st->wsize = m->wsize;
   st->nconnect = m->nconn;

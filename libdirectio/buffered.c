@@ -74,8 +74,8 @@ xfer_done (void *opaque, ssize_t result, int err)
   void *arg = x->opaque;
 
   if (result > 0)
-    __atomic_fetch_sub (x->write ? &x->m->stats.direct_write_bytes
-                        : &x->m->stats.direct_read_bytes,
+    __atomic_fetch_sub (x->write ? &x->m->stats->direct_write_bytes
+                        : &x->m->stats->direct_read_bytes,
                         (uint64_t) result, __ATOMIC_RELAXED);
   free (x);
   done (arg, result, err);
@@ -151,7 +151,7 @@ dio_buffered_attach (struct dio_mount *m)
   if (e == NULL && (e = calloc (1, sizeof *e)) != NULL) {
     e->m = m;
     e->c = dio_cache_new (m->opts.cache_size, DIO_CACHE_PAGE, &engine_ops,
-                          &m->stats);
+                          m->stats);
     if (e->c == NULL) {
       free (e);
       e = NULL;

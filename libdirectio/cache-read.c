@@ -304,6 +304,7 @@ dio_cache_read (struct dio_cache_file *cf, struct dio_cache_ra *ra,
   struct dio_cache *c = cf->cache;
   uint64_t len = 0, done = 0;
   int err = 0;
+  bool missed = false;          /* for the hit and miss counters */
 
   for (int i = 0; i < iovcnt; i++)
     len += iov[i].iov_len;
@@ -319,7 +320,10 @@ dio_cache_read (struct dio_cache_file *cf, struct dio_cache_ra *ra,
     struct dio_cpage *p = dio_cpage_lookup (c, cf, idx);
 
     if (p == NULL) {
-      int r = (idx << c->shift) >= cf->srv_size
+      int r;
+
+      missed |= (idx << c->shift) < cf->srv_size;
+      r = (idx << c->shift) >= cf->srv_size
         ? zero_page (c, cf, idx) != NULL
         : read_miss (c, cf, ra, idx, last, iov, iovcnt, offset, len, &done);
       if (r == 0 && c->npages < c->max_pages) {
@@ -335,6 +339,7 @@ dio_cache_read (struct dio_cache_file *cf, struct dio_cache_ra *ra,
       continue;
     }
     if (p->loading || p->stale || (!p->uptodate && p->writeback)) {
+      missed = true;
       pthread_cond_wait (&c->cond, &c->lock);
       continue;
     }
@@ -354,6 +359,10 @@ dio_cache_read (struct dio_cache_file *cf, struct dio_cache_ra *ra,
   pthread_mutex_unlock (&c->lock);
   if (c->stats && done > 0)
     dio_count (c->stats->cache_read_bytes, done);
+  if (c->stats && missed)
+    dio_count (c->stats->cache_misses, 1);
+  else if (c->stats)
+    dio_count (c->stats->cache_hits, 1);
   if (done == 0 && err) {
     errno = err;
     return -1;

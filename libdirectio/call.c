@@ -21,7 +21,7 @@ call_start (struct dio_job *job, struct dio_conn *conn)
   struct dio_call *call = (struct dio_call *) job;
 
   call->conn = conn;
-  dio_count (call->m->stats.other_rpcs, 1);
+  dio_count (call->m->stats->other_rpcs, 1);
   return call->issue (call, conn);
 }
 
@@ -78,7 +78,7 @@ dio_call_done (struct dio_call *call, int err)
     return;
   }
   if (err)
-    dio_count (call->m->stats.errors, 1);
+    dio_count (call->m->stats->errors, 1);
   call->err = err;
   dio_waiter_signal (&call->w);
 }
@@ -92,7 +92,7 @@ dio_call_rpc_errno (struct dio_call *call, int rpc_status, void *data)
     snprintf (call->msg, sizeof call->msg, "%s",
               rpc_get_error (dio_conn_rpc (call->conn)));
     if (rpc_status == RPC_STATUS_TIMEOUT)
-      dio_count (call->m->stats.timeouts, 1);
+      dio_count (call->m->stats->timeouts, 1);
     return dio_rpcstatus_errno (rpc_status);
   }
   /* Every NFSv3 result starts with its nfsstat3. */

@@ -97,7 +97,7 @@ commit_cb (struct rpc_context *rpc, int status, void *data, void *priv)
 
   if (dio_conn_job_done (g->job.conn, &g->job, status, data))
     return;                     /* sent again, delayed, or timed out */
-  err = dio_rpc_result_errno (&g->ino->mount->stats, status, data);
+  err = dio_rpc_result_errno (g->ino->mount->stats, status, data);
   commit_finished (g, err, err ? NULL : res->COMMIT3res_u.resok.verf);
 }
 
@@ -115,7 +115,8 @@ commit_start (struct dio_job *job, struct dio_conn *conn)
     .offset = g->offset,
     .count = g->count,
   };
-  dio_count (g->ino->mount->stats.commit_rpcs, 1);
+  job->op = DIO_OP_COMMIT;
+  dio_count (g->ino->mount->stats->commit_rpcs, 1);
   return rpc_nfs3_commit_async (dio_conn_rpc (conn), commit_cb, &a, g) == 0
     ? 0 : EIO;
 }
@@ -151,7 +152,7 @@ dio_commit_join (struct dio_commit_group *g, struct dio_commit_waiter *w)
 {
   bool send;
 
-  dio_count (g->ino->mount->stats.commit_joins, 1);
+  dio_count (g->ino->mount->stats->commit_joins, 1);
   pthread_mutex_lock (&g->lock);
   w->next = g->next;
   g->next = w;

@@ -95,6 +95,8 @@ struct dio_conn {
   struct dio_job *delayed;      /* by due_ms: see dio_conn_delay */
   unsigned backoff_ms;
   uint64_t retry_at_ms;
+  uint64_t woke_ns;             /* the last poll's return: when the replies
+                                   it brought came (per-RPC times) */
 };
 
 static __thread bool on_service_thread;
@@ -157,6 +159,8 @@ dio_conn_submit (struct dio_conn *c, struct dio_job *job)
   job->expired = false;
   job->error_retries = 0;
   job->delays = 0;
+  job->queued_ns = dio_now_ns ();
+  job->sent_ns = 0;
   job->deadline_ms = c->timeout_ms > 0 ? dio_now_ms () + c->timeout_ms : 0;
   pthread_mutex_lock (&c->lock);
   if (c->tail)
@@ -214,6 +218,8 @@ fail_timed_out (struct dio_conn *c, struct dio_job *job)
 {
   dio_count (c->stats->timeouts, 1);
   dio_count (c->stats->errors, 1);
+  dio_op_done (c->stats, job->op, job->bytes, 0, job->queued_ns,
+               dio_now_ns (), 1);
   job->fail (job, ETIMEDOUT);
 }
 
@@ -246,16 +252,22 @@ dio_conn_job_done (struct dio_conn *c, struct dio_job *job, int rpc_status,
     || socket_lost (rpc_status, data)
     || (rpc_status == RPC_STATUS_ERROR
         && job->error_retries++ < MAX_ERROR_RETRIES);
-  if (!lost)
+  if (!lost) {
+    dio_op_done (c->stats, job->op, job->bytes, job->sent_ns, job->queued_ns,
+                 c->woke_ns, rpc_status != RPC_STATUS_SUCCESS
+                 || (data != NULL && *(const int *) data != NFS3_OK));
     return false;
+  }
   /* The connection went away under this RPC: send it again on the next
    * one, unless its soft deadline has passed. */
   if (!c->resetting)
     c->need_reset = true;
   if (past_deadline (job, dio_now_ms ()))
     fail_timed_out (c, job);
-  else
+  else {
+    dio_count (c->stats->op[job->op < DIO_OP_COUNT ? job->op : 0].retrans, 1);
     queue_front (c, job);
+  }
   return true;
 }
 
@@ -437,6 +449,8 @@ window_has_room (const struct dio_conn *c)
 static void
 start_ready_jobs (struct dio_conn *c)
 {
+  uint64_t now = 0;             /* one clock reading for the batch */
+
   while (c->state == CONN_UP && !c->need_reset) {
     struct dio_job *job;
     int err;
@@ -455,6 +469,9 @@ start_ready_jobs (struct dio_conn *c)
     job->next = NULL;
     job->conn = c;
     inflight_add (c, job);
+    if (now == 0)
+      now = dio_now_ns ();
+    job->sent_ns = now;
     err = job->start (job, c);
     if (err != 0) {
       inflight_remove (c, job);
@@ -464,6 +481,7 @@ start_ready_jobs (struct dio_conn *c)
         return;
       }
       dio_count (c->stats->errors, 1);
+      dio_op_done (c->stats, job->op, job->bytes, 0, job->queued_ns, now, 1);
       job->fail (job, err);
     }
   }
@@ -570,6 +588,7 @@ serve_once (struct dio_conn *c)
   pthread_mutex_unlock (&c->lock);
   if (poll (p, 2, timeout) == -1 && errno != EINTR)
     abort ();                   /* EFAULT/EINVAL/ENOMEM: nothing to retry */
+  c->woke_ns = dio_now_ns ();
   pthread_mutex_lock (&c->lock);
   c->sleeping = false;
   pthread_mutex_unlock (&c->lock);

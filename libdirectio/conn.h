@@ -32,6 +32,9 @@ struct dio_job {
   unsigned error_retries;       /* RPC_STATUS_ERROR seen (conn.c) */
   unsigned delays;              /* NFS3ERR_JUKEBOX seen (conn.c) */
   uint64_t due_ms;              /* delayed: start again at this time */
+  unsigned op;                  /* enum dio_op, for the per-RPC counters
+                                   (start() may set it; 0: other) */
+  uint64_t queued_ns, sent_ns;  /* submitted, last started (conn.c) */
 };
 
 /* How to reach and mount the export. */

@@ -120,9 +120,9 @@ finish (struct dio_dreq *d, ssize_t result, int err)
   __atomic_fetch_sub (&d->m->active[d->write], 1, __ATOMIC_RELAXED);
   if (result > 0) {
     if (d->write)
-      dio_count (d->m->stats.direct_write_bytes, result);
+      dio_count (d->m->stats->direct_write_bytes, result);
     else
-      dio_count (d->m->stats.direct_read_bytes, result);
+      dio_count (d->m->stats->direct_read_bytes, result);
   }
   /* Free first: once fn runs, the caller may close the last descriptor,
    * and that close must find no reference of ours left on the mount. */
@@ -243,7 +243,7 @@ static enum pass_next
 resend_or_fail_locked (struct dio_dreq *d, uint64_t prefix,
                        struct dio_chunk **batch, ssize_t *result, int *err)
 {
-  dio_count (d->m->stats.verifier_mismatches, 1);
+  dio_count (d->m->stats->verifier_mismatches, 1);
   if (prefix == 0) {                  /* nothing to make durable */
     result_of_prefix (d, prefix, result, err);
     return PASS_DONE;
@@ -254,7 +254,7 @@ resend_or_fail_locked (struct dio_dreq *d, uint64_t prefix,
     return PASS_DONE;
   }
   d->resent = true;
-  dio_count (d->m->stats.resends, (prefix + d->xfer - 1) / d->xfer);
+  dio_count (d->m->stats->resends, (prefix + d->xfer - 1) / d->xfer);
   start_pass_locked (d, FILE_SYNC, prefix, batch);
   return PASS_MORE;
 }
@@ -343,7 +343,7 @@ read_cb (struct rpc_context *rpc, int status, void *data, void *priv)
 
   if (dio_conn_job_done (c->conn, &c->job, status, data))
     return;                     /* sent again, delayed, or timed out */
-  err = dio_rpc_result_errno (&c->dreq->m->stats, status, data);
+  err = dio_rpc_result_errno (c->dreq->m->stats, status, data);
   if (err == 0) {
     done = DIO_MIN (res->READ3res_u.resok.count,
                     res->READ3res_u.resok.data.data_len);
@@ -375,7 +375,7 @@ write_cb (struct rpc_context *rpc, int status, void *data, void *priv)
 
   if (dio_conn_job_done (c->conn, &c->job, status, data))
     return;
-  err = dio_rpc_result_errno (&c->dreq->m->stats, status, data);
+  err = dio_rpc_result_errno (c->dreq->m->stats, status, data);
   if (err == 0) {
     done = DIO_MIN (res->WRITE3res_u.resok.count, c->count);
     committed = res->WRITE3res_u.resok.committed;
@@ -400,7 +400,8 @@ start_read (struct dio_chunk *c, struct rpc_context *rpc)
     .count = c->count,
   };
 
-  dio_count (d->m->stats.read_rpcs, 1);
+  c->job.op = DIO_OP_READ;
+  dio_count (d->m->stats->read_rpcs, 1);
   return rpc_nfs3_read_async (rpc, read_cb, &a, c) == 0 ? 0 : EIO;
 }
 
@@ -427,7 +428,8 @@ start_write (struct dio_chunk *c, struct rpc_context *rpc)
     .stable = d->stable,
     .data = { .data_len = c->count, .data_val = data },
   };
-  dio_count (d->m->stats.write_rpcs, 1);
+  c->job.op = DIO_OP_WRITE;
+  dio_count (d->m->stats->write_rpcs, 1);
   return rpc_nfs3_write_async (rpc, write_cb, &a, c) == 0 ? 0 : EIO;
 }
 

@@ -132,6 +132,17 @@ inode_find_or_add (struct dio_mount *m, const struct dio_fh *fh,
   return ino;
 }
 
+struct dio_inode *
+dio_inode_of_fh (struct dio_mount *m, const struct dio_fh *fh)
+{
+  bool created;
+  struct dio_inode *ino = inode_find_or_add (m, fh, &created);
+
+  if (ino && !created)
+    dio_mount_put (m);          /* the inode already holds one */
+  return ino;
+}
+
 /* ---- open ------------------------------------------------------------ */
 
 struct open_args {
@@ -298,8 +309,8 @@ dio_ofd_put (struct dio_ofd *f)
 
 /* ---- GETATTR --------------------------------------------------------- */
 
-static void
-fattr_to_stat (const fattr3 *a, struct stat *st)
+void
+dio_fattr_to_stat (const struct fattr3 *a, struct stat *st)
 {
   static const mode_t types[] = {
     [NF3REG] = S_IFREG, [NF3DIR] = S_IFDIR, [NF3BLK] = S_IFBLK,
@@ -350,7 +361,7 @@ getattr_cb (struct rpc_context *rpc, int status, void *data, void *priv)
   int err = dio_call_rpc_errno (call, status, data);
 
   if (err == 0)
-    fattr_to_stat (&res->GETATTR3res_u.resok.obj_attributes, a->st);
+    dio_fattr_to_stat (&res->GETATTR3res_u.resok.obj_attributes, a->st);
   dio_call_done (call, err);
 }
 
@@ -490,7 +501,7 @@ commit_ledger (struct dio_inode *ino)
                           strerror (err));
   }
   if (broken || memcmp (verf, committed, NFS3_VERF_SIZE) != 0) {
-    dio_count (ino->mount->stats.verifier_mismatches, 1);
+    dio_count (ino->mount->stats->verifier_mismatches, 1);
     pthread_mutex_lock (&ino->lock);
     ino->loss_seq++;
     pthread_mutex_unlock (&ino->lock);

@@ -198,7 +198,7 @@ conn_params (struct dio_mount *m, struct dio_conn_params *p)
    * defaults"). */
   p->window_bytes = m->opts.window * DIO_MAX (xfer_hint, m->opts.wsize);
   p->window_max = DIO_MAX (m->opts.window, 64u);
-  p->stats = &m->stats;
+  p->stats = m->stats;
   return 0;
 }
 
@@ -279,6 +279,7 @@ mount_free (struct dio_mount *m)
 {
   for (uint32_t i = 0; i < m->nconn; i++)
     dio_conn_stop (m->conns[i]);
+  dio_statsfile_detach (m);
   pthread_mutex_destroy (&m->inode_lock);
   free (m->server);
   free (m->export);
@@ -313,6 +314,7 @@ mount_new (const struct dio_url *u, const struct dio_options *opts)
     return NULL;
   }
   pthread_mutex_init (&m->inode_lock, NULL);
+  m->stats = &m->own_stats;
   m->opts = *opts;
   m->server = strdup (u->server);
   m->nfs_args = strdup (u->nfs_args);
@@ -320,6 +322,7 @@ mount_new (const struct dio_url *u, const struct dio_options *opts)
     dio_error (ENOMEM, "strdup");
     goto err;
   }
+  dio_statsfile_attach (m);
   if (probe_export (m, u->path) == -1)
     goto err;
   m->nconn = 1;
@@ -335,6 +338,7 @@ mount_new (const struct dio_url *u, const struct dio_options *opts)
     }
   }
   free ((char *) cp.url);
+  dio_statsfile_publish (m);
   return m;
 
  err:

@@ -9,6 +9,7 @@
 #include "stats.h"
 
 struct dio_conn;
+struct dio_statsfile_slot;
 struct dio_job;
 struct dio_url;
 
@@ -20,7 +21,12 @@ struct dio_mount {
   uint32_t nconn;
   struct dio_conn *conns[DIO_MAX_NCONNECT];
 
-  struct dio_mount_stats stats; /* atomics */
+  /* The counters (atomics): in the mount's slot of the process's stats
+   * file (statsfile.c), or in own_stats when it has none.  Set before
+   * the first connection starts; the pointer is then immutable. */
+  struct dio_mount_stats *stats;
+  struct dio_mount_stats own_stats;
+  struct dio_statsfile_slot *slot;
   uint32_t next_conn;           /* atomic round-robin cursor */
   uint32_t active[2];           /* atomic: direct reads [0] and writes [1]
                                    in progress (dreq.c: lone requests) */
@@ -45,6 +51,14 @@ int dio_mount_get (const struct dio_url *u, const struct dio_options *opts,
  * connected, for the next open or namespace call of its export; then the
  * linger thread stops its connections.  Accepts NULL. */
 void dio_mount_put (struct dio_mount *m);
+
+/* The mount's counters in the process's stats file (statsfile.c):
+ * attach claims a slot for a new mount (or points stats at own_stats),
+ * publish shows it to readers once it is made, detach frees the slot
+ * after its connections stopped. */
+void dio_statsfile_attach (struct dio_mount *m);
+void dio_statsfile_publish (struct dio_mount *m);
+void dio_statsfile_detach (struct dio_mount *m);
 
 /* Hand a job to the next connection of the pool. */
 void dio_mount_submit (struct dio_mount *m, struct dio_job *job);

@@ -4,6 +4,7 @@
 #include "internal.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "directio.h"
 #include "stats.h"
@@ -27,4 +28,29 @@ dio_mount_stats_copy (const struct dio_mount_stats *f, struct dio_stats *t)
   t->errors = dio_load (f->errors);
   t->cache_read_bytes = dio_load (f->cache_read_bytes);
   t->cache_write_bytes = dio_load (f->cache_write_bytes);
+}
+
+uint64_t
+dio_now_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void
+dio_op_done (struct dio_mount_stats *s, unsigned op, uint64_t bytes,
+             uint64_t sent_ns, uint64_t queued_ns, uint64_t now, int failed)
+{
+  struct dio_op_stats *o = &s->op[op < DIO_OP_COUNT ? op : DIO_OP_OTHER];
+
+  dio_count (o->ops, 1);
+  dio_count (o->bytes, bytes);
+  if (failed)
+    dio_count (o->errors, 1);
+  if (sent_ns && now > sent_ns)
+    dio_count (o->rtt_ns, now - sent_ns);
+  if (queued_ns && now > queued_ns)
+    dio_count (o->exec_ns, now - queued_ns);
 }

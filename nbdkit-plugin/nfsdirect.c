@@ -13,7 +13,12 @@
  * a forked child has none of its parent's engine threads (it forgets the
  * parent's mounts and makes its own).  So the file is opened twice: once
  * in .config_complete to check it (and to create or resize it), closed
- * again before nbdkit forks, and for good in .after_fork.
+ * again before nbdkit forks, and for good in .after_fork.  The engine
+ * publishes a process's mount counters for `directio stat` in a file
+ * named by its pid, made at its first mount (libdirectio/statsfile.c): so
+ * the serving process, whose mount is made in .after_fork, publishes its
+ * own, and the check's mount in the parent is gone (and its slot free)
+ * before the fork.
  *
  * Threading (PARALLEL): the configuration variables are written only by
  * .config and .config_complete, before any connection exists; file_fd and

@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "directio.h"
 #include "engine_helpers.h"
+#include "private.h"
 
 static const char *
 env (const char *name)
@@ -84,26 +86,82 @@ test_check (const char *buf, size_t len, uint64_t off, uint32_t seed)
   return 1;
 }
 
+bool
+test_on_mem (void)
+{
+  const char *f = getenv ("DIO_TEST_FSAL");
+  return f && strcmp (f, "MEM") == 0;
+}
+
+void
+test_create (const char *file, mode_t mode)
+{
+  int fd;
+
+  if (!test_on_mem ()) {
+    fd = open (test_local (file), O_CREAT | O_WRONLY, mode);
+    ck_assert_msg (fd >= 0, "%s: %m", test_local (file));
+    close (fd);
+    return;
+  }
+  /* linger=0: the next open mounts anew, as a separate client would. */
+  fd = dio_open (test_url (file, "&linger=0"), O_CREAT | O_WRONLY, mode);
+  ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
+  ck_assert_int_eq (dio_close (fd), 0);
+}
+
+void
+test_mkdir (const char *dir)
+{
+  if (!test_on_mem ())
+    ck_assert_msg (mkdir (test_local (dir), 0755) == 0, "%s: %m",
+                   test_local (dir));
+  else
+    ck_assert_msg (dio__mkdir (test_url (dir, "&linger=0"), 0755) == 0,
+                   "dio__mkdir: %s", dio_last_error ());
+}
+
+bool
+test_exists (const char *file)
+{
+  struct stat st;
+
+  if (!test_on_mem ())
+    return access (test_local (file), F_OK) == 0;
+  return dio__stat (test_url (file, "&linger=0"), &st) == 0;
+}
+
+/* pread for a local fd or an engine fd. */
+static ssize_t
+read_at (bool engine, int fd, void *buf, size_t n, uint64_t off)
+{
+  return engine ? dio_pread (fd, buf, n, off) : pread (fd, buf, n, off);
+}
+
 int
 test_local_matches (const char *file, uint64_t len, uint32_t seed)
 {
   size_t bs = 1 << 20;
   char *buf = malloc (bs);
-  int fd = open (test_local (file), O_RDONLY);
+  bool engine = test_on_mem ();
+  int fd = engine ? dio_open (test_url (file, "&linger=0"), O_RDONLY)
+    : open (test_local (file), O_RDONLY);
   uint64_t off = 0;
   int ok = fd >= 0 && buf;
 
   while (ok && off < len) {
     size_t n = len - off < bs ? len - off : bs;
-    ok = pread (fd, buf, n, off) == (ssize_t) n
+    ok = read_at (engine, fd, buf, n, off) == (ssize_t) n
       && test_check (buf, n, off, seed);
     off += n;
   }
   if (ok) {                     /* and nothing beyond */
     char c;
-    ok = pread (fd, &c, 1, len) == 0;
+    ok = read_at (engine, fd, &c, 1, len) == 0;
   }
-  if (fd >= 0)
+  if (fd >= 0 && engine)
+    dio_close (fd);
+  else if (fd >= 0)
     close (fd);
   free (buf);
   return ok;

@@ -4,15 +4,44 @@
 #ifndef ENGINE_HELPERS_H
 #define ENGINE_HELPERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 /* nfs:// URL of FILE in the test export; extra is appended to the query
  * ("&rsize=65536") or NULL.  Returns a static buffer per call slot. */
 const char *test_url (const char *file, const char *extra);
 
-/* Local path of FILE in the export directory (what the server stores). */
+/* Local path of FILE in the export directory (what the server stores).
+ * Under FSAL MEM there is none: use the helpers below. */
 const char *test_local (const char *file);
+
+/* Is the server ganesha's MEM FSAL (DIO_TEST_FSAL=MEM, tests/ganesha.sh)?
+ * Then files live in the server's memory, at most TEST_MEM_FILE_MAX bytes
+ * of data each (past that it keeps the size and reads back "a"s), and a
+ * stop or restart loses them all. */
+bool test_on_mem (void);
+#define TEST_MEM_FILE_MAX (2u * 1024 * 1024)
+
+/* End the test here under FSAL MEM, saying why on stderr. */
+#define TEST_SKIP_ON_MEM(why)                                           \
+  do {                                                                  \
+    if (test_on_mem ()) {                                               \
+      fprintf (stderr, "%s: not run under FSAL MEM: %s\n", __func__, why); \
+      return;                                                           \
+    }                                                                   \
+  } while (0)
+
+/* Make an empty FILE (mode) or a directory on the server behind the
+ * engine's back: in the export directory, or under FSAL MEM through the
+ * engine.  Fail the test on error. */
+void test_create (const char *file, mode_t mode);
+void test_mkdir (const char *dir);
+
+/* Does FILE exist on the server? */
+bool test_exists (const char *file);
 
 /* Run "$DIO_GANESHA ARGS"; fails the test if it fails. */
 void test_ganesha (const char *args);
@@ -21,7 +50,9 @@ void test_ganesha (const char *args);
 void test_fill (char *buf, size_t len, uint64_t off, uint32_t seed);
 int test_check (const char *buf, size_t len, uint64_t off, uint32_t seed);
 
-/* Compare a local file's bytes [0,len) with the pattern. */
+/* Compare the server's file's bytes [0,len) with the pattern, and check
+ * that it ends there: in the export directory, or under FSAL MEM read
+ * back through the engine (a fresh mount, nothing cached). */
 int test_local_matches (const char *file, uint64_t len, uint32_t seed);
 
 /* Peak resident set (VmHWM) of this process, in KiB. */

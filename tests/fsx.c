@@ -4,7 +4,7 @@
  * POSIX calls (for the LD_PRELOAD shim).
  *
  *   fsx [-N OPS] [-T SECONDS] [-S SEED] [-m MAXLEN] [-l LOCALFILE] [-P] [-d]
- *       FILE
+ *       [-g] FILE
  *
  * Operations: reads and writes (unaligned, 1 byte to a few MiB, some
  * across EOF), truncates that grow and shrink, close and reopen (with
@@ -23,7 +23,10 @@
  * fcntl(F_SETFL, O_DIRECT) instead of dio_* and directio(), for a path
  * the LD_PRELOAD shim serves.  -d never turns direct I/O on (with -P on a
  * local file, a check of fsx itself: the kernel's O_DIRECT wants aligned
- * I/O).  Exit status: 0 pass, 1 mismatch or error,
+ * I/O).  -g makes truncates only grow the file: ganesha's MEM FSAL keeps
+ * the bytes a shrinking truncate cut off and shows them again when the
+ * file grows back over them (its bug; tests/test-fsx.sh).  -m below 3 MiB
+ * bounds each read and write by MAXLEN too.  Exit status: 0 pass, 1 mismatch or error,
  * 2 usage. */
 #include <config.h>
 
@@ -136,6 +139,9 @@ struct fsx {
   char *model;                  /* maxlen bytes; valid up to size */
   uint64_t size;
   char *buf, *got;              /* MAX_IO each */
+  bool grow_only;               /* -g: truncates never shrink the file */
+  size_t max_io;                /* the largest read or write: MAX_IO, or
+                                   maxlen if that is smaller */
   char history[HISTORY][120];
   unsigned long counts[16];
 };
@@ -256,7 +262,7 @@ static const char *const op_names[OP_NR] = {
 static void
 op_read (struct fsx *f)
 {
-  size_t len = random_size (f, MAX_IO);
+  size_t len = random_size (f, f->max_io);
   /* A tenth of the reads start at or past EOF. */
   uint64_t off = fault_range (&f->rng, 0, 9) == 0
     ? f->size + fault_range (&f->rng, 0, 4 * KiB)
@@ -269,7 +275,7 @@ op_read (struct fsx *f)
 static void
 op_write (struct fsx *f, bool unstable)
 {
-  size_t len = random_size (f, MAX_IO);
+  size_t len = random_size (f, f->max_io);
   uint64_t off = fault_range (&f->rng, 0, f->maxlen - len);
   uint64_t tag = fault_rand (&f->rng);
   ssize_t r;
@@ -290,9 +296,9 @@ op_write (struct fsx *f, bool unstable)
 static void
 op_truncate (struct fsx *f)
 {
-  uint64_t len = fault_range (&f->rng, 0, 1) ? fault_range (&f->rng, 0, f->size)
-                                             : fault_range (&f->rng, f->size,
-                                                            f->maxlen);
+  uint64_t len = fault_range (&f->rng, 0, 1) && !f->grow_only
+    ? fault_range (&f->rng, 0, f->size)
+    : fault_range (&f->rng, f->size, f->maxlen);
 
   note (f, "truncate %" PRIu64 " -> %" PRIu64, f->size, len);
   if (f->be->ftruncate (f->fd, len) == -1)
@@ -427,7 +433,7 @@ usage (int status)
 {
   fprintf (status ? stderr : stdout,
            "usage: fsx [-N OPS] [-T SECONDS] [-S SEED] [-m MAXLEN] "
-           "[-l LOCALFILE] [-P] [-d] FILE\n");
+           "[-l LOCALFILE] [-P] [-d] [-g] FILE\n");
   exit (status);
 }
 
@@ -442,7 +448,7 @@ main (int argc, char **argv)
 
   /* Under valgrind a fifth of the work. */
   f.ops = env_number ("FSX_OPS", fault_under_tool () ? 600 : 3000);
-  while ((c = getopt (argc, argv, "N:T:S:m:l:Pdh")) != -1)
+  while ((c = getopt (argc, argv, "N:T:S:m:l:Pdgh")) != -1)
     switch (c) {
     case 'N': f.ops = strtoul (optarg, NULL, 0); break;
     case 'T': seconds = strtod (optarg, NULL); break;
@@ -451,11 +457,13 @@ main (int argc, char **argv)
     case 'l': f.local = optarg; break;
     case 'P': f.be = &posix; break;
     case 'd': f.never_direct = true; break;
+    case 'g': f.grow_only = true; break;
     case 'h': usage (0);
     default: usage (2);
     }
-  if (optind != argc - 1 || f.maxlen < MAX_IO || f.maxlen > (1ull << 32))
+  if (optind != argc - 1 || f.maxlen < 64 * KiB || f.maxlen > (1ull << 32))
     usage (2);
+  f.max_io = f.maxlen < MAX_IO ? f.maxlen : MAX_IO;
   f.path = argv[optind];
   /* "fsx: seed N (FSX_SEED=N replays it)" on stderr. */
   if (have_seed)

@@ -62,11 +62,21 @@ requires_root ()
 }
 
 # requires_ganesha
-# Skip unless run under with-ganesha.sh (its variables are set).
+# Skip unless run under with-ganesha.sh (its variables are set) with an
+# export directory on this host (not under FSAL MEM).
 requires_ganesha ()
 {
+  requires_ganesha_any
+  [ -d "$DIO_TEST_DIR" ] ||
+    skip "the server's FSAL ${DIO_TEST_FSAL:-?} has no export directory here"
+}
+
+# requires_ganesha_any
+# Skip unless run under with-ganesha.sh, with either FSAL (VFS or MEM).
+requires_ganesha_any ()
+{
   [ -n "$DIO_TEST_SERVER" ] && [ -n "$DIO_TEST_QUERY" ] &&
-    [ -d "$DIO_TEST_DIR" ] && [ -x "$DIO_GANESHA" ] ||
+    [ -x "$DIO_GANESHA" ] ||
     skip "no test NFS server: run this as with-ganesha.sh $0"
 }
 

@@ -5,6 +5,9 @@
 #
 #   with-ganesha.sh CMD [ARG...]
 #
+# DIO_GANESHA_FSAL=MEM (or CMD named test-mem-*.sh) serves ganesha's MEM
+# FSAL instead of VFS: a second server implementation (tests/ganesha.sh).
+#
 # CMD runs in its own network, mount and pid namespaces, with lo up, a tmpfs
 # on /run, its own rpcbind and a ganesha (tests/ganesha.sh) serving a fresh
 # state directory under ${TMPDIR:-/tmp}.  It sees:
@@ -13,7 +16,9 @@
 #   DIO_TEST_EXPORT  /export
 #   DIO_TEST_QUERY   nfsport=12049&mountport=12050
 #   DIO_TEST_URL     nfs://127.0.0.1/export/?nfsport=12049&mountport=12050
-#   DIO_TEST_DIR     the export's local directory
+#   DIO_TEST_DIR     the export's local directory (unset under FSAL MEM)
+#   DIO_TEST_FSAL    VFS, or MEM when DIO_GANESHA_FSAL=MEM chose ganesha's
+#                    in-memory backend (no files on this host; see ganesha.sh)
 #   DIO_GANESHA      a command: "$DIO_GANESHA stop|start|restart [--new-verifier]|
 #                    pause|resume|pid|verifier|url [FILE]|dir" acts on this server
 #
@@ -43,6 +48,16 @@ outside ()
   local cmd upid status
 
   [ $# -ge 1 ] || { echo "usage: $prog CMD [ARG...]" >&2; exit 2; }
+  # The tests named test-mem-*.sh run against the MEM FSAL.
+  case ${1##*/} in
+    test-mem-*) export DIO_GANESHA_FSAL=MEM ;;
+  esac
+  [ "$(id -u)" = 0 ] || skip "needs root (network namespace, rpcbind, mounts)"
+  for cmd in unshare ip mount rpcbind rpcinfo ganesha.nfsd nfs-ls; do
+    command -v "$cmd" >/dev/null 2>&1 || skip "$cmd not found"
+  done
+  unshare --net --mount --pid --fork --propagation private true 2>/dev/null ||
+    skip "cannot create network/mount/pid namespaces here"
   # DIO_TEST_QUICK=1 (make distcheck in CI): only the tests named in
   # DIO_QUICK_TESTS (tests/Makefile.am's QUICK_TESTS) run, others skip.
   if [ -n "$DIO_TEST_QUICK" ] && [ -n "$DIO_QUICK_TESTS" ]; then
@@ -51,12 +66,6 @@ outside ()
       *) skip "${1##*/} is not in the quick set (DIO_TEST_QUICK)" ;;
     esac
   fi
-  [ "$(id -u)" = 0 ] || skip "needs root (network namespace, rpcbind, mounts)"
-  for cmd in unshare ip mount rpcbind rpcinfo ganesha.nfsd nfs-ls; do
-    command -v "$cmd" >/dev/null 2>&1 || skip "$cmd not found"
-  done
-  unshare --net --mount --pid --fork --propagation private true 2>/dev/null ||
-    skip "cannot create network/mount/pid namespaces here"
 
   # On a terminal (someone's interactive `with-ganesha.sh bash`), all in
   # the foreground, or reading the terminal would stop CMD (SIGTTIN);
@@ -167,7 +176,12 @@ inside ()
   export DIO_TEST_EXPORT=/export
   export DIO_TEST_QUERY="nfsport=$NFS_PORT&mountport=$MNT_PORT"
   export DIO_TEST_URL="nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/?$DIO_TEST_QUERY"
-  export DIO_TEST_DIR="$state/export"
+  export DIO_TEST_FSAL=${FSAL:-VFS}
+  if [ "$DIO_TEST_FSAL" = VFS ]; then
+    export DIO_TEST_DIR="$state/export"
+  else
+    unset DIO_TEST_DIR
+  fi
   export DIO_GANESHA="$state/ganesha"
 
   status=0

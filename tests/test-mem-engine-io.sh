@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The engine's "io" suite against ganesha's MEM FSAL, a second server
+# implementation (with-ganesha.sh starts MEM for test-mem-*.sh).
+# The server's answers are the point here, not memory checking: the
+# valgrind and sanitizer passes run the VFS tests, and skip these.
+if [ -n "$DIO_UNDER_TOOL" ]; then
+  echo "$0: SKIP: under a checking tool (see the VFS test of the same name)" >&2
+  exit 77
+fi
+exec "$(dirname "$0")/test-engine-io.sh"
