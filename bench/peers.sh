@@ -6,6 +6,7 @@
 #   through NBD (fio's nbd engine, the same jobs):  nbdkit nfsdirect  vs  qemu-nbd --cache=none
 #   the physical ceiling:    O_DIRECT reads and writes on the export's own disk (fio)
 #   the engine directly:     directio bench, sequential direct read
+#   directio mount (FUSE):   fio and dd on the mount vs directio bench (fuse.sh)
 #
 # Runs alternate between tools, REPS times each; prints a table of medians,
 # our ratio to each peer, peak RSS and CPU seconds of each client, and
@@ -45,4 +46,11 @@ for c in nfs-cp qemu-img qemu-nbd nbdkit fio python3 /usr/bin/time; do
 done
 mkdir -p "$out"
 export BUILD size_mib reps runtime out
-exec "$top/tests/with-ganesha.sh" "$here/peers-inside.sh"
+"$top/tests/with-ganesha.sh" "$here/peers-inside.sh"
+# directio mount against the engine (bench/fuse.sh), where FUSE works.
+if [ -c /dev/fuse ] && "$BUILD/tools/directio" mount --help >/dev/null 2>&1
+then
+  echo
+  echo "== directio mount (FUSE) vs directio bench"
+  "$here/fuse.sh" --size "$size_mib" --reps "$reps" --time "$runtime"
+fi

@@ -134,6 +134,17 @@ inode_find_or_add (struct dio_mount *m, const struct dio_fh *fh,
   return ino;
 }
 
+struct dio_inode *
+dio_inode_of_fh (struct dio_mount *m, const struct dio_fh *fh)
+{
+  bool created;
+  struct dio_inode *ino = inode_find_or_add (m, fh, &created);
+
+  if (ino && !created)
+    dio_mount_put (m);          /* the inode already holds one */
+  return ino;
+}
+
 /* ---- open ------------------------------------------------------------ */
 
 struct open_args {
@@ -466,8 +477,8 @@ dio_ofd_put (struct dio_ofd *f)
 
 /* ---- GETATTR --------------------------------------------------------- */
 
-static void
-fattr_to_stat (const fattr3 *a, struct stat *st)
+void
+dio_fattr_to_stat (const struct fattr3 *a, struct stat *st)
 {
   static const mode_t types[] = {
     [NF3REG] = S_IFREG, [NF3DIR] = S_IFDIR, [NF3BLK] = S_IFBLK,
@@ -519,7 +530,7 @@ getattr_cb (struct rpc_context *rpc, int status, void *data, void *priv)
   int err = dio_call_rpc_errno (call, status, data);
 
   if (err == 0)
-    fattr_to_stat (&res->GETATTR3res_u.resok.obj_attributes, a->st);
+    dio_fattr_to_stat (&res->GETATTR3res_u.resok.obj_attributes, a->st);
   dio_call_done (call, err);
 }
 

@@ -116,6 +116,17 @@ dio_inode_is_direct (struct dio_inode *ino)
 int dio_inode_set_direct (struct dio_inode *ino, struct dio_ofd *f,
                           bool on);
 
+/* The inode of fh on m, shared with the other opens of that file, for
+ * callers with a file handle and no path (fsops.c).  Consumes the
+ * caller's reference to m; NULL if out of memory (the reference is
+ * still the caller's). */
+struct dio_inode *dio_inode_of_fh (struct dio_mount *m,
+                                   const struct dio_fh *fh);
+
+/* NFSv3 attributes as a struct stat (dio_fstat's, GETATTR's). */
+struct fattr3;
+void dio_fattr_to_stat (const struct fattr3 *a, struct stat *st);
+
 /* GETATTR as a struct stat. */
 int dio_inode_getattr (struct dio_inode *ino, struct stat *st);
 

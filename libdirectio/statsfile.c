@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Publishing the mounts' counters in the process's stats file
  * (statsfile.h describes the file and its readers).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The stats file: how a process using the engine publishes its mounts'
  * counters for `directio stat` (tools/cmd-stat.c), like the kernel's
  * /proc/PID/mountstats.

@@ -12,7 +12,8 @@
 # host: the guest's own packages are downloaded, not installed, by
 # tests/guest/build-guest.sh).  The sanitizer builds' runtimes (libasan8,
 # libubsan1, libtsan2) come with gcc 12 already; they are named so that
-# the need is written down.
+# the need is written down.  libfuse3-dev and fuse3 build and run
+# `directio mount`; busybox-static is the static program its tests run.
 dio_packages=(
   build-essential autoconf automake libtool pkg-config perl
   libasan8 libubsan1 libtsan2
@@ -22,7 +23,14 @@ dio_packages=(
   qemu-utils fio valgrind
   iproute2 procps util-linux coreutils
   qemu-system-x86 e2fsprogs
+  libfuse3-dev fuse3 busybox-static
 )
+
+# Packaging: git lists the files that tests/test-spdx.sh, make distcheck
+# and the package test look at; debhelper, dpkg-dev and lintian build and
+# check the Debian packages (debian/, tests/test-debian-packages.sh),
+# which build-depend on libfuse3-dev too.
+dio_packages+=(git debhelper dpkg-dev lintian libfuse3-dev)
 
 
 dio_as_root ()

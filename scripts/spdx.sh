@@ -14,7 +14,8 @@
 # Which files: C sources and headers, the linker version script, shell,
 # Python and any other script with a "#!" line, Makefile.am,
 # configure.ac, man page sources (*.1 .. *.8, *.in of those), POD,
-# suppression files, fuzzer dictionaries, *.pc.in and debian/rules.
+# suppression files, fuzzer dictionaries, *.pc.in, *.conf and
+# debian/rules.
 # Data (fuzz corpora, bench results, *.md, debian/ metadata) is left
 # alone.  The line goes first, or after a "#!" line (and after a man
 # page's '\" preprocessor line), in the file's own comment syntax; a file
@@ -46,7 +47,7 @@ style ()
   case $base in
     *.c|*.h|*.syms) echo c ;;
     configure.ac|*.m4) echo dnl ;;
-    Makefile.am|*.mk|*.sh|*.py|*.supp|*.dict|*.pc.in) echo hash ;;
+    Makefile.am|*.mk|*.sh|*.py|*.supp|*.dict|*.pc.in|*.conf) echo hash ;;
     *.[1-8]|*.[1-8].in) echo roff ;;
     *.pod) echo pod ;;
     *)

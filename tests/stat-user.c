@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A process using the engine for test-directio-stat.sh: known I/O, then
  * it waits, so that `directio stat` can read its counters.
  *

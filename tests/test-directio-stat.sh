@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # directio stat: a process doing known I/O publishes its counters in
 # its stats file (0700 directory, 0600 file, named by pid) and `directio
 # stat PID` / `--json` show exactly that I/O, with RTT and execution times;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The engine's "faults" suite against ganesha's MEM FSAL, a second server
 # implementation (with-ganesha.sh starts MEM for test-mem-*.sh).
 # The server's answers are the point here, not memory checking: the

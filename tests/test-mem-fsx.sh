@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # fsx through the dio_* API against ganesha's MEM FSAL (with-ganesha.sh
 # starts MEM for test-mem-*.sh): files of at most 2 MiB there, and no
 # export directory to compare with at the end.

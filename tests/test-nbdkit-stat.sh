@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # directio stat shows a running nbdkit nfsdirect: the process that serves
 # (nbdkit forks before it serves) publishes its mount, and the counters
 # match the NBD requests made: 4 writes of 64 KiB (FUA: stable, no COMMIT)

@@ -48,14 +48,6 @@ outside ()
   local cmd upid status
 
   [ $# -ge 1 ] || { echo "usage: $prog CMD [ARG...]" >&2; exit 2; }
-  # DIO_TEST_QUICK=1 (make distcheck in CI): only the tests named in
-  # DIO_QUICK_TESTS (tests/Makefile.am's QUICK_TESTS) run, others skip.
-  if [ -n "$DIO_TEST_QUICK" ] && [ -n "$DIO_QUICK_TESTS" ]; then
-    case " $DIO_QUICK_TESTS " in
-      *" ${1##*/} "*) ;;
-      *) skip "${1##*/} is not in the quick set (DIO_TEST_QUICK)" ;;
-    esac
-  fi
   # The tests named test-mem-*.sh run against the MEM FSAL.
   case ${1##*/} in
     test-mem-*) export DIO_GANESHA_FSAL=MEM ;;
@@ -66,6 +58,14 @@ outside ()
   done
   unshare --net --mount --pid --fork --propagation private true 2>/dev/null ||
     skip "cannot create network/mount/pid namespaces here"
+  # DIO_TEST_QUICK=1 (make distcheck in CI): only the tests named in
+  # DIO_QUICK_TESTS (tests/Makefile.am's QUICK_TESTS) run, others skip.
+  if [ -n "$DIO_TEST_QUICK" ] && [ -n "$DIO_QUICK_TESTS" ]; then
+    case " $DIO_QUICK_TESTS " in
+      *" ${1##*/} "*) ;;
+      *) skip "${1##*/} is not in the quick set (DIO_TEST_QUICK)" ;;
+    esac
+  fi
 
   # On a terminal (someone's interactive `with-ganesha.sh bash`), all in
   # the foreground, or reading the terminal would stop CMD (SIGTTIN);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio stat: the engine's nfsiostat.  Reads the counters that each
  * process using the engine publishes in its stats file (statsfile.h) and
  * prints them per mount: ops/s, kB/s, kB/op, retransmits, average RTT and

@@ -30,6 +30,8 @@ extern int cmd_cp (int argc, char *argv[]);
 extern int cmd_bench (int argc, char *argv[]);
 extern int cmd_run (int argc, char *argv[]);
 extern int cmd_profile (int argc, char *argv[]);
+extern int cmd_mount (int argc, char *argv[]);      /* cmd-mount.c */
+extern int cmd_umount (int argc, char *argv[]);     /* cmd-umount.c */
 extern int cmd_stat (int argc, char *argv[]);
 
 /* ---- messages --------------------------------------------------------- */

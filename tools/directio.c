@@ -27,6 +27,10 @@ static const struct subcommand subcommands[] = {
   { "bench", cmd_bench, "measure direct (or cached) I/O to an NFS file" },
   { "run", cmd_run, "run a program with profile paths going to the engine" },
   { "profile", cmd_profile, "check or list a mount profile file" },
+#ifdef HAVE_FUSE3
+  { "mount", cmd_mount, "mount an export for every program (FUSE)" },
+  { "umount", cmd_umount, "unmount what directio mount mounted" },
+#endif
   { "stat", cmd_stat, "print running engine users' NFS counters (nfsiostat)" },
 };
 
@@ -89,6 +93,15 @@ main (int argc, char *argv[])
     return EXIT_USAGE;
   }
   sub = find_subcommand (argv[optind]);
+#ifdef HAVE_FUSE3
+  /* mount.fuse3 (fstab: "directio#PROFILE /mnt fuse ...") runs
+   * "directio PROFILE /MOUNTPOINT -o OPTIONS": a mount, whose arguments
+   * start at argv[optind]. */
+  if (sub == NULL && argc - optind >= 2 && argv[optind + 1][0] == '/') {
+    sub = find_subcommand ("mount");
+    optind--;
+  }
+#endif
   if (sub == NULL)
     return usage_error ("unknown subcommand '%s'", argv[optind]);
 

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* directio mount: the FUSE daemon's parts.
+ *
+ *   cmd-mount.c    the command line, the checks, daemonising
+ *   cmd-umount.c   directio umount
+ *   mount-ops.c    the FUSE low-level operations over fsops.h
+ *   mount-nodes.c  FUSE node ids <-> NFS file handles, with the kernel's
+ *                  lookup counts
+ *
+ * Threading: libfuse's worker threads call the operations at once; the
+ * node table has its own lock; struct mount_state is immutable once the
+ * session starts. */
+#ifndef DIRECTIO_TOOL_MOUNT_FS_H
+#define DIRECTIO_TOOL_MOUNT_FS_H
+
+/* 3.12: fuse_session_loop_mt takes the fuse_loop_cfg_* config (with an
+ * older version the macro passes it to the 3.2 entry point, which reads
+ * it as the old struct: clone_fd on, no idle worker kept). */
+#define FUSE_USE_VERSION 312
+
+#include <fuse_lowlevel.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "fsops.h"
+
+struct mount_state {
+  struct dio__fs *fs;
+  bool forcedirectio;           /* every open FOPEN_DIRECT_IO */
+  bool set_owner;               /* root daemon: new objects get the
+                                   caller's uid and gid */
+  double attr_timeout, entry_timeout;  /* actimeo etc.; 0 under noac */
+  bool nocto;                   /* keep cached pages across opens */
+};
+
+/* The operations, for fuse_session_new. */
+extern const struct fuse_lowlevel_ops mount_ops;
+
+/* Log a message (syslog, or the -o log=FILE / stderr). */
+void mount_log (int priority, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+
+/* ---- nodes (mount-nodes.c) ------------------------------------------- */
+
+/* Start with the root (FUSE_ROOT_ID).  0 or -1 (ENOMEM). */
+int nodes_init (const struct dio__fh *root);
+
+/* The handle of node id: 0, or ESTALE if the kernel forgot it. */
+int node_fh (fuse_ino_t id, struct dio__fh *fh);
+
+/* The node of fh (a new one if unknown), its lookup count raised by
+ * one, as the kernel's is by a reply that carries it.  0 if out of
+ * memory. */
+fuse_ino_t node_remember (const struct dio__fh *fh);
+
+/* The kernel dropped n lookups of id. */
+void node_forget (fuse_ino_t id, uint64_t n);
+
+/* Close-to-open: true if st (fresh attributes at an open) shows the
+ * same version of the file as at its last open, so the kernel may keep
+ * its cached pages; remembers st's version either way. */
+bool node_same_version (fuse_ino_t id, const struct stat *st);
+
+#endif /* DIRECTIO_TOOL_MOUNT_FS_H */
