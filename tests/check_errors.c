@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The NFS status to errno table (errors.c): every nfsstat3 gives the
  * errno Linux's NFSv3 client gives, and the names libnfs's messages carry
  * lead to the same errno, not to libnfs's own (NFS3ERR_DQUOT is ERANGE

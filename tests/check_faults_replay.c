@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Replays and errno fidelity through the RPC fault proxy (nfsproxy,
  * tests/nfsproxy.md).
  *
