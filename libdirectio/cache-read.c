@@ -11,7 +11,11 @@
  *
  * A fill that comes back short before the size the cache expected (a
  * chunk failed, or another client truncated the file) asks again for the
- * rest: an empty answer is a real EOF, an error is an error.
+ * rest: an empty answer is a real EOF, an error is an error.  (The
+ * direct requests under it already ask again after a short READ reply
+ * that is not at EOF, and make an empty one without EOF EIO: a fill sees
+ * 0 only where the server said EOF, and never shrinks the file on a
+ * server's whim; dreq.c.)
  *
  * Threading: see cache-int.h. */
 #include "internal.h"

@@ -130,6 +130,23 @@ finish (struct dio_dreq *d, ssize_t result, int err)
   fn (opaque, result, err);
 }
 
+/* Lock held: done bytes of a write chunk are in, with the server's
+ * committed and verifier: note what the pass must COMMIT and check. */
+static void
+note_written_locked (struct dio_dreq *d, uint32_t done, int committed,
+                     const char *verf)
+{
+  if (!d->write || done == 0 || committed == FILE_SYNC)
+    return;
+  d->need_commit = true;
+  if (!d->have_verf) {
+    memcpy (d->verf, verf, NFS3_VERF_SIZE);
+    d->have_verf = true;
+  }
+  else if (memcmp (d->verf, verf, NFS3_VERF_SIZE) != 0)
+    d->mismatch = true;
+}
+
 /* A chunk has completed: done bytes moved, err its errno (0 if none). */
 static void
 chunk_complete (struct dio_chunk *c, uint32_t done, int err,
@@ -146,15 +163,7 @@ chunk_complete (struct dio_chunk *c, uint32_t done, int err,
 
   pthread_mutex_lock (&d->lock);
   d->inflight--;
-  if (d->write && done > 0 && committed != FILE_SYNC) {
-    d->need_commit = true;
-    if (!d->have_verf) {
-      memcpy (d->verf, verf, NFS3_VERF_SIZE);
-      d->have_verf = true;
-    }
-    else if (memcmp (d->verf, verf, NFS3_VERF_SIZE) != 0)
-      d->mismatch = true;
-  }
+  note_written_locked (d, done, committed, verf);
   if ((done < c->count || err) && c->pos + done < d->stop_pos) {
     d->stop_pos = c->pos + done;
     d->stop_err = err;
@@ -172,6 +181,27 @@ chunk_complete (struct dio_chunk *c, uint32_t done, int err,
     dio_commit_join (&d->ino->commit, &d->commit);
   else if (next == PASS_DONE)
     finish (d, result, rerr);
+}
+
+/* The server moved done bytes of the chunk, fewer than asked, and the
+ * rest is not past EOF: send the rest as a new RPC from the same slot
+ * (as Linux's nfs_readpage_retry and nfs_writeback_result do; no
+ * allocation).  The chunk stays in flight. */
+static void
+chunk_continue (struct dio_chunk *c, uint32_t done, int committed,
+                const char *verf)
+{
+  struct dio_dreq *d = c->dreq;
+
+  if (d->write) {
+    pthread_mutex_lock (&d->lock);
+    note_written_locked (d, done, committed, verf);
+    pthread_mutex_unlock (&d->lock);
+  }
+  c->pos += done;
+  c->count -= done;
+  c->job.bytes = c->count;
+  dio_mount_submit (d->m, &c->job);
 }
 
 /* Take free slots for the next chunks of this pass. */
@@ -301,6 +331,8 @@ commit_done (struct dio_commit_waiter *w, int err, const char *verf)
 
 /* ---- RPCs (service threads) ----------------------------------------- */
 
+/* A READ reply: a short one that is not at EOF is continued; an empty
+ * one without EOF is EIO (Linux: fs/nfs/read.c), never an EOF. */
 static void
 read_cb (struct rpc_context *rpc, int status, void *data, void *priv)
 {
@@ -318,10 +350,20 @@ read_cb (struct rpc_context *rpc, int status, void *data, void *priv)
     done = DIO_MIN (done, c->count);
     dio_buf_to_iov (c->dreq->iov, c->dreq->iovcnt, c->pos,
                     res->READ3res_u.resok.data.data_val, done);
+    if (done < c->count && !res->READ3res_u.resok.eof) {
+      if (done == 0)
+        err = EIO;
+      else {
+        chunk_continue (c, done, 0, NULL);
+        return;
+      }
+    }
   }
   chunk_complete (c, done, err, 0, NULL);
 }
 
+/* A WRITE reply: a short count is continued; count 0 is EIO (Linux:
+ * fs/nfs/write.c). */
 static void
 write_cb (struct rpc_context *rpc, int status, void *data, void *priv)
 {
@@ -338,6 +380,12 @@ write_cb (struct rpc_context *rpc, int status, void *data, void *priv)
     done = DIO_MIN (res->WRITE3res_u.resok.count, c->count);
     committed = res->WRITE3res_u.resok.committed;
     verf = res->WRITE3res_u.resok.verf;
+    if (done == 0)
+      err = EIO;
+    else if (done < c->count) {
+      chunk_continue (c, done, committed, verf);
+      return;
+    }
   }
   chunk_complete (c, done, err, committed, verf);
 }

@@ -151,3 +151,85 @@ with_asan ()
     "$@"
   fi
 }
+
+# start_nfsproxy [RULE...]
+# Start tests/nfsproxy (an RPC fault proxy; tests/nfsproxy.md) in front of
+# this test's ganesha, NFS and MOUNT ports both, with RULEs armed; wait
+# until it listens; stop it when the script exits (its log goes to stderr
+# then if the script failed).  Sets:
+#   NFSPROXY_QUERY  nfsport=N&mountport=M (the proxy's ports)
+#   NFSPROXY_URL    the export's root through the proxy
+#   NFSPROXY_LOG    its log: one line per action ("... rule=1 short ...")
+#   NFSPROXY_CTL    its control socket (nfsproxy_arm, nfsproxy_fired)
+#   NFSPROXY_PID
+# nfsproxy_url FILE prints FILE's URL through the proxy.
+start_nfsproxy ()
+{
+  local dir nfs mnt port_nfs port_mnt
+  requires_ganesha
+  nfs=${DIO_TEST_QUERY#*nfsport=}; nfs=${nfs%%&*}
+  mnt=${DIO_TEST_QUERY#*mountport=}; mnt=${mnt%%&*}
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/nfsproxy.XXXXXX") || fail "mktemp failed"
+  NFSPROXY_LOG=$dir/log
+  NFSPROXY_CTL=$dir/ctl
+  "${builddir:-.}/nfsproxy" --nfs "$nfs" --mount "$mnt" \
+    --ports-file "$dir/ports" --log "$NFSPROXY_LOG" \
+    --control "$NFSPROXY_CTL" "$@" </dev/null &
+  NFSPROXY_PID=$!
+  cleanup_fn _stop_nfsproxy "$NFSPROXY_PID" "$dir"
+  retry_until 20 _nfsproxy_ready "$dir/ports" ||
+    fail "nfsproxy did not start (rules: $*)"
+  port_nfs=$(sed -n 's/^NFS_PORT=//p' "$dir/ports")
+  port_mnt=$(sed -n 's/^MOUNT_PORT=//p' "$dir/ports")
+  NFSPROXY_QUERY="nfsport=$port_nfs&mountport=$port_mnt"
+  NFSPROXY_URL="nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/?$NFSPROXY_QUERY"
+}
+
+_nfsproxy_ready ()
+{
+  kill -0 "$NFSPROXY_PID" 2>/dev/null || fail "nfsproxy exited at start"
+  [ -s "$1" ]
+}
+
+# (cleanup) Stop the proxy; show its log if the test failed ($status is
+# _run_cleanup_hooks' exit status).
+_stop_nfsproxy ()
+{
+  kill -TERM "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+  if [ "${status:-0}" != 0 ] && [ "${status:-0}" != 77 ] && [ -f "$2/log" ]; then
+    echo "--- nfsproxy log (last 60 lines) ---" >&2
+    tail -n 60 "$2/log" >&2
+  fi
+  rm -rf "$2"
+}
+
+# nfsproxy_url [FILE]
+# FILE's URL (relative to the export root) through the proxy.
+nfsproxy_url ()
+{
+  echo "nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/${1#/}?$NFSPROXY_QUERY"
+}
+
+# nfsproxy_arm RULE...
+# Arm RULEs in the running proxy; prints their ids, one a line.
+nfsproxy_arm ()
+{
+  local r args=()
+  for r in "$@"; do args+=(--arm "$r"); done
+  "${builddir:-.}/nfsproxy" --control "$NFSPROXY_CTL" "${args[@]}"
+}
+
+# nfsproxy_clear
+# Disarm every rule.
+nfsproxy_clear ()
+{
+  "${builddir:-.}/nfsproxy" --control "$NFSPROXY_CTL" --clear
+}
+
+# nfsproxy_fired ID
+# How often rule ID has fired.
+nfsproxy_fired ()
+{
+  "${builddir:-.}/nfsproxy" --control "$NFSPROXY_CTL" --fired "$1"
+}

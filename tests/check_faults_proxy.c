@@ -1,0 +1,323 @@
+/* Short and empty READ and WRITE replies (issue 12, items 1 and 2),
+ * through nfsproxy (the RPC fault proxy) in front of the test's ganesha.
+ *
+ * A server may answer a READ with fewer bytes than asked without being
+ * at EOF, or a WRITE with a smaller count.  As Linux does (fs/nfs/read.c
+ * and write.c), the engine sends the rest again; a READ answered with
+ * zero bytes and no EOF, or a WRITE with count zero, is EIO, never a
+ * return of 0 (which every caller takes as end of file).  The same holds
+ * for the page cache's fills and write-back (buffered mode), which go
+ * through the same direct requests. */
+#include <config.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "directio.h"
+#include "engine_helpers.h"
+#include "nfsproxy-client.h"
+#include "check_faults.h"
+
+#define KiB 1024
+#define MiB (1024 * 1024)
+
+static struct nfsproxy *proxy;
+
+static void
+setup (void)
+{
+  proxy = nfsproxy_start (NULL);
+  ck_assert_msg (proxy != NULL, "nfsproxy did not start");
+}
+
+static void
+teardown (void)
+{
+  nfsproxy_stop (proxy);
+  proxy = NULL;
+}
+
+/* The file's URL through the proxy (a static buffer). */
+static const char *
+url (const char *file)
+{
+  static char buf[1024];
+  char *u = nfsproxy_url (proxy, file);
+
+  ck_assert (u != NULL);
+  snprintf (buf, sizeof buf, "%s", u);
+  free (u);
+  return buf;
+}
+
+/* The server's file holds len bytes of the pattern seed. */
+static void
+put_local (const char *file, size_t len, uint32_t seed)
+{
+  char *buf = malloc (len);
+  int fd = open (test_local (file), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+  ck_assert (buf != NULL && fd >= 0);
+  test_fill (buf, len, 0, seed);
+  ck_assert_int_eq (write (fd, buf, len), len);
+  ck_assert_int_eq (close (fd), 0);
+  free (buf);
+}
+
+static int
+arm (const char *rule)
+{
+  int id = nfsproxy_arm (proxy, rule);
+
+  ck_assert_msg (id > 0, "cannot arm %s", rule);
+  return id;
+}
+
+/* Rule id fired exactly n times, and the log says so with what. */
+static void
+assert_fired (int id, long n, const char *what)
+{
+  char text[64];
+
+  ck_assert_int_eq (nfsproxy_fired (proxy, id), n);
+  snprintf (text, sizeof text, "rule=%d %s", id, what);
+  ck_assert_msg (nfsproxy_log_count (proxy, text) == n,
+                 "'%s' not logged %ld times (%s)", text, n,
+                 nfsproxy_log (proxy));
+}
+
+static int
+open_file (const char *file, int flags)
+{
+  int fd = dio_open (url (file), flags, 0644);
+
+  ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
+  return fd;
+}
+
+/* A READ answered with half its bytes and no EOF: the rest is asked for
+ * again, and the caller gets the whole range. */
+START_TEST (test_read_short_continued)
+{
+  size_t len = 64 * KiB;
+  char *buf = malloc (len);
+  int fd, id;
+
+  put_local ("short.bin", len, 1);
+  fd = open_file ("short.bin", O_RDONLY);
+  id = arm ("READ:short");
+  ck_assert_int_eq (dio_pread (fd, buf, len, 0), len);
+  ck_assert (test_check (buf, len, 0, 1));
+  assert_fired (id, 1, "short count 65536->32768");
+  ck_assert_int_eq (dio_close (fd), 0);
+  free (buf);
+}
+END_TEST
+
+/* The same inside a large request (a later chunk short), and two short
+ * answers in a row for the same chunk. */
+START_TEST (test_read_short_in_large_request)
+{
+  size_t len = 6 * MiB;
+  char *buf = malloc (len);
+  int fd, id;
+
+  put_local ("large.bin", len, 2);
+  fd = open_file ("large.bin", O_RDONLY);
+  id = arm ("READ:short=1000:nth=2:times=3");
+  ck_assert_int_eq (dio_pread (fd, buf, len, 0), len);
+  ck_assert (test_check (buf, len, 0, 2));
+  assert_fired (id, 3, "short count");
+  ck_assert_int_eq (dio_close (fd), 0);
+  free (buf);
+}
+END_TEST
+
+/* A READ answered with no bytes and no EOF is EIO, not end of file. */
+START_TEST (test_read_zero_is_eio)
+{
+  size_t len = 64 * KiB;
+  char *buf = malloc (len);
+  int fd, id;
+
+  put_local ("zero.bin", len, 3);
+  fd = open_file ("zero.bin", O_RDONLY);
+  id = arm ("READ:zero");
+  errno = 0;
+  ck_assert_int_eq (dio_pread (fd, buf, len, 0), -1);
+  ck_assert_msg (errno == EIO, "errno %d (%s)", errno, strerror (errno));
+  assert_fired (id, 1, "zero count 65536->0");
+  /* Once the server answers properly, the data is all there. */
+  ck_assert_int_eq (dio_pread (fd, buf, len, 0), len);
+  ck_assert (test_check (buf, len, 0, 3));
+  ck_assert_int_eq (dio_close (fd), 0);
+  free (buf);
+}
+END_TEST
+
+/* A short reply at the real EOF is the end: nothing more is asked. */
+START_TEST (test_read_eof_not_continued)
+{
+  size_t len = 100000;
+  char *buf = malloc (64 * KiB);
+  int fd, id;
+
+  put_local ("eof.bin", len, 4);
+  fd = open_file ("eof.bin", O_RDONLY);
+  id = arm ("READ:pass");
+  ck_assert_int_eq (dio_pread (fd, buf, 64 * KiB, 60000), len - 60000);
+  ck_assert (test_check (buf, len - 60000, 60000, 4));
+  ck_assert_int_eq (nfsproxy_fired (proxy, id), 1);
+  ck_assert_int_eq (dio_close (fd), 0);
+  free (buf);
+}
+END_TEST
+
+/* A WRITE answered with a smaller count: the rest is sent again, the
+ * caller gets the whole count, the server has every byte. */
+START_TEST (test_write_short_continued)
+{
+  size_t len = 64 * KiB;
+  char *buf = malloc (len);
+  int fd, id;
+
+  fd = open_file ("wshort.bin", O_RDWR | O_CREAT | O_TRUNC);
+  test_fill (buf, len, 0, 5);
+  id = arm ("WRITE:short");
+  ck_assert_int_eq (dio_pwrite (fd, buf, len, 0), len);
+  assert_fired (id, 1, "short count 65536->32768");
+  ck_assert_int_eq (dio_close (fd), 0);
+  ck_assert (test_local_matches ("wshort.bin", len, 5));
+  free (buf);
+}
+END_TEST
+
+/* The same for UNSTABLE chunks of a large write (then COMMIT). */
+START_TEST (test_write_short_in_large_request)
+{
+  size_t len = 6 * MiB;
+  char *buf = malloc (len);
+  int fd, id;
+
+  fd = open_file ("wlarge.bin", O_RDWR | O_CREAT | O_TRUNC);
+  test_fill (buf, len, 0, 6);
+  id = arm ("WRITE:short=4096:nth=2:times=3");
+  ck_assert_int_eq (dio_pwrite (fd, buf, len, 0), len);
+  assert_fired (id, 3, "short count");
+  ck_assert_int_eq (dio_close (fd), 0);
+  ck_assert (test_local_matches ("wlarge.bin", len, 6));
+  free (buf);
+}
+END_TEST
+
+/* A WRITE answered with count 0 is EIO. */
+START_TEST (test_write_zero_is_eio)
+{
+  size_t len = 64 * KiB;
+  char *buf = malloc (len);
+  int fd, id;
+
+  fd = open_file ("wzero.bin", O_RDWR | O_CREAT | O_TRUNC);
+  test_fill (buf, len, 0, 7);
+  id = arm ("WRITE:zero");
+  errno = 0;
+  ck_assert_int_eq (dio_pwrite (fd, buf, len, 0), -1);
+  ck_assert_msg (errno == EIO, "errno %d (%s)", errno, strerror (errno));
+  assert_fired (id, 1, "zero count 65536->0");
+  ck_assert_int_eq (dio_close (fd), 0);
+  free (buf);
+}
+END_TEST
+
+/* Buffered mode: a fill whose READ comes back short is completed; one
+ * that comes back empty without EOF is EIO, and the file keeps its
+ * size (it used to be taken as EOF, and the file shrank). */
+START_TEST (test_buffered_read_short)
+{
+  size_t len = 256 * KiB;
+  char *buf = malloc (len);
+  int fd, id;
+
+  put_local ("bshort.bin", len, 8);
+  fd = open_file ("bshort.bin", O_RDONLY);
+  ck_assert_int_eq (directio (fd, DIRECTIO_OFF), 0);
+  id = arm ("READ:short");
+  ck_assert_int_eq (dio_pread (fd, buf, len, 0), len);
+  ck_assert (test_check (buf, len, 0, 8));
+  assert_fired (id, 1, "short count");
+  ck_assert_int_eq (dio_close (fd), 0);
+  free (buf);
+}
+END_TEST
+
+START_TEST (test_buffered_read_zero)
+{
+  size_t len = 256 * KiB;
+  char *buf = malloc (len);
+  struct stat st;
+  int fd, id;
+
+  put_local ("bzero.bin", len, 8);
+  fd = open_file ("bzero.bin", O_RDONLY);
+  ck_assert_int_eq (directio (fd, DIRECTIO_OFF), 0);
+  id = arm ("READ:zero");
+  errno = 0;
+  ck_assert_int_eq (dio_pread (fd, buf, 4096, 0), -1);
+  ck_assert_msg (errno == EIO, "errno %d (%s)", errno, strerror (errno));
+  assert_fired (id, 1, "zero count");
+  ck_assert_int_eq (dio_fstat (fd, &st), 0);
+  ck_assert_int_eq (st.st_size, len);
+  ck_assert_int_eq (dio_pread (fd, buf, len, 0), len);
+  ck_assert (test_check (buf, len, 0, 8));
+  ck_assert_int_eq (dio_close (fd), 0);
+  free (buf);
+}
+END_TEST
+
+/* Buffered mode: write-back whose WRITE comes back short completes. */
+START_TEST (test_buffered_write_short)
+{
+  size_t len = 256 * KiB;
+  char *buf = malloc (len);
+  int fd, id;
+
+  fd = open_file ("bwrite.bin", O_RDWR | O_CREAT | O_TRUNC);
+  ck_assert_int_eq (directio (fd, DIRECTIO_OFF), 0);
+  test_fill (buf, len, 0, 9);
+  id = arm ("WRITE:short:times=2");
+  ck_assert_int_eq (dio_pwrite (fd, buf, len, 0), len);
+  ck_assert_msg (dio_fsync (fd) == 0, "fsync: %s", dio_last_error ());
+  ck_assert_int_ge (nfsproxy_fired (proxy, id), 1);
+  ck_assert_int_eq (dio_close (fd), 0);
+  ck_assert (test_local_matches ("bwrite.bin", len, 9));
+  free (buf);
+}
+END_TEST
+
+Suite *
+suite_faults_proxy (void)
+{
+  Suite *s = suite_create ("faults-proxy");
+  TCase *tc = tcase_create ("short");
+
+  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_set_timeout (tc, 120);
+  tcase_add_test (tc, test_read_short_continued);
+  tcase_add_test (tc, test_read_short_in_large_request);
+  tcase_add_test (tc, test_read_zero_is_eio);
+  tcase_add_test (tc, test_read_eof_not_continued);
+  tcase_add_test (tc, test_write_short_continued);
+  tcase_add_test (tc, test_write_short_in_large_request);
+  tcase_add_test (tc, test_write_zero_is_eio);
+  tcase_add_test (tc, test_buffered_read_short);
+  tcase_add_test (tc, test_buffered_read_zero);
+  tcase_add_test (tc, test_buffered_write_short);
+  suite_add_tcase (s, tc);
+  return s;
+}
