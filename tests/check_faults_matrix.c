@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The fault matrix (issue 12): every public call of the C API against
  * every fault nfsproxy injects into the procedure that call depends on,
  * under a hard and a soft mount.  For each cell: the result and errno

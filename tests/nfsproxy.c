@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nfsproxy: a TCP proxy between an NFSv3 client and server that reads
  * ONC RPC records, knows which call each reply answers, and injects the
  * faults a test asks for.

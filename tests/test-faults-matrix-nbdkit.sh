@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The fault matrix for the nbdkit plugin (issue 12; the C API's is
 # check_faults_matrix.c): NBD read, write, write-zeroes and flush through
 # nfsdirect and nfsproxy, against every fault of the procedure each one

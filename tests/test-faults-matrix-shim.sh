@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The fault matrix for the shim's path calls (issue 12; the C API's is
 # check_faults_matrix.c): stat, rm (unlink), rename, mkdir and rmdir
 # under `directio run` (rename by python's os.rename), through nfsproxy, against every fault of the
