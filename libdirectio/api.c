@@ -52,10 +52,12 @@ check_open_flags (const char *path, int flags)
 
 /* libnfs opens directories as if they were files: only regular files
  * (and devices, as the kernel allows) are engine files.  The GETATTR is
- * also the open's close-to-open one (*attr, asked for under *asked). */
+ * also the open's close-to-open one (*attr, asked for under *asked).
+ * Then O_TRUNC, as one SETATTR whose replay is guarded with the ctime
+ * seen here (libnfs's own would be sent again unguarded). */
 static int
-refuse_directory (struct dio_ofd *f, struct dio_cache_attr *attr,
-                  struct dio_cache_asked *asked)
+refuse_directory_truncate (struct dio_ofd *f, struct dio_cache_attr *attr,
+                           struct dio_cache_asked *asked)
 {
   struct stat st;
 
@@ -64,6 +66,13 @@ refuse_directory (struct dio_ofd *f, struct dio_cache_attr *attr,
     return dio_error (errno, "dio_open: %s: GETATTR", f->name);
   if (S_ISDIR (st.st_mode))
     return dio_error_msg (EISDIR, "dio_open: %s: is a directory", f->name);
+  if ((f->flags & O_TRUNC) && (f->flags & O_ACCMODE) != O_RDONLY
+      && S_ISREG (st.st_mode)) {
+    if (dio_inode_truncate_seen (f->ino, 0, &st) == -1)
+      return dio_error_prefix ("dio_open: %s: O_TRUNC", f->name);
+    st.st_size = 0;             /* the times moved too: the next
+                                   revalidation sees that */
+  }
   *attr = dio_cache_attr_of_stat (&st);
   return 0;
 }
@@ -115,7 +124,7 @@ dio_open_options (const char *path, int flags, mode_t mode,
     return -1;
   }
   dio_url_free (&u);
-  if (refuse_directory (f, &attr, &asked) == -1
+  if (refuse_directory_truncate (f, &attr, &asked) == -1
       || dio_ofd_start (f, &attr, &asked) == -1) {
     int err = errno;
     dio_ofd_put (f);

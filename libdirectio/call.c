@@ -21,6 +21,7 @@ call_start (struct dio_job *job, struct dio_conn *conn)
   struct dio_call *call = (struct dio_call *) job;
 
   call->conn = conn;
+  call->msg[0] = '\0';          /* an earlier attempt's is not this one's */
   dio_count (call->m->stats->other_rpcs, 1);
   return call->issue (call, conn);
 }
@@ -56,16 +57,28 @@ dio_call_run (struct dio_mount *m, struct dio_call *call,
   return call->err;
 }
 
+/* libnfs 4.0 fails a high-level call whose socket broke with -EFAULT and
+ * "RPC ERROR: Failed to reconnect async" (autoreconnect being off), and
+ * does so before it marks the socket closed: dio_conn_lost cannot tell
+ * yet, the message can. */
+static bool
+highlevel_socket_lost (const struct dio_call *call, int err)
+{
+  return err == EFAULT && strstr (call->msg, "reconnect") != NULL;
+}
+
 void
 dio_call_done (struct dio_call *call, int err)
 {
   /* A call fails when its connection is lost: then it is issued again on
    * the next one (or times out).  Raw RPCs tell by their status; libnfs's
-   * high-level calls only by the state of the connection. */
+   * high-level calls by the state of the connection or their message. */
   int status = call->rpc_status;
   const void *data = call->rpc_data;
 
-  if (status == RPC_STATUS_SUCCESS && err && dio_conn_lost (call->conn))
+  if (status == RPC_STATUS_SUCCESS && err
+      && (dio_conn_lost (call->conn)
+          || (data == NULL && highlevel_socket_lost (call, err))))
     status = RPC_STATUS_CANCEL;
   call->rpc_status = RPC_STATUS_SUCCESS;
   call->rpc_data = NULL;

@@ -54,7 +54,8 @@
 #define MAX_ERROR_RETRIES 16
 
 /* A mount attempt against a server that accepts the connection but never
- * answers gives up after this (the first mount: a minute). */
+ * answers gives up after this (a lone first attempt, retry=0: a minute);
+ * a soft mount's attempts after timeo x retrans at most. */
 #define REMOUNT_TIMEOUT_MS 10000
 #define MOUNT_TIMEOUT_MS 60000
 
@@ -67,6 +68,7 @@ struct dio_conn {
   char *url, *server, *export;
   unsigned mount_port, nfs_port;
   int timeout_ms;
+  int mount_retry_ms;
   uint32_t window_bytes, window_max;
   struct dio_mount_stats *stats;
   uint32_t readmax, writemax;   /* written before `started` */
@@ -89,6 +91,9 @@ struct dio_conn {
   bool resetting;               /* inside nfs_destroy_context */
   bool need_reset;              /* the context is broken: replace it */
   bool mount_failed;
+  bool attempt_timed_out;       /* the server did not answer in time */
+  uint64_t attempt_deadline_ms; /* of the mount attempt in progress */
+  uint64_t first_deadline_ms;   /* first mount: no attempt after; 0: none */
   struct nfs_context *nfs;
   struct dio_job *inflight_list;
   uint32_t inflight, inflight_bytes;
@@ -161,6 +166,7 @@ dio_conn_submit (struct dio_conn *c, struct dio_job *job)
   job->delays = 0;
   job->queued_ns = dio_now_ns ();
   job->sent_ns = 0;
+  job->replays = 0;
   job->deadline_ms = c->timeout_ms > 0 ? dio_now_ms () + c->timeout_ms : 0;
   pthread_mutex_lock (&c->lock);
   if (c->tail)
@@ -262,6 +268,7 @@ dio_conn_job_done (struct dio_conn *c, struct dio_job *job, int rpc_status,
    * one, unless its soft deadline has passed. */
   if (!c->resetting)
     c->need_reset = true;
+  job->replays++;
   if (past_deadline (job, dio_now_ms ()))
     fail_timed_out (c, job);
   else {
@@ -381,6 +388,9 @@ mount_cb (int err, struct nfs_context *nfs, void *data, void *priv)
     /* Not here: a context cannot be destroyed from its own callback. */
     c->mount_failed = true;
     c->start_err = c->ever_up ? 0 : libnfs_errno (err);
+    /* libnfs's own timeout ("Command timed out") is -EINTR. */
+    if (c->start_err && data && strstr ((const char *) data, "timed out"))
+      c->start_err = ETIMEDOUT;
     snprintf (c->start_msg, sizeof c->start_msg, "%s",
               data ? (const char *) data : "mount failed");
     return;
@@ -397,12 +407,40 @@ mount_cb (int err, struct nfs_context *nfs, void *data, void *priv)
   c->backoff_ms = BACKOFF_MIN_MS;
 }
 
+/* How long one mount attempt may take. */
+static int
+attempt_timeout_ms (const struct dio_conn *c)
+{
+  int t = !c->ever_up && c->mount_retry_ms == 0 ? MOUNT_TIMEOUT_MS
+    : REMOUNT_TIMEOUT_MS;
+
+  return c->timeout_ms > 0 ? DIO_MIN (t, c->timeout_ms) : t;
+}
+
+/* A mount attempt the server has not finished in time fails: the
+ * engine's own bound, whatever step of the mount libnfs is in. */
+static void
+check_attempt_deadline (struct dio_conn *c)
+{
+  uint64_t now = dio_now_ms ();
+
+  if (c->state != CONN_CONNECTING || c->mount_failed
+      || now < c->attempt_deadline_ms)
+    return;
+  c->mount_failed = true;
+  c->attempt_timed_out = true;
+  c->start_err = c->ever_up ? 0 : ETIMEDOUT;
+  snprintf (c->start_msg, sizeof c->start_msg,
+            "the server did not answer within %.1f s",
+            attempt_timeout_ms (c) / 1000.0);
+}
+
 /* Start mounting with a fresh context (service thread). */
 static void
 begin_mount (struct dio_conn *c)
 {
   struct nfs_url *u;
-  int timeout = c->ever_up ? REMOUNT_TIMEOUT_MS : MOUNT_TIMEOUT_MS;
+  int timeout = attempt_timeout_ms (c);
 
   c->nfs = nfs_init_context ();
   if (c->nfs == NULL) {
@@ -420,8 +458,11 @@ begin_mount (struct dio_conn *c)
   nfs_set_autoreconnect (c->nfs, 0);
   /* The mount's own RPCs may time out: a failed attempt's context is
    * destroyed, so nothing half-sent is ever continued. */
-  nfs_set_timeout (c->nfs, c->timeout_ms > 0 ? DIO_MIN (c->timeout_ms, timeout)
-                   : timeout);
+  nfs_set_timeout (c->nfs, timeout);
+  c->attempt_deadline_ms = dio_now_ms () + timeout;
+  if (!c->ever_up && c->first_deadline_ms
+      && c->first_deadline_ms < c->attempt_deadline_ms)
+    c->attempt_deadline_ms = c->first_deadline_ms;
   c->state = CONN_CONNECTING;
   if (nfs_mount_async (c->nfs, c->server, c->export, mount_cb, c) != 0)
     attempt_failed (c, EIO, nfs_get_error (c->nfs));
@@ -606,6 +647,7 @@ maintain (struct dio_conn *c)
 {
   bool kick;
 
+  check_attempt_deadline (c);
   if (c->mount_failed || (c->need_reset && c->state == CONN_CONNECTING))
     attempt_failed (c, c->start_err ? c->start_err : EIO,
                     c->start_msg[0] ? c->start_msg
@@ -625,6 +667,70 @@ maintain (struct dio_conn *c)
     begin_mount (c);
 }
 
+/* One attempt at the first mount, to its end. */
+static void
+first_attempt (struct dio_conn *c)
+{
+  c->start_err = 0;
+  c->start_msg[0] = '\0';
+  c->attempt_timed_out = false;
+  begin_mount (c);
+  while (!c->ever_up && c->state != CONN_DOWN) {
+    serve_once (c);
+    check_attempt_deadline (c);
+    if (c->mount_failed || c->need_reset)
+      attempt_failed (c, c->start_err ? c->start_err : EIO,
+                      c->start_msg[0] ? c->start_msg
+                      : nfs_get_error (c->nfs));
+  }
+}
+
+/* Failures that say the server is down, restarting or paused, rather
+ * than that it refused the mount. */
+static bool
+server_unreachable (int err)
+{
+  return err == ECONNREFUSED || err == ETIMEDOUT || err == EHOSTUNREACH
+    || err == ENETUNREACH || err == ECONNRESET || err == ECONNABORTED
+    || err == EPIPE || err == EHOSTDOWN || err == ENETDOWN;
+}
+
+/* The first mount behaves as if the mount already existed: while the
+ * server cannot be reached it tries again, with backoff, for ever under
+ * hard (saying so once on stderr, and once when the server answers),
+ * until timeo x retrans under soft, and for retry= minutes if given
+ * (retry=0: once).  A server that answers and refuses fails at once. */
+static bool
+first_mount (struct dio_conn *c)
+{
+  bool said = false;
+
+  if (c->mount_retry_ms > 0)
+    c->first_deadline_ms = dio_now_ms () + (uint64_t) c->mount_retry_ms;
+  for (;;) {
+    uint64_t now;
+
+    first_attempt (c);
+    if (c->ever_up)
+      break;
+    if (!c->attempt_timed_out)
+      diagnose_mount (c);       /* which port failed, and why */
+    if (c->mount_retry_ms == 0 || !server_unreachable (c->start_err)
+        || (c->first_deadline_ms && c->retry_at_ms >= c->first_deadline_ms))
+      break;
+    if (!said && c->timeout_ms == 0) {
+      dio_server_notice (c->server, c->export, false);
+      said = true;
+    }
+    now = dio_now_ms ();
+    if (c->retry_at_ms > now)
+      poll (NULL, 0, (int) (c->retry_at_ms - now));
+  }
+  if (said && c->ever_up)
+    dio_server_notice (c->server, c->export, true);
+  return c->ever_up;
+}
+
 static void *
 service_thread (void *arg)
 {
@@ -632,16 +738,7 @@ service_thread (void *arg)
 
   on_service_thread = true;
   c->backoff_ms = BACKOFF_MIN_MS;
-  begin_mount (c);
-  while (!c->ever_up && c->state != CONN_DOWN) {
-    serve_once (c);
-    if (c->mount_failed || c->need_reset)
-      attempt_failed (c, c->start_err ? c->start_err : EIO,
-                      c->start_msg[0] ? c->start_msg
-                      : nfs_get_error (c->nfs));
-  }
-  if (!c->ever_up) {
-    diagnose_mount (c);
+  if (!first_mount (c)) {
     dio_waiter_signal (&c->started);
     return NULL;
   }
@@ -695,6 +792,7 @@ dio_conn_start (const struct dio_conn_params *p)
   c->mount_port = p->mount_port;
   c->nfs_port = p->nfs_port;
   c->timeout_ms = p->timeout_ms;
+  c->mount_retry_ms = p->mount_retry_ms;
   c->window_bytes = p->window_bytes;
   c->window_max = p->window_max;
   c->stats = p->stats;

@@ -31,6 +31,8 @@ struct dio_job {
   bool expired;
   unsigned error_retries;       /* RPC_STATUS_ERROR seen (conn.c) */
   unsigned delays;              /* NFS3ERR_JUKEBOX seen (conn.c) */
+  unsigned replays;             /* sent on a connection that died before
+                                   its reply: the server may have run it */
   uint64_t due_ms;              /* delayed: start again at this time */
   unsigned op;                  /* enum dio_op, for the per-RPC counters
                                    (start() may set it; 0: other) */
@@ -44,13 +46,18 @@ struct dio_conn_params {
   const char *export;
   unsigned mount_port, nfs_port; /* 0: found through the portmapper */
   int timeout_ms;               /* soft RPC timeout, 0 = hard */
+  int mount_retry_ms;           /* the first mount keeps trying an
+                                   unreachable server this long; 0 =
+                                   once, -1 = for ever */
   uint32_t window_bytes;        /* payload in flight before jobs queue */
   uint32_t window_max;          /* RPCs in flight, whatever their size */
   struct dio_mount_stats *stats;
 };
 
 /* Start a connection: its thread mounts the export and then serves.
- * Returns NULL with dio_error set (naming the server and the reason). */
+ * While the server cannot be reached the mount is tried again, as long
+ * as mount_retry_ms says (see first_mount in conn.c).  Returns NULL with
+ * dio_error set (naming the server and the reason). */
 struct dio_conn *dio_conn_start (const struct dio_conn_params *p);
 
 /* Stop the thread and destroy the context.  No job may be queued or in
@@ -61,11 +68,12 @@ void dio_conn_stop (struct dio_conn *c);
 void dio_conn_submit (struct dio_conn *c, struct dio_job *job);
 
 /* Service thread only: the job's call has come back with rpc_status and
- * the callback's data (RPC_STATUS_*; pass RPC_STATUS_CANCEL for a high-level libnfs call that
- * failed while dio_conn_lost() is true; for a raw NFSv3 RPC, data is its
- * result, which starts with its nfsstat3).  If the connection was lost
- * under it, the job is queued again for the next connection, or failed
- * with ETIMEDOUT through fail() past its soft deadline; if the server
+ * the callback's data (RPC_STATUS_*; pass RPC_STATUS_CANCEL for a
+ * high-level libnfs call that failed because its socket broke: see
+ * dio_call_done; for a raw NFSv3 RPC, data is its result, which starts
+ * with its nfsstat3).  If the connection was lost under it (job->replays
+ * then counts it), the job is queued again for the next connection, or
+ * failed with ETIMEDOUT through fail() past its soft deadline; if the server
  * answered NFS3ERR_JUKEBOX, it is sent again after a pause
  * (dio_conn_delay).  Then true is returned: the caller must not touch the
  * job again. */

@@ -78,41 +78,97 @@ dio_last_error (void)
   return last_error;
 }
 
+/* Every nfsstat3 and the errno the Linux NFSv3 client gives for it
+ * (nfs_stat_to_errno in fs/nfs: the same errno where it is one a program
+ * can see).  Linux returns kernel-internal codes (EBADHANDLE,
+ * ENOTSYNC, EBADCOOKIE, ENOTSUPP, ETOOSMALL, EBADTYPE, EJUKEBOX: 521 and
+ * up, "never to be seen by user programs") for the last few; those get
+ * the user errno Linux's own paths turn them into or mean: a handle the
+ * server rejects is a stale one, ENOTSUPP becomes EOPNOTSUPP, JUKEBOX is
+ * retried and never returned (conn.c).  Anything else is EIO, as in
+ * Linux.  The names are nfsstat3_to_str's, which libnfs's high-level
+ * calls put in their messages (see dio_nfsstat_in_message). */
+static const struct {
+  int status;
+  const char *name;
+  int errnum;
+} nfsstat_table[] = {
+  { NFS3_OK,               "NFS3_OK",               0 },
+  { NFS3ERR_PERM,          "NFS3ERR_PERM",          EPERM },
+  { NFS3ERR_NOENT,         "NFS3ERR_NOENT",         ENOENT },
+  { NFS3ERR_IO,            "NFS3ERR_IO",            EIO },
+  { NFS3ERR_NXIO,          "NFS3ERR_NXIO",          ENXIO },
+  { NFS3ERR_ACCES,         "NFS3ERR_ACCES",         EACCES },
+  { NFS3ERR_EXIST,         "NFS3ERR_EXIST",         EEXIST },
+  { NFS3ERR_XDEV,          "NFS3ERR_XDEV",          EXDEV },
+  { NFS3ERR_NODEV,         "NFS3ERR_NODEV",         ENODEV },
+  { NFS3ERR_NOTDIR,        "NFS3ERR_NOTDIR",        ENOTDIR },
+  { NFS3ERR_ISDIR,         "NFS3ERR_ISDIR",         EISDIR },
+  { NFS3ERR_INVAL,         "NFS3ERR_INVAL",         EINVAL },
+  { NFS3ERR_FBIG,          "NFS3ERR_FBIG",          EFBIG },
+  { NFS3ERR_NOSPC,         "NFS3ERR_NOSPC",         ENOSPC },
+  { NFS3ERR_ROFS,          "NFS3ERR_ROFS",          EROFS },
+  { NFS3ERR_MLINK,         "NFS3ERR_MLINK",         EMLINK },
+  { NFS3ERR_NAMETOOLONG,   "NFS3ERR_NAMETOOLONG",   ENAMETOOLONG },
+  { NFS3ERR_NOTEMPTY,      "NFS3ERR_NOTEMPTY",      ENOTEMPTY },
+  { NFS3ERR_DQUOT,         "NFS3ERR_DQUOT",         EDQUOT },
+  { NFS3ERR_STALE,         "NFS3ERR_STALE",         ESTALE },
+  { NFS3ERR_REMOTE,        "NFS3ERR_REMOTE",        EREMOTE },
+  { NFS3ERR_BADHANDLE,     "NFS3ERR_BADHANDLE",     ESTALE },
+  { NFS3ERR_NOT_SYNC,      "NFS3ERR_NOT_SYNC",      EIO },
+  { NFS3ERR_BAD_COOKIE,    "NFS3ERR_BAD_COOKIE",    EIO },
+  { NFS3ERR_NOTSUPP,       "NFS3ERR_NOTSUPP",       EOPNOTSUPP },
+  { NFS3ERR_TOOSMALL,      "NFS3ERR_TOOSMALL",      EIO },
+  { NFS3ERR_SERVERFAULT,   "NFS3ERR_SERVERFAULT",   EREMOTEIO },
+  { NFS3ERR_BADTYPE,       "NFS3ERR_BADTYPE",       EINVAL },
+  { NFS3ERR_JUKEBOX,       "NFS3ERR_JUKEBOX",       EAGAIN },
+};
+
+#define NR_NFSSTAT (sizeof nfsstat_table / sizeof nfsstat_table[0])
+
 int
 dio_nfsstat_errno (int status)
 {
-  switch (status) {
-  case NFS3_OK: return 0;
-  case NFS3ERR_PERM: return EPERM;
-  case NFS3ERR_NOENT: return ENOENT;
-  case NFS3ERR_IO: return EIO;
-  case NFS3ERR_NXIO: return ENXIO;
-  case NFS3ERR_ACCES: return EACCES;
-  case NFS3ERR_EXIST: return EEXIST;
-  case NFS3ERR_XDEV: return EXDEV;
-  case NFS3ERR_NODEV: return ENODEV;
-  case NFS3ERR_NOTDIR: return ENOTDIR;
-  case NFS3ERR_ISDIR: return EISDIR;
-  case NFS3ERR_INVAL: return EINVAL;
-  case NFS3ERR_FBIG: return EFBIG;
-  case NFS3ERR_NOSPC: return ENOSPC;
-  case NFS3ERR_ROFS: return EROFS;
-  case NFS3ERR_MLINK: return EMLINK;
-  case NFS3ERR_NAMETOOLONG: return ENAMETOOLONG;
-  case NFS3ERR_NOTEMPTY: return ENOTEMPTY;
-  case NFS3ERR_DQUOT: return EDQUOT;
-  case NFS3ERR_STALE: return ESTALE;
-  case NFS3ERR_REMOTE: return EREMOTE;
-  case NFS3ERR_BADHANDLE: return ESTALE;
-  case NFS3ERR_NOT_SYNC: return EIO;
-  case NFS3ERR_BAD_COOKIE: return EIO;
-  case NFS3ERR_NOTSUPP: return EOPNOTSUPP;
-  case NFS3ERR_TOOSMALL: return EIO;
-  case NFS3ERR_SERVERFAULT: return EIO;
-  case NFS3ERR_BADTYPE: return EINVAL;
-  case NFS3ERR_JUKEBOX: return EAGAIN;
-  default: return EIO;
+  for (size_t i = 0; i < NR_NFSSTAT; i++)
+    if (nfsstat_table[i].status == status)
+      return nfsstat_table[i].errnum;
+  return EIO;
+}
+
+const char *
+dio_nfsstat_name (int status)
+{
+  for (size_t i = 0; i < NR_NFSSTAT; i++)
+    if (nfsstat_table[i].status == status)
+      return nfsstat_table[i].name;
+  return NULL;
+}
+
+int
+dio_nfsstat_in_message (const char *msg)
+{
+  const char *p = msg ? strstr (msg, "NFS3ERR_") : NULL;
+
+  if (p == NULL)
+    return -1;
+  for (size_t i = 1; i < NR_NFSSTAT; i++) {
+    size_t n = strlen (nfsstat_table[i].name);
+    /* Whole names only: NFS3ERR_NOTSUPP is not NFS3ERR_NOT_SYNC. */
+    if (strncmp (p, nfsstat_table[i].name, n) == 0
+        && !(p[n] == '_' || (p[n] >= 'A' && p[n] <= 'Z')))
+      return nfsstat_table[i].status;
   }
+  return -1;
+}
+
+int
+dio_libnfs_errno (int err, const char *msg)
+{
+  int status = dio_nfsstat_in_message (msg);
+
+  if (status > 0)
+    return dio_nfsstat_errno (status);
+  return err;
 }
 
 int
@@ -143,4 +199,13 @@ dio_rpc_result_errno (struct dio_mount_stats *stats, int rpc_status,
     return 0;
   dio_count (stats->errors, 1);
   return err;
+}
+
+void
+dio_server_notice (const char *server, const char *export, bool ok)
+{
+  /* The one place the library prints, as Linux logs these two events: a
+   * program waiting for a hard first mount must not hang silently. */
+  fprintf (stderr, "libdirectio: nfs://%s%s: server %s\n", server, export,
+           ok ? "OK" : "not responding, still trying");
 }

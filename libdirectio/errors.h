@@ -5,6 +5,7 @@
 #define DIO_ERRORS_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 /* Set errno to errnum and the thread's message to the formatted text
  * followed by ": strerror(errnum)".  Always returns -1. */
@@ -24,8 +25,22 @@ void dio_error_clear (void);
 int dio_error_prefix (const char *fmt, ...)
   __attribute__ ((format (printf, 1, 2)));
 
-/* Map an nfsstat3 value to an errno. */
+/* Map an nfsstat3 value to the errno Linux's NFSv3 client gives (the
+ * one table: errors.c); EIO for a value NFSv3 does not define. */
 int dio_nfsstat_errno (int nfsstat3);
+
+/* "NFS3ERR_NOENT" for NFS3ERR_NOENT; NULL for a value NFSv3 does not
+ * define. */
+const char *dio_nfsstat_name (int nfsstat3);
+
+/* The nfsstat3 named in a libnfs high-level call's message ("NFS:
+ * REMOVE of /x failed with NFS3ERR_NOENT(-2)"), or -1 if none is. */
+int dio_nfsstat_in_message (const char *msg);
+
+/* The errno for a libnfs high-level call's failure: from the NFS status
+ * its message names when it names one (libnfs's own errno differs from
+ * Linux's for some: NFS3ERR_DQUOT is ERANGE there), else err. */
+int dio_libnfs_errno (int err, const char *msg);
 
 /* Map a libnfs rpc_cb status (RPC_STATUS_*) to an errno. */
 int dio_rpcstatus_errno (int rpc_status);
@@ -36,5 +51,10 @@ int dio_rpcstatus_errno (int rpc_status);
 struct dio_mount_stats;
 int dio_rpc_result_errno (struct dio_mount_stats *stats, int rpc_status,
                           const void *data);
+
+/* Say on stderr that the server of a first mount under hard does not
+ * answer (ok false: "server not responding, still trying") or answers
+ * again (ok true: "server OK").  The only output of the library. */
+void dio_server_notice (const char *server, const char *export, bool ok);
 
 #endif /* DIO_ERRORS_H */

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <nfsc/libnfs.h>
 #include <nfsc/libnfs-raw.h>
@@ -150,6 +152,12 @@ struct open_args {
   int flags;
   mode_t mode;
   struct dio_fh fh;
+  /* O_EXCL: an EXCLUSIVE CREATE in the parent directory. */
+  char *dir;                    /* the parent's path in the export */
+  const char *name;             /* the file's name in it */
+  struct dio_fh dirfh;
+  char verf[NFS3_CREATEVERFSIZE]; /* the same for every replay */
+  bool guarded;                 /* the server has no EXCLUSIVE create */
 };
 
 static void
@@ -165,7 +173,7 @@ open_cb (int err, struct nfs_context *nfs, void *data, void *priv)
 
   if (err < 0) {
     snprintf (call->msg, sizeof call->msg, "%s", (char *) data);
-    dio_call_done (call, -err);
+    dio_call_done (call, dio_libnfs_errno (-err, call->msg));
     return;
   }
   struct nfsfh *nfsfh = data;
@@ -184,15 +192,169 @@ open_cb (int err, struct nfs_context *nfs, void *data, void *priv)
   dio_call_done (call, -err);
 }
 
+/* ---- O_EXCL: EXCLUSIVE create ----------------------------------------
+ *
+ * libnfs creates GUARDED, so when a CREATE's reply is lost and the call
+ * is sent again on a new connection (a new XID: the server's duplicate
+ * request cache cannot tell), the replay says EEXIST for the file this
+ * very call created.  An EXCLUSIVE CREATE with a verifier is what the
+ * protocol offers instead (RFC 1813, 3.3.8): its replay finds the file
+ * with our verifier and succeeds.  The server may keep the verifier in
+ * the file's times, so a SETATTR then sets the mode and the times.  The
+ * three steps (the parent's handle, CREATE, SETATTR) start again from
+ * the first on a replay; each is idempotent with the same verifier. */
+
+static bool
+copy_fh (struct dio_fh *to, const char *data, int len)
+{
+  if (len <= 0 || len > DIO_FH_MAX)
+    return false;
+  to->len = len;
+  memcpy (to->data, data, len);
+  return true;
+}
+
+static void
+excl_setattr_cb (struct rpc_context *rpc, int status, void *data,
+                 void *priv)
+{
+  struct dio_call *call = priv;
+
+  dio_call_done (call, dio_call_rpc_errno (call, status, data));
+}
+
+static void
+excl_create_cb (struct rpc_context *rpc, int status, void *data,
+                void *priv)
+{
+  struct dio_call *call = priv;
+  struct open_args *a = call->arg;
+  CREATE3res *res = data;
+  post_op_fh3 *obj;
+  int err = dio_call_rpc_errno (call, status, data);
+  SETATTR3args args;
+
+  if (err == EOPNOTSUPP && res->status == NFS3ERR_NOTSUPP) {
+    /* As Linux does: GUARDED then, through libnfs, from now on. */
+    call->rpc_status = RPC_STATUS_SUCCESS;
+    call->rpc_data = NULL;
+    a->guarded = true;
+    if (nfs_open2_async (dio_conn_nfs (call->conn), a->rel,
+                         a->flags & (O_ACCMODE | O_CREAT | O_EXCL),
+                         a->mode, open_cb, call) != 0)
+      dio_call_done (call, EIO);
+    return;
+  }
+  if (err) {
+    dio_call_done (call, err);
+    return;
+  }
+  obj = &res->CREATE3res_u.resok.obj;
+  if (!obj->handle_follows
+      || !copy_fh (&a->fh, obj->post_op_fh3_u.handle.data.data_val,
+                   obj->post_op_fh3_u.handle.data.data_len)) {
+    snprintf (call->msg, sizeof call->msg, "CREATE returned no usable "
+              "file handle");
+    dio_call_done (call, EPROTO);
+    return;
+  }
+  args = (SETATTR3args) {
+    .object = { .data = { .data_len = a->fh.len,
+                          .data_val = (char *) a->fh.data } },
+    .new_attributes = {
+      .mode = { .set_it = 1, .set_mode3_u.mode = a->mode & 07777 },
+      .atime = { .set_it = SET_TO_SERVER_TIME },
+      .mtime = { .set_it = SET_TO_SERVER_TIME },
+    },
+  };
+  if (rpc_nfs3_setattr_async (rpc, excl_setattr_cb, &args, call) != 0)
+    dio_call_done (call, EIO);
+}
+
+static void
+excl_dir_cb (int err, struct nfs_context *nfs, void *data, void *priv)
+{
+  struct dio_call *call = priv;
+  struct open_args *a = call->arg;
+  struct libnfs4_fh *fh;
+  CREATE3args args;
+
+  if (err < 0) {
+    snprintf (call->msg, sizeof call->msg, "%s", (char *) data);
+    dio_call_done (call, dio_libnfs_errno (-err, call->msg));
+    return;
+  }
+  fh = (struct libnfs4_fh *) nfs_get_fh (data);
+  if (!copy_fh (&a->dirfh, fh->val, fh->len)) {
+    nfs_close_async (nfs, data, close_cb, NULL);
+    snprintf (call->msg, sizeof call->msg, "bad file handle length %d",
+              fh->len);
+    dio_call_done (call, EPROTO);
+    return;
+  }
+  nfs_close_async (nfs, data, close_cb, NULL);
+  args = (CREATE3args) {
+    .where = {
+      .dir = { .data = { .data_len = a->dirfh.len,
+                         .data_val = (char *) a->dirfh.data } },
+      .name = (char *) a->name,
+    },
+    .how = { .mode = EXCLUSIVE },
+  };
+  memcpy (args.how.createhow3_u.verf, a->verf, sizeof a->verf);
+  if (rpc_nfs3_create_async (nfs_get_rpc_context (nfs), excl_create_cb,
+                             &args, call) != 0)
+    dio_call_done (call, EIO);
+}
+
 static int
 issue_open (struct dio_call *call, struct dio_conn *conn)
 {
   struct open_args *a = call->arg;
-  int flags = a->flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC);
+  /* O_TRUNC is a SETATTR of ours after the open (api.c), guarded when
+   * it is replayed; libnfs's would be sent again unguarded. */
+  int flags = a->flags & (O_ACCMODE | O_CREAT | O_EXCL);
 
+  /* libnfs opens directories as files: that gives the parent's handle. */
+  if (a->dir && !a->guarded)
+    return nfs_open2_async (dio_conn_nfs (conn), a->dir, O_RDONLY, 0,
+                            excl_dir_cb, call) != 0 ? EIO : 0;
   if (nfs_open2_async (dio_conn_nfs (conn), a->rel, flags, a->mode,
                        open_cb, call) != 0)
     return EIO;
+  return 0;
+}
+
+/* A verifier no other create of this or another client is likely to
+ * use: the time, the process and a counter. */
+static void
+make_verifier (char *verf)
+{
+  static uint32_t counter;
+  struct timespec ts;
+  uint32_t w[2];
+
+  clock_gettime (CLOCK_REALTIME, &ts);
+  w[0] = (uint32_t) ts.tv_sec ^ ((uint32_t) getpid () << 16);
+  w[1] = (uint32_t) ts.tv_nsec
+    ^ (__atomic_fetch_add (&counter, 1, __ATOMIC_RELAXED) << 20);
+  memcpy (verf, w, NFS3_CREATEVERFSIZE);
+}
+
+/* O_CREAT | O_EXCL: split rel into its parent and name for the
+ * EXCLUSIVE create.  0, or an errno. */
+static int
+prepare_exclusive (struct open_args *a)
+{
+  const char *slash = strrchr (a->rel, '/');
+
+  if (slash == NULL || slash[1] == '\0')
+    return 0;                   /* nothing to split: let libnfs say */
+  a->dir = slash == a->rel ? strdup ("/") : strndup (a->rel, slash - a->rel);
+  if (a->dir == NULL)
+    return ENOMEM;
+  a->name = slash + 1;
+  make_verifier (a->verf);
   return 0;
 }
 
@@ -204,9 +366,15 @@ dio_file_open (struct dio_mount *m, const char *rel, const char *name,
   struct dio_call call;
   struct dio_ofd *f;
   bool created;
-  int err;
+  int err = 0;
 
-  err = dio_call_run (m, &call, issue_open, &a);
+  if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
+    err = prepare_exclusive (&a);
+  if (err == 0)
+    err = dio_call_run (m, &call, issue_open, &a);
+  else
+    call.msg[0] = '\0';
+  free (a.dir);
   if (err)
     return dio_error_msg (err, "%s: %s%s%s", name, strerror (err),
                           call.msg[0] ? ": " : "", call.msg);
@@ -341,6 +509,7 @@ dio_fattr_to_stat (const struct fattr3 *a, struct stat *st)
 struct fh_args {
   struct dio_inode *ino;
   uint64_t size;                /* SETATTR */
+  nfstime3 ctime;               /* SETATTR: the ctime before it */
   struct stat *st;              /* GETATTR */
 };
 
@@ -388,12 +557,23 @@ dio_inode_getattr (struct dio_inode *ino, struct stat *st)
 
 /* ---- SETATTR size ---------------------------------------------------- */
 
+/* A SETATTR of the size sent again on a new connection (its reply was
+ * lost: a new XID, which the server's duplicate request cache cannot
+ * match) is guarded with the ctime seen before the first was sent: if
+ * the first ran, or another client changed the file since, the server
+ * refuses it (NFS3ERR_NOT_SYNC) rather than cut what was written after
+ * the first, and that refusal is the first one's success. */
 static void
 setattr_cb (struct rpc_context *rpc, int status, void *data, void *priv)
 {
   struct dio_call *call = priv;
+  SETATTR3res *res = data;
+  int err = dio_call_rpc_errno (call, status, data);
 
-  dio_call_done (call, dio_call_rpc_errno (call, status, data));
+  if (err && call->job.replays > 0 && status == RPC_STATUS_SUCCESS
+      && res->status == NFS3ERR_NOT_SYNC)
+    err = 0;
+  dio_call_done (call, err);
 }
 
 static int
@@ -405,6 +585,10 @@ issue_setattr (struct dio_call *call, struct dio_conn *conn)
     .new_attributes.size = { .set_it = 1, .set_size3_u.size = a->size },
   };
 
+  if (call->job.replays > 0)
+    args.guard = (sattrguard3) { .check = 1,
+                                 .sattrguard3_u.obj_ctime = a->ctime };
+
   return rpc_nfs3_setattr_async (dio_conn_rpc (conn), setattr_cb, &args,
                                  call) == 0 ? 0 : EIO;
 }
@@ -412,9 +596,25 @@ issue_setattr (struct dio_call *call, struct dio_conn *conn)
 int
 dio_inode_truncate (struct dio_inode *ino, uint64_t size)
 {
+  struct stat st;
+
+  /* The ctime a replay is guarded with (see setattr_cb). */
+  if (dio_inode_getattr (ino, &st) == -1)
+    return dio_error_prefix ("SETATTR size=%" PRIu64, size);
+  return dio_inode_truncate_seen (ino, size, &st);
+}
+
+int
+dio_inode_truncate_seen (struct dio_inode *ino, uint64_t size,
+                         const struct stat *before)
+{
   struct fh_args a = { .ino = ino, .size = size };
   struct dio_call call;
-  int err = dio_call_run (ino->mount, &call, issue_setattr, &a);
+  int err;
+
+  a.ctime = (nfstime3) { .seconds = before->st_ctim.tv_sec,
+                         .nseconds = before->st_ctim.tv_nsec };
+  err = dio_call_run (ino->mount, &call, issue_setattr, &a);
 
   return err ? dio_error_msg (err, "SETATTR size=%" PRIu64 ": %s%s%s", size,
                               strerror (err), call.msg[0] ? ": " : "",
@@ -496,9 +696,10 @@ commit_ledger (struct dio_inode *ino)
   if (err) {
     /* Nothing is known lost yet: keep the ledger for the next try. */
     dio_inode_note_unstable (ino, verf, broken);
-    return dio_error_msg (err == ETIMEDOUT ? err : EIO,
-                          "COMMIT failed (%s): unstable writes may be lost",
-                          strerror (err));
+    /* The server's reason, as Linux's fsync gives it (ENOSPC, EDQUOT,
+     * ESTALE, EIO...). */
+    return dio_error_msg (err, "COMMIT failed (%s): unstable writes may "
+                          "be lost", strerror (err));
   }
   if (broken || memcmp (verf, committed, NFS3_VERF_SIZE) != 0) {
     dio_count (ino->mount->stats->verifier_mismatches, 1);

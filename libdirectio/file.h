@@ -129,8 +129,13 @@ void dio_fattr_to_stat (const struct fattr3 *a, struct stat *st);
 /* GETATTR as a struct stat. */
 int dio_inode_getattr (struct dio_inode *ino, struct stat *st);
 
-/* SETATTR size. */
+/* SETATTR size (a GETATTR first: a replay is guarded with its ctime). */
 int dio_inode_truncate (struct dio_inode *ino, uint64_t size);
+
+/* SETATTR size, a replay guarded with before's ctime (the file's
+ * attributes seen just before). */
+int dio_inode_truncate_seen (struct dio_inode *ino, uint64_t size,
+                             const struct stat *before);
 
 /* Make everything written through this inode stable: COMMIT what was sent
  * UNSTABLE, and fail with EIO if the server restarted since (its verifier

@@ -192,6 +192,14 @@ conn_params (struct dio_mount *m, struct dio_conn_params *p)
   p->nfs_port = m->opts.port;
   p->timeout_ms = m->opts.soft
     ? (int) (m->opts.timeo * 100 * DIO_MAX (m->opts.retrans, 1u)) : 0;
+  /* A first mount tries as long as any call would (mount_nfs's retry=
+   * bounds it; minutes). */
+  if (m->opts.retry == DIO_RETRY_UNSET)
+    p->mount_retry_ms = m->opts.soft ? p->timeout_ms : -1;
+  else
+    p->mount_retry_ms = (int) DIO_MIN ((uint64_t) m->opts.retry * 60000,
+                                       m->opts.soft ? (uint64_t) p->timeout_ms
+                                       : UINT64_MAX);
   /* The window counts full-size RPCs; small ones may go deeper, which is
    * what random 4 KiB I/O needs (one connection to ganesha on loopback:
    * 14.7k IOPS at 1 in flight, 18.6k at 64; README.md, "Engine

@@ -115,6 +115,7 @@ struct ns_args {
   struct stat *st;
   struct dio_dir *dir;
   bool nofollow;
+  int replay_ok;                /* this errno after a replay is success */
 };
 
 typedef int (*ns_issue_fn) (struct nfs_context *nfs, struct ns_args *a,
@@ -127,19 +128,29 @@ ns_cb (int err, struct nfs_context *nfs, void *data, void *priv)
 
   if (err < 0) {
     snprintf (call->msg, sizeof call->msg, "%s", (char *) data);
-    dio_call_done (call, -err);
+    dio_call_done (call, dio_libnfs_errno (-err, call->msg));
     return;
   }
   dio_call_done (call, 0);
 }
 
-/* Run one call; -1 with a message naming fn, the path and the reason. */
+/* Run one call; -1 with a message naming fn, the path and the reason.
+ *
+ * A call whose connection died before its reply is sent again on the
+ * next one with a new XID, which the server's duplicate request cache
+ * cannot match: if the first attempt ran, a replayed REMOVE, RMDIR or
+ * RENAME finds no name (ENOENT) and a replayed MKDIR finds its directory
+ * (EEXIST).  That answer is then the first attempt's success (as far as
+ * can be told: the first may also have died in libnfs's LOOKUPs before
+ * it). */
 static int
 ns_run (struct ns *ns, dio_call_issue_fn issue, struct ns_args *a)
 {
   struct dio_call call;
   int err = dio_call_run (ns->m, &call, issue, a);
 
+  if (err && err == a->replay_ok && call.job.replays > 0)
+    err = 0;
   if (err == 0)
     return 0;
   return dio_error_msg (err, "%s: %s: %s%s%s", ns->fn, ns->path,
@@ -266,10 +277,10 @@ issue_rename (struct dio_call *call, struct dio_conn *conn)
 /* A call on one path that changes the namespace (so not under ro). */
 static int
 simple (const char *fn, const char *path, dio_call_issue_fn issue, int mode,
-        bool writes)
+        bool writes, int replay_ok)
 {
   struct ns ns;
-  struct ns_args a = { .mode = mode };
+  struct ns_args a = { .mode = mode, .replay_ok = replay_ok };
   int r;
 
   if (ns_begin (fn, path, &ns) == -1)
@@ -285,19 +296,19 @@ simple (const char *fn, const char *path, dio_call_issue_fn issue, int mode,
 int
 dio__unlink (const char *path)
 {
-  return simple ("unlink", path, issue_unlink, 0, true);
+  return simple ("unlink", path, issue_unlink, 0, true, ENOENT);
 }
 
 int
 dio__rmdir (const char *path)
 {
-  return simple ("rmdir", path, issue_rmdir, 0, true);
+  return simple ("rmdir", path, issue_rmdir, 0, true, ENOENT);
 }
 
 int
 dio__mkdir (const char *path, mode_t mode)
 {
-  return simple ("mkdir", path, issue_mkdir, mode & 07777, true);
+  return simple ("mkdir", path, issue_mkdir, mode & 07777, true, EEXIST);
 }
 
 int
@@ -305,7 +316,7 @@ dio__access (const char *path, int mode)
 {
   if (mode & ~(R_OK | W_OK | X_OK))
     return dio_error_msg (EINVAL, "access: %s: bad mode 0%o", path, mode);
-  return simple ("access", path, issue_access, mode, (mode & W_OK) != 0);
+  return simple ("access", path, issue_access, mode, (mode & W_OK) != 0, 0);
 }
 
 int
@@ -326,7 +337,8 @@ dio__rename (const char *from, const char *to)
     dio_error_msg (EXDEV, "rename: %s to %s: not on the same mount", from,
                    to);
   else if (!a.o.readonly) {
-    args = (struct ns_args) { .path = a.rel, .path2 = b.rel };
+    args = (struct ns_args) { .path = a.rel, .path2 = b.rel,
+                              .replay_ok = ENOENT };
     r = ns_run (&a, issue_rename, &args);
   }
   else

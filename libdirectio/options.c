@@ -75,6 +75,7 @@ static const struct word words[] = {
   { "ac",        K_FLAG,   false, 0, 0, FIELD (noac), NULL },
   { "nocto",     K_FLAG,   true,  0, 0, FIELD (nocto), NULL },
   { "cto",       K_FLAG,   false, 0, 0, FIELD (nocto), NULL },
+  { "retry",     K_NUM,    false, 0, 10000, FIELD (retry), NULL },
 };
 
 #define NR_WORDS (sizeof words / sizeof words[0])
@@ -108,6 +109,7 @@ dio_options_init (struct dio_options *o)
   o->linger = 2;
   o->acregmin = 3;              /* Linux's NFS_DEF_ACREGMIN */
   o->acregmax = 60;             /* and NFS_DEF_ACREGMAX */
+  o->retry = DIO_RETRY_UNSET;
 }
 
 static const struct word *

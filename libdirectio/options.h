@@ -13,6 +13,7 @@
 #define DIO_MAX_WINDOW 256
 #define DIO_MIN_XFER 4096u              /* smallest rsize/wsize accepted */
 #define DIO_MAX_XFER (16u * 1024 * 1024) /* largest rsize/wsize accepted */
+#define DIO_RETRY_UNSET UINT32_MAX      /* retry= not given */
 
 struct dio_options {
   uint32_t rsize;         /* READ size; 0 = the server's maximum */
@@ -37,13 +38,18 @@ struct dio_options {
   bool noac;              /* no attribute cache, synchronous writes */
   bool nocto;             /* no revalidation at open (close-to-open
                              off) */
+  uint32_t retry;         /* minutes a first mount keeps trying an
+                             unreachable server; 0 = once;
+                             DIO_RETRY_UNSET = hard: no bound, soft:
+                             timeo x retrans */
 };
 
 #define DIO_MAX_ACTIMEO 36000   /* seconds: 10 hours */
 
 /* Defaults: hard, timeo=600, retrans=2, nconnect=2, window=2,
  * rsize=wsize=0 (server max), vers=3, noforcedirectio, rw,
- * cache_size=64 MiB, linger=2, acregmin=3, acregmax=60, ac, cto. */
+ * cache_size=64 MiB, linger=2, acregmin=3, acregmax=60, ac, cto,
+ * retry unset. */
 void dio_options_init (struct dio_options *o);
 
 /* Apply one word: "key" or "key=value".  Numbers accept K/M/G suffixes

@@ -164,7 +164,8 @@ static bool
 nfsdirect_is_numeric_option (const char *key)
 {
   static const char *const keys[] = {
-    "rsize", "wsize", "nconnect", "timeo", "retrans", "window", NULL
+    "rsize", "wsize", "nconnect", "timeo", "retrans", "window", "retry",
+    NULL
   };
 
   for (size_t i = 0; keys[i]; i++)
@@ -433,6 +434,7 @@ nfsdirect_config_complete (void)
   "window=N                RPCs in flight per connection (default 2).\n" \
   "hard=true|soft=true     Retry forever (default), or time out.\n" \
   "timeo=DS retrans=N      Soft timeout (tenths of a second) and tries.\n" \
+  "retry=MINUTES           How long start-up waits for the server.\n" \
   "readonly=true           Serve read-only.\n" \
   "writes=stable|unstable  Durable on return (default), or at flush.\n" \
   "create=true size=SIZE   Create the file, or grow it, to SIZE.\n" \

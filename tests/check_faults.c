@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Runner for the fault-injection suites.  Run inside with-ganesha.sh:
  *
- *   check_faults restart|relay|relay-anywhere|server|proxy|matrix...
+ *   check_faults restart|relay|relay-anywhere|server|proxy|matrix|replay...
  *
  * Each suite expects its own fresh server (one test-faults-*.sh wrapper
  * per suite), so naming none is a usage error. */
@@ -24,6 +24,7 @@ static const struct {
   { "server", suite_faults_server },
   { "proxy", suite_faults_proxy },
   { "matrix", suite_faults_matrix },
+  { "replay", suite_faults_replay },
 };
 
 #define NSUITES (sizeof suites / sizeof suites[0])
@@ -44,8 +45,8 @@ main (int argc, char **argv)
   int failed;
 
   if (argc < 2) {
-    fprintf (stderr, "usage: %s restart|relay|relay-anywhere|server|proxy|matrix...\n",
-             argv[0]);
+    fprintf (stderr, "usage: %s restart|relay|relay-anywhere|server|proxy|"
+             "matrix|replay...\n", argv[0]);
     return 2;
   }
   for (int a = 1; a < argc; a++) {

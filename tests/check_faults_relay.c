@@ -359,6 +359,46 @@ START_TEST (test_jukebox)
 }
 END_TEST
 
+/* Connections cut while dio_open's LOOKUPs are in flight (libnfs's
+ * high-level calls, which libnfs 4.0 fails with EFAULT, "Failed to
+ * reconnect async", before it marks the socket closed): on a hard mount
+ * each open is sent again on the next connection and succeeds, never
+ * "Bad address". */
+START_TEST (test_cut_during_lookup)
+{
+  uint64_t seed = fault_seed ("FAULT_SEED", "relay lookups");
+  struct relay *r = relay_start (query_port ("nfsport="), seed);
+  unsigned opens = 0, drops;
+  double deadline = test_now () + 300;
+  char url[1024];
+  int fd0, fd;
+
+  ck_assert_msg (r != NULL, "relay_start: %s", strerror (errno));
+  fd0 = dio_open (relay_url (r, "cut-lookup", "&nconnect=1"),
+                  O_RDWR | O_CREAT | O_TRUNC, 0644);
+  ck_assert_msg (fd0 >= 0, "dio_open: %s", dio_last_error ());
+  snprintf (url, sizeof url, "%s", relay_url (r, "cut-lookup",
+                                              "&nconnect=1"));
+  /* A LOOKUP is about 150 bytes: cuts fall inside one of the first few
+   * requests of each connection.  fd0 keeps the mount (and its
+   * connection) while the opens come and go. */
+  relay_set_drops (r, RELAY_CUT_REQUESTS, 100, 1500, 20);
+  while (relay_drops (r) < 20 && test_now () < deadline) {
+    fd = dio_open (url, O_RDONLY);
+    ck_assert_msg (fd >= 0, "open %u after %u cuts: %s", opens,
+                   relay_drops (r), dio_last_error ());
+    ck_assert_int_eq (dio_close (fd), 0);
+    opens++;
+  }
+  drops = relay_drops (r);
+  relay_set_drops (r, RELAY_CUT_REQUESTS, 0, 0, 0);
+  fprintf (stderr, "relay lookups: %u opens, %u cuts\n", opens, drops);
+  ck_assert_uint_eq (drops, 20);
+  ck_assert_int_eq (dio_close (fd0), 0);
+  relay_stop (r);
+}
+END_TEST
+
 Suite *
 suite_faults_relay (void)
 {
@@ -368,6 +408,10 @@ suite_faults_relay (void)
   tcase_set_timeout (tc, 900);
   tcase_add_test (tc, test_cut_inside_requests);
   tcase_add_test (tc, test_jukebox);
+  suite_add_tcase (s, tc);
+  tc = tcase_create ("relay_lookups");
+  tcase_set_timeout (tc, 600);
+  tcase_add_test (tc, test_cut_during_lookup);
   suite_add_tcase (s, tc);
   return s;
 }

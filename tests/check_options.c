@@ -46,6 +46,7 @@ START_TEST (test_defaults)
   ck_assert_uint_eq (o.mountport, 0);
   ck_assert_uint_eq (o.cache_size, 64 * MiB);
   ck_assert_uint_eq (o.linger, 2);
+  ck_assert_uint_eq (o.retry, DIO_RETRY_UNSET);
 }
 END_TEST
 
@@ -85,6 +86,8 @@ START_TEST (test_numbers)
   ck_assert_uint_eq (set_ok ("window=256").window, DIO_MAX_WINDOW);
   ck_assert_uint_eq (set_ok ("linger=0").linger, 0);
   ck_assert_uint_eq (set_ok ("linger=3600").linger, 3600);
+  ck_assert_uint_eq (set_ok ("retry=0").retry, 0);
+  ck_assert_uint_eq (set_ok ("retry=10000").retry, 10000);
   /* Leading zeros are still decimal, never octal. */
   ck_assert_uint_eq (set_ok ("timeo=010").timeo, 10);
 }
@@ -151,6 +154,7 @@ static const struct {
   { "retrans=101", "retrans=101: out of range 0..100" },
   { "linger=3601", "linger=3601: out of range 0..3600" },
   { "linger=-1", "linger=-1: not a number" },
+  { "retry=10001", "retry=10001: out of range 0..10000" },
   { "retrans=-1", "retrans=-1: not a number" },
   { "vers=4", "vers=4: only NFS version 3 is supported" },
   { "vers=2", "vers=2: only NFS version 3 is supported" },

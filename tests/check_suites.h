@@ -11,7 +11,8 @@
   SUITE (options) \
   SUITE (profile) \
   SUITE (url) \
-  SUITE (cache)
+  SUITE (cache) \
+  SUITE (errors)
 
 #define SUITE(area) extern Suite *suite_##area (void);
 UNIT_SUITES

@@ -136,7 +136,7 @@ grep -Eq '^  latency \(us\): min [0-9.]+, mean [0-9.]+, p50 [0-9.]+, p99 [0-9.]+
 # --- Failures -------------------------------------------------------------------------
 expect_status 1 directio bench --size 1M "$(dio_url x.dat)&bogus=1"
 err_has '^directio bench: .*bogus'
-dead="nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/x.dat?nfsport=1&mountport=1"
+dead="nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/x.dat?nfsport=1&mountport=1&retry=0"
 expect_status 1 directio bench --size 1M "$dead"
 err_has '^directio bench: .*nfsport=1'
 expect_status 1 directio bench --size 1M --jobs 2 --bs 1M "$(dio_url small.dat)"

@@ -264,7 +264,7 @@ err_has '^directio cp: destination nfs://.*bogus=1.*: .*bogus'
 expect_status 1 directio cp "nfs:///export/x" "$tmp/x"
 err_has '^directio cp: source nfs:///export/x: .*server'
 # A server nothing answers for: a port nobody listens on.
-dead="nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/x.bin?nfsport=1&mountport=1"
+dead="nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/x.bin?nfsport=1&mountport=1&retry=0"
 expect_status 1 directio cp "$tmp/src" "$dead"
 err_has '^directio cp: destination nfs://.*nfsport=1.*: '
 expect_status 1 directio cp "$dead" "$tmp/x"

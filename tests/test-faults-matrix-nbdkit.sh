@@ -11,8 +11,7 @@
 # range back (after a write answered with another verifier, the next
 # flush must fail with EIO: writes=unstable keeps no copy to resend): the new bytes where the server ran the request, the old
 # where it never saw it.  (Trim is not offered: NFSv3 cannot punch
-# holes.)  Cells that branch replay fixes (the errno of a failed COMMIT)
-# are left out until then; docs/RELIABILITY.md has the table.
+# holes.)  docs/RELIABILITY.md has the table.
 
 . "$(dirname "$0")/functions.sh"
 . "$(dirname "$0")/nbdkit-functions.sh"
@@ -91,9 +90,6 @@ steps ()
       case $op:$fault in
         read:verf*|flush:short|flush:zero) continue ;;
         *:drop) [ "$mode" = soft ] || continue ;;
-        # Until branch replay (issue 12 item 9, COMMIT's errno) is merged:
-        # after it, delete this line (all these cells pass then).
-        flush:error=*) continue ;;
       esac
       # A new verifier at the COMMIT: the writes may be lost (EIO; the
       # plugin keeps no copy to send again, as the kernel would).

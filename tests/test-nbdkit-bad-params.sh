@@ -21,6 +21,7 @@ expect_start_failure 'rsize=abc: ' "$nfsdirect" "$url" rsize=abc
 expect_start_failure 'wsize=1: ' "$nfsdirect" "$url" wsize=1
 expect_start_failure 'nconnect=99: ' "$nfsdirect" "$url" nconnect=99
 expect_start_failure 'timeo=0: ' "$nfsdirect" "$url" timeo=0
+expect_start_failure 'retry=10001: ' "$nfsdirect" "$url" retry=10001
 expect_start_failure 'one value only' "$nfsdirect" "$url" rsize=1M,soft
 expect_start_failure 'hard=maybe: expected a boolean' "$nfsdirect" "$url" hard=maybe
 expect_start_failure 'readonly=perhaps: expected a boolean' \
@@ -47,7 +48,7 @@ mkdir -p "$DIO_TEST_DIR/adir"
 expect_start_failure 'adir' "$nfsdirect" "$(dio_url adir)"
 # Nothing listens on port 1 here: the mount fails, naming the server.
 expect_start_failure "mount $DIO_TEST_SERVER:.* failed" "$nfsdirect" \
-  "nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/ok.img?nfsport=1&mountport=1"
+  "nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/ok.img?nfsport=1&mountport=1&retry=0"
 # A server that is not exporting that path.
 expect_start_failure 'nosuchexport' "$nfsdirect" \
   "nfs://$DIO_TEST_SERVER/nosuchexport/ok.img?$DIO_TEST_QUERY"

@@ -24,7 +24,7 @@ pkg=$(pkg-config --modversion libnfs 2>/dev/null) &&
       fail "--dump-plugin: libnfs_version is not $pkg"; }
 
 help=$($nbdkit "$nfsdirect" --help)
-for key in url profile file rsize wsize nconnect timeo retrans hard soft \
+for key in url profile file rsize wsize nconnect timeo retrans retry hard soft \
            readonly writes create size shrink; do
   echo "$help" | grep -Eq "(^|[ |[])$key=" || fail "--help does not mention $key="
 done
