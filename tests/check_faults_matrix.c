@@ -10,14 +10,14 @@
  * Errors are answered to every try (times=all): Linux retries a path
  * lookup once after ESTALE, and the table is about persistent errors.
  *
- * Cells whose behaviour another branch of issue 12 fixes are marked with
- * it (pending() below) and are run but not asserted until then (their
- * outcome is printed); DIO_MATRIX_STRICT=1 asserts them too.  Under
+ * Cells another branch fixes (pending()) or a known gap (pending_more():
+ * a connection lost in the first mount's MNT exchange) are run and
+ * printed, not asserted; DIO_MATRIX_STRICT=1 asserts them too.  Under
  * valgrind and the sanitizers (DIO_UNDER_TOOL) the slow faults (delays,
  * JUKEBOX pauses, soft timeouts) run for a few calls only.
  *
- * The shim's path calls and the plugin's calls have their own matrix
- * (test-faults-matrix-shim.sh). */
+ * The shim's path calls and the plugin's calls have their own matrices
+ * (test-faults-matrix-shim.sh, test-faults-matrix-nbdkit.sh). */
 #include <config.h>
 
 #include <check.h>
@@ -482,38 +482,16 @@ pending (const struct fault *f, const struct call *c, bool soft)
   return NULL;
 }
 
-/* Is branch replay merged?  Its pending() says no cell is pending. */
-static bool
-replay_merged (void)
-{
-  static const struct call open_call = { .name = "open O_CREAT",
-                                         .proc = "CREATE" };
-  static const struct fault dquot = { .action = "error=DQUOT",
-                                      .err = EDQUOT };
-
-  return pending (&dquot, &open_call, false) == NULL;
-}
-
-/* Cells pending for other reasons than pending()'s:
- * - close commits DIO_WRITE_UNSTABLE writes (item 8, merged from branch
- *   buffered); the COMMIT's errno there is item 9, branch replay;
- * - a first mount that times out says ETIMEDOUT (item 5, replay);
- * - "gap": a first mount whose MNT exchange loses its connection fails
- *   with EIO at once, on replay too, where Linux's mount retries
- *   (docs/RELIABILITY.md); run and printed, not asserted. */
+/* Cells pending for another reason: "gap", a first mount whose MNT
+ * exchange loses its connection fails with EIO at once where Linux's
+ * mount retries (docs/RELIABILITY.md); run and printed, not asserted. */
 static const char *
 pending_more (const struct fault *f, const struct call *c, bool soft)
 {
-  static const struct call fsync_call = { .name = "fsync",
-                                          .idempotent = true };
-
-  if (!strcmp (c->name, "close (UNSTABLE)"))
-    return pending (f, &fsync_call, soft);
+  (void) soft;
   if (!strcmp (c->proc, "MNT") && (!strncmp (f->action, "fin-", 4)
                                    || !strncmp (f->action, "rst-", 4)))
     return "gap";
-  if (!strcmp (c->proc, "MNT") && !replay_merged ())
-    return "replay";
   return NULL;
 }
 
@@ -660,8 +638,7 @@ run_cell (struct nfsproxy *px, const struct call *c, const struct fault *f,
           bool soft, unsigned n, struct tally *t)
 {
   struct ctx x = { .px = px, .soft = soft, .fd = -1 };
-  const char *pend = !strcmp (c->proc, "MNT") ? pending_more (f, c, soft)
-    : pending (f, c, soft) ?: pending_more (f, c, soft);
+  const char *pend = pending (f, c, soft) ?: pending_more (f, c, soft);
   int want = expected_err (f, c);
   bool strict = getenv ("DIO_MATRIX_STRICT") != NULL;
   char rule[128], what[256];
