@@ -38,39 +38,47 @@
 /* ---- open ------------------------------------------------------------ */
 
 static int
-check_open_flags (const char *path, int flags)
+check_open_flags (int flags)
 {
   if ((flags & O_ACCMODE) == O_ACCMODE)
-    return dio_error_msg (EINVAL, "dio_open: %s: invalid access mode", path);
+    return dio_error_msg (EINVAL, "invalid access mode");
   if (flags & O_APPEND)
-    return dio_error_msg (EINVAL, "dio_open: %s: O_APPEND is not supported: "
-                          "NFS has no atomic append", path);
+    return dio_error_msg (EINVAL, "O_APPEND is not supported: "
+                          "NFS has no atomic append");
   if (flags & (O_DIRECTORY | O_PATH))
-    return dio_error_msg (EINVAL, "dio_open: %s: only regular files", path);
+    return dio_error_msg (EINVAL, "only regular files");
   return 0;
 }
 
 /* libnfs opens directories as if they were files: only regular files
  * (and devices, as the kernel allows) are engine files.  The GETATTR is
- * also the open's close-to-open one (*attr, asked for under *asked). */
+ * also the open's close-to-open one (*attr, asked for under *asked).
+ * Then O_TRUNC, as one SETATTR whose replay is guarded with the ctime
+ * seen here (libnfs's own would be sent again unguarded). */
 static int
-refuse_directory (struct dio_ofd *f, struct dio_cache_attr *attr,
-                  struct dio_cache_asked *asked)
+refuse_directory_truncate (struct dio_ofd *f, struct dio_cache_attr *attr,
+                           struct dio_cache_asked *asked)
 {
   struct stat st;
 
   dio_cache_attr_ask (&f->ino->cf, asked);
   if (dio_inode_getattr (f->ino, &st) == -1)
-    return dio_error (errno, "dio_open: %s: GETATTR", f->name);
+    return dio_error (errno, "GETATTR");
   if (S_ISDIR (st.st_mode))
-    return dio_error_msg (EISDIR, "dio_open: %s: is a directory", f->name);
+    return dio_error_msg (EISDIR, "is a directory");
+  if ((f->flags & O_TRUNC) && (f->flags & O_ACCMODE) != O_RDONLY
+      && S_ISREG (st.st_mode)) {
+    if (dio_inode_truncate_seen (f->ino, 0, &st) == -1)
+      return dio_error_before ("O_TRUNC");
+    st.st_size = 0;             /* the times moved too: the next
+                                   revalidation sees that */
+  }
   *attr = dio_cache_attr_of_stat (&st);
   return 0;
 }
 
-int
-dio_open_options (const char *path, int flags, mode_t mode,
-                  const char *options)
+static int
+open_file (const char *path, int flags, mode_t mode, const char *options)
 {
   struct dio_options o;
   struct dio_url u;
@@ -82,27 +90,26 @@ dio_open_options (const char *path, int flags, mode_t mode,
   int fd;
 
   if (path == NULL)
-    return dio_error_msg (EFAULT, "dio_open: path is NULL");
-  if (check_open_flags (path, flags) == -1)
+    return dio_error_msg (EFAULT, "path is NULL");
+  if (check_open_flags (flags) == -1)
     return -1;
-  if (dio_resolve ("dio_open", path, options, &o, &u) == -1)
+  if (dio_resolve (path, options, &o, &u) == -1)
     return -1;
   if (o.readonly && (flags & O_ACCMODE) != O_RDONLY) {
     dio_url_free (&u);
-    return dio_error_msg (EROFS, "dio_open: %s: mounted read-only (ro)", path);
+    return dio_error_msg (EROFS, "mounted read-only (ro)");
   }
   if (dio_mount_get (&u, &o, &m, &rel) == -1) {
     int err = errno;
-    char msg[512];
-    snprintf (msg, sizeof msg, "%s", dio_last_error ());
     dio_url_free (&u);
-    return dio_error_msg (err, "dio_open: %s: %s", path, msg);
+    errno = err;
+    return -1;
   }
   /* The export itself, found through a mount made for a file in it: the
    * same answer as when the mount is made for this path. */
   if (strcmp (rel, "/") == 0) {
-    dio_error_msg (EISDIR, "dio_open: %s: %s is an exported directory, "
-                   "not a file", path, m->export);
+    dio_error_msg (EISDIR, "%s is an exported directory, not a file",
+                   m->export);
     dio_mount_put (m);
     dio_url_free (&u);
     return -1;
@@ -115,7 +122,7 @@ dio_open_options (const char *path, int flags, mode_t mode,
     return -1;
   }
   dio_url_free (&u);
-  if (refuse_directory (f, &attr, &asked) == -1
+  if (refuse_directory_truncate (f, &attr, &asked) == -1
       || dio_ofd_start (f, &attr, &asked) == -1) {
     int err = errno;
     dio_ofd_put (f);
@@ -139,51 +146,60 @@ dio_open (const char *path, int flags, ...)
     mode = va_arg (ap, int);
     va_end (ap);
   }
-  return dio_open_options (path, flags, mode, NULL);
+  dio_error_context ("dio_open", path);
+  return open_file (path, flags, mode, NULL);
+}
+
+int
+dio_open_options (const char *path, int flags, mode_t mode,
+                  const char *options)
+{
+  dio_error_context ("dio_open_options", path);
+  return open_file (path, flags, mode, options);
 }
 
 /* ---- descriptor checks ----------------------------------------------- */
 
 static struct dio_ofd *
-lookup (const char *fn, int fd)
+lookup (int fd)
 {
   struct dio_ofd *f = dio_fd_get (fd);
   if (f == NULL)
-    dio_error_msg (EBADF, "%s: fd %d: not an open libdirectio descriptor",
-                   fn, fd);
+    dio_error_msg (EBADF, "fd %d: not an open libdirectio descriptor", fd);
+  else
+    dio_error_file (f->name);
   return f;
 }
 
 static int
-check_access (const char *fn, struct dio_ofd *f, bool write)
+check_access (struct dio_ofd *f, bool write)
 {
   int acc = f->flags & O_ACCMODE;
   if (write && acc == O_RDONLY)
-    return dio_error_msg (EBADF, "%s: %s: not open for writing", fn, f->name);
+    return dio_error_msg (EBADF, "not open for writing");
   if (!write && acc == O_WRONLY)
-    return dio_error_msg (EBADF, "%s: %s: not open for reading", fn, f->name);
+    return dio_error_msg (EBADF, "not open for reading");
   if (write && f->ino->mount->opts.readonly)
-    return dio_error_msg (EROFS, "%s: %s: mounted read-only", fn, f->name);
+    return dio_error_msg (EROFS, "mounted read-only");
   return 0;
 }
 
 /* Sum an iovec array, refusing what POSIX refuses. */
 static int
-iov_total (const char *fn, const struct iovec *iov, int iovcnt,
-           size_t *total)
+iov_total (const struct iovec *iov, int iovcnt, size_t *total)
 {
   size_t sum = 0;
 
   if (iovcnt < 0 || iovcnt > IOV_MAX)
-    return dio_error_msg (EINVAL, "%s: iovcnt %d out of range 0..%d",
-                          fn, iovcnt, IOV_MAX);
+    return dio_error_msg (EINVAL, "iovcnt %d out of range 0..%d",
+                          iovcnt, IOV_MAX);
   if (iovcnt > 0 && iov == NULL)
-    return dio_error_msg (EFAULT, "%s: iov is NULL", fn);
+    return dio_error_msg (EFAULT, "iov is NULL");
   for (int i = 0; i < iovcnt; i++) {
     if (iov[i].iov_len > SSIZE_MAX - sum)
-      return dio_error_msg (EINVAL, "%s: total length over SSIZE_MAX", fn);
+      return dio_error_msg (EINVAL, "total length over SSIZE_MAX");
     if (iov[i].iov_len > 0 && iov[i].iov_base == NULL)
-      return dio_error_msg (EFAULT, "%s: iov[%d].iov_base is NULL", fn, i);
+      return dio_error_msg (EFAULT, "iov[%d].iov_base is NULL", i);
     sum += iov[i].iov_len;
   }
   *total = sum;
@@ -191,16 +207,15 @@ iov_total (const char *fn, const struct iovec *iov, int iovcnt,
 }
 
 static int
-check_range (const char *fn, struct dio_ofd *f, off_t offset, size_t count,
-             bool write)
+check_range (off_t offset, size_t count, bool write)
 {
   if (offset < 0)
-    return dio_error_msg (EINVAL, "%s: %s: negative offset %jd", fn, f->name,
+    return dio_error_msg (EINVAL, "negative offset %jd",
                           (intmax_t) offset);
   if (count > 0 && (uint64_t) offset > (uint64_t) INT64_MAX - count)
     return dio_error_msg (write ? EFBIG : EINVAL,
-                          "%s: %s: offset %jd + count %zu overflows", fn,
-                          f->name, (intmax_t) offset, count);
+                          "offset %jd + count %zu overflows",
+                          (intmax_t) offset, count);
   return 0;
 }
 
@@ -284,7 +299,7 @@ dispatch (struct dio_ofd *f, bool write, int flags, const struct iovec *iov,
 }
 
 static ssize_t
-do_io (const char *fn, struct dio_ofd *f, bool write, int flags,
+do_io (struct dio_ofd *f, bool write, int flags,
        const struct iovec *iov, int iovcnt, off_t offset)
 {
   struct iovec *capped;
@@ -292,43 +307,42 @@ do_io (const char *fn, struct dio_ofd *f, bool write, int flags,
   ssize_t r;
   int n;
 
-  if (check_access (fn, f, write) == -1
-      || iov_total (fn, iov, iovcnt, &total) == -1
-      || check_range (fn, f, offset, total, write) == -1)
+  if (check_access (f, write) == -1
+      || iov_total (iov, iovcnt, &total) == -1
+      || check_range (offset, total, write) == -1)
     return -1;
   if (total == 0)
     return 0;
   n = cap_iov (iov, iovcnt, total, &capped);
   if (n == -1)
-    return dio_error (ENOMEM, "%s", fn);
+    return dio_error (ENOMEM, "offset %jd", (intmax_t) offset);
   r = dispatch (f, write, flags, capped ? capped : iov, n, offset,
                 DIO_MIN (total, MAX_RW_COUNT));
   if (r == -1)
-    dio_error (errno, "%s: %s: offset %jd", fn, f->name, (intmax_t) offset);
+    dio_error (errno, "offset %jd", (intmax_t) offset);
   free (capped);
   return r;
 }
 
 static ssize_t
-positional (const char *fn, int fd, bool write, int flags,
+positional (int fd, bool write, int flags,
             const struct iovec *iov, int iovcnt, off_t offset)
 {
-  struct dio_ofd *f = lookup (fn, fd);
+  struct dio_ofd *f = lookup (fd);
   ssize_t r;
 
   if (f == NULL)
     return -1;
-  r = do_io (fn, f, write, flags, iov, iovcnt, offset);
+  r = do_io (f, write, flags, iov, iovcnt, offset);
   dio_ofd_put (f);
   return r;
 }
 
 /* read/write/readv/writev: at the file offset, which they advance. */
 static ssize_t
-sequential (const char *fn, int fd, bool write, const struct iovec *iov,
-            int iovcnt)
+sequential (int fd, bool write, const struct iovec *iov, int iovcnt)
 {
-  struct dio_ofd *f = lookup (fn, fd);
+  struct dio_ofd *f = lookup (fd);
   ssize_t r;
 
   if (f == NULL)
@@ -337,9 +351,9 @@ sequential (const char *fn, int fd, bool write, const struct iovec *iov,
   if (f->pos > INT64_MAX) {
     pthread_mutex_unlock (&f->pos_lock);
     dio_ofd_put (f);
-    return dio_error_msg (EINVAL, "%s: file offset out of range", fn);
+    return dio_error_msg (EINVAL, "file offset out of range");
   }
-  r = do_io (fn, f, write, 0, iov, iovcnt, (off_t) f->pos);
+  r = do_io (f, write, 0, iov, iovcnt, (off_t) f->pos);
   if (r > 0)
     f->pos += r;
   pthread_mutex_unlock (&f->pos_lock);
@@ -347,72 +361,87 @@ sequential (const char *fn, int fd, bool write, const struct iovec *iov,
   return r;
 }
 
+static ssize_t
+pwrite_flags (int fd, const void *buf, size_t count, off_t offset, int flags)
+{
+  struct iovec v = { (void *) buf, count };
+  if (buf == NULL && count > 0)
+    return dio_error_msg (EFAULT, "buf is NULL");
+  if (flags & ~DIO_WRITE_UNSTABLE)
+    return dio_error_msg (EINVAL, "unknown flags 0x%x", flags);
+  return positional (fd, true, flags, &v, 1, offset);
+}
+
 ssize_t
 dio_pread (int fd, void *buf, size_t count, off_t offset)
 {
   struct iovec v = { buf, count };
+  dio_error_context ("dio_pread", NULL);
   if (buf == NULL && count > 0)
-    return dio_error_msg (EFAULT, "dio_pread: buf is NULL");
-  return positional ("dio_pread", fd, false, 0, &v, 1, offset);
+    return dio_error_msg (EFAULT, "buf is NULL");
+  return positional (fd, false, 0, &v, 1, offset);
 }
 
 ssize_t
 dio_pwrite (int fd, const void *buf, size_t count, off_t offset)
 {
-  return dio_pwrite2 (fd, buf, count, offset, 0);
+  dio_error_context ("dio_pwrite", NULL);
+  return pwrite_flags (fd, buf, count, offset, 0);
 }
 
 ssize_t
 dio_pwrite2 (int fd, const void *buf, size_t count, off_t offset, int flags)
 {
-  struct iovec v = { (void *) buf, count };
-  if (buf == NULL && count > 0)
-    return dio_error_msg (EFAULT, "dio_pwrite: buf is NULL");
-  if (flags & ~DIO_WRITE_UNSTABLE)
-    return dio_error_msg (EINVAL, "dio_pwrite2: unknown flags 0x%x", flags);
-  return positional ("dio_pwrite", fd, true, flags, &v, 1, offset);
+  dio_error_context ("dio_pwrite2", NULL);
+  return pwrite_flags (fd, buf, count, offset, flags);
 }
 
 ssize_t
 dio_preadv (int fd, const struct iovec *iov, int iovcnt, off_t offset)
 {
-  return positional ("dio_preadv", fd, false, 0, iov, iovcnt, offset);
+  dio_error_context ("dio_preadv", NULL);
+  return positional (fd, false, 0, iov, iovcnt, offset);
 }
 
 ssize_t
 dio_pwritev (int fd, const struct iovec *iov, int iovcnt, off_t offset)
 {
-  return positional ("dio_pwritev", fd, true, 0, iov, iovcnt, offset);
+  dio_error_context ("dio_pwritev", NULL);
+  return positional (fd, true, 0, iov, iovcnt, offset);
 }
 
 ssize_t
 dio_read (int fd, void *buf, size_t count)
 {
   struct iovec v = { buf, count };
+  dio_error_context ("dio_read", NULL);
   if (buf == NULL && count > 0)
-    return dio_error_msg (EFAULT, "dio_read: buf is NULL");
-  return sequential ("dio_read", fd, false, &v, 1);
+    return dio_error_msg (EFAULT, "buf is NULL");
+  return sequential (fd, false, &v, 1);
 }
 
 ssize_t
 dio_write (int fd, const void *buf, size_t count)
 {
   struct iovec v = { (void *) buf, count };
+  dio_error_context ("dio_write", NULL);
   if (buf == NULL && count > 0)
-    return dio_error_msg (EFAULT, "dio_write: buf is NULL");
-  return sequential ("dio_write", fd, true, &v, 1);
+    return dio_error_msg (EFAULT, "buf is NULL");
+  return sequential (fd, true, &v, 1);
 }
 
 ssize_t
 dio_readv (int fd, const struct iovec *iov, int iovcnt)
 {
-  return sequential ("dio_readv", fd, false, iov, iovcnt);
+  dio_error_context ("dio_readv", NULL);
+  return sequential (fd, false, iov, iovcnt);
 }
 
 ssize_t
 dio_writev (int fd, const struct iovec *iov, int iovcnt)
 {
-  return sequential ("dio_writev", fd, true, iov, iovcnt);
+  dio_error_context ("dio_writev", NULL);
+  return sequential (fd, true, iov, iovcnt);
 }
 
 /* ---- asynchronous ---------------------------------------------------- */
@@ -449,12 +478,12 @@ aio_start (struct dio_ofd *f, bool write, int flags, const struct iovec *v,
   struct aio_write *a;
 
   if (dio_cache_before_direct (&ino->cf, write, offset, v->iov_len) == -1)
-    return dio_error (errno, "%s: write-back", f->name);
+    return dio_error (errno, "write-back");
   if (!write || ino->cf.cache == NULL)
     return dio_dreq_start (ino, write, flags, v, 1, offset, cb, opaque);
   a = malloc (sizeof *a);
   if (a == NULL)
-    return dio_error (ENOMEM, "%s", f->name);
+    return dio_error (ENOMEM, "asynchronous write");
   *a = (struct aio_write) { ino, offset, v->iov_len, cb, opaque };
   /* Ours: the caller may close the descriptor before the write ends. */
   dio_inode_get (ino);
@@ -468,7 +497,7 @@ aio_start (struct dio_ofd *f, bool write, int flags, const struct iovec *v,
 }
 
 static int
-aio (const char *fn, int fd, bool write, int flags, void *buf, size_t count,
+aio (int fd, bool write, int flags, void *buf, size_t count,
      off_t offset, dio_complete_fn cb, void *opaque)
 {
   struct iovec v = { buf, count };
@@ -476,16 +505,16 @@ aio (const char *fn, int fd, bool write, int flags, void *buf, size_t count,
   int r = -1;
 
   if (cb == NULL)
-    return dio_error_msg (EINVAL, "%s: callback is NULL", fn);
+    return dio_error_msg (EINVAL, "callback is NULL");
   if (buf == NULL && count > 0)
-    return dio_error_msg (EFAULT, "%s: buf is NULL", fn);
+    return dio_error_msg (EFAULT, "buf is NULL");
   if (count > MAX_RW_COUNT)
     v.iov_len = MAX_RW_COUNT;
-  f = lookup (fn, fd);
+  f = lookup (fd);
   if (f == NULL)
     return -1;
-  if (check_access (fn, f, write) == 0
-      && check_range (fn, f, offset, count, write) == 0)
+  if (check_access (f, write) == 0
+      && check_range (offset, count, write) == 0)
     /* The request holds the inode; the descriptor may close meanwhile. */
     r = aio_start (f, write, flags, &v, offset, cb, opaque);
   dio_ofd_put (f);
@@ -496,18 +525,18 @@ int
 dio_aio_pread (int fd, void *buf, size_t count, off_t offset,
                dio_complete_fn fn, void *opaque)
 {
-  return aio ("dio_aio_pread", fd, false, 0, buf, count, offset, fn, opaque);
+  dio_error_context ("dio_aio_pread", NULL);
+  return aio (fd, false, 0, buf, count, offset, fn, opaque);
 }
 
 int
 dio_aio_pwrite (int fd, const void *buf, size_t count, off_t offset,
                 int flags, dio_complete_fn fn, void *opaque)
 {
+  dio_error_context ("dio_aio_pwrite", NULL);
   if (flags & ~DIO_WRITE_UNSTABLE)
-    return dio_error_msg (EINVAL, "dio_aio_pwrite: unknown flags 0x%x",
-                          flags);
-  return aio ("dio_aio_pwrite", fd, true, flags, (void *) buf, count,
-              offset, fn, opaque);
+    return dio_error_msg (EINVAL, "unknown flags 0x%x", flags);
+  return aio (fd, true, flags, (void *) buf, count, offset, fn, opaque);
 }
 
 /* ---- metadata -------------------------------------------------------- */
@@ -534,10 +563,12 @@ getattr (struct dio_ofd *f, struct stat *st)
 off_t
 dio_lseek (int fd, off_t offset, int whence)
 {
-  struct dio_ofd *f = lookup ("dio_lseek", fd);
+  struct dio_ofd *f;
   struct stat st;
   int64_t base = 0, pos;
 
+  dio_error_context ("dio_lseek", NULL);
+  f = lookup (fd);
   if (f == NULL)
     return -1;
   pthread_mutex_lock (&f->pos_lock);
@@ -550,17 +581,17 @@ dio_lseek (int fd, off_t offset, int whence)
     base = whence == SEEK_END ? st.st_size : 0;
     break;
   default:
-    dio_error_msg (EINVAL, "dio_lseek: %s: bad whence %d", f->name, whence);
+    dio_error_msg (EINVAL, "bad whence %d", whence);
     goto err;
   }
   if ((offset > 0 && base > INT64_MAX - offset) || base + offset < 0) {
-    dio_error_msg (EINVAL, "dio_lseek: %s: offset out of range", f->name);
+    dio_error_msg (EINVAL, "offset out of range");
     goto err;
   }
   pos = base + offset;
   /* NFSv3 cannot tell holes: all data up to EOF, one hole at EOF. */
   if ((whence == SEEK_DATA || whence == SEEK_HOLE) && pos >= st.st_size) {
-    dio_error_msg (ENXIO, "dio_lseek: %s: offset at or past EOF", f->name);
+    dio_error_msg (ENXIO, "offset at or past EOF");
     goto err;
   }
   if (whence == SEEK_HOLE)
@@ -582,14 +613,13 @@ dio_fstat (int fd, struct stat *st)
   struct dio_ofd *f;
   int r;
 
+  dio_error_context ("dio_fstat", NULL);
   if (st == NULL)
-    return dio_error_msg (EFAULT, "dio_fstat: st is NULL");
-  f = lookup ("dio_fstat", fd);
+    return dio_error_msg (EFAULT, "st is NULL");
+  f = lookup (fd);
   if (f == NULL)
     return -1;
   r = getattr (f, st);
-  if (r == -1)
-    dio_error_prefix ("dio_fstat: %s", f->name);
   dio_ofd_put (f);
   return r;
 }
@@ -597,26 +627,25 @@ dio_fstat (int fd, struct stat *st)
 /* Write back the cached data and report a failure of it (or of an
  * earlier write-back) that this description has not seen yet. */
 static int
-writeback_and_check (const char *fn, struct dio_ofd *f)
+writeback_and_check (struct dio_ofd *f)
 {
   struct dio_cache_file *cf = &f->ino->cf;
 
   dio_cache_flush (cf, 0, 0);
   if (dio_cache_check_error (cf, &f->wb_seen) == -1)
-    return dio_error (errno, "%s: %s: write-back of cached data", fn,
-                      f->name);
+    return dio_error (errno, "write-back of cached data");
   return 0;
 }
 
-int
-dio_fsync (int fd)
+static int
+sync_fd (int fd)
 {
-  struct dio_ofd *f = lookup ("dio_fsync", fd);
+  struct dio_ofd *f = lookup (fd);
   int r;
 
   if (f == NULL)
     return -1;
-  r = writeback_and_check ("dio_fsync", f);
+  r = writeback_and_check (f);
   if (dio_ofd_sync (f) == -1)
     r = -1;
   dio_ofd_put (f);
@@ -624,9 +653,17 @@ dio_fsync (int fd)
 }
 
 int
+dio_fsync (int fd)
+{
+  dio_error_context ("dio_fsync", NULL);
+  return sync_fd (fd);
+}
+
+int
 dio_fdatasync (int fd)
 {
-  return dio_fsync (fd);
+  dio_error_context ("dio_fdatasync", NULL);
+  return sync_fd (fd);
 }
 
 /* Cached pages go first (written back, so that nothing lands past the
@@ -648,20 +685,21 @@ truncate_file (struct dio_inode *ino, off_t length)
 int
 dio_ftruncate (int fd, off_t length)
 {
-  struct dio_ofd *f = lookup ("dio_ftruncate", fd);
+  struct dio_ofd *f;
   int r = -1;
 
+  dio_error_context ("dio_ftruncate", NULL);
+  f = lookup (fd);
   if (f == NULL)
     return -1;
   if (length < 0)
-    dio_error_msg (EINVAL, "dio_ftruncate: %s: negative length", f->name);
+    dio_error_msg (EINVAL, "negative length");
   else if ((f->flags & O_ACCMODE) == O_RDONLY)
-    dio_error_msg (EINVAL, "dio_ftruncate: %s: not open for writing",
-                   f->name);
+    dio_error_msg (EINVAL, "not open for writing");
   else if (f->ino->mount->opts.readonly)
-    dio_error_msg (EROFS, "dio_ftruncate: %s: mounted read-only", f->name);
-  else if ((r = truncate_file (f->ino, length)) == -1)
-    dio_error_prefix ("dio_ftruncate: %s", f->name);
+    dio_error_msg (EROFS, "mounted read-only");
+  else
+    r = truncate_file (f->ino, length);
   dio_ofd_put (f);
   return r;
 }
@@ -673,20 +711,22 @@ dio_ftruncate (int fd, off_t length)
 int
 dio_close (int fd)
 {
-  struct dio_ofd *f = dio_fd_get (fd);
+  struct dio_ofd *f;
   int r = 0, err = 0;
 
+  dio_error_context ("dio_close", NULL);
+  f = dio_fd_get (fd);
   if (f) {
     char msg[512] = "";
 
-    r = writeback_and_check ("dio_close", f);
+    dio_error_file (f->name);
+    r = writeback_and_check (f);
     err = errno;
     if (r == -1)
-      snprintf (msg, sizeof msg, "%s", dio_last_error ());
+      snprintf (msg, sizeof msg, "%s", dio_error_reason ());
     if (dio_ofd_sync (f) == -1 && r == 0) {
       r = -1;
       err = errno;
-      dio_error_prefix ("dio_close: %s", f->name);
     }
     else if (r == -1)
       dio_error_msg (err, "%s", msg);   /* the first failure's words */
@@ -702,7 +742,7 @@ dio_close (int fd)
 int
 dio_is_dio_fd (int fd)
 {
-  struct dio_ofd *f = dio_fd_get (fd);
+  struct dio_ofd *f = dio_fd_get (fd);   /* no failure: no context */
   dio_ofd_put (f);
   return f != NULL;
 }
@@ -713,9 +753,10 @@ dio_stats (int fd, struct dio_stats *st)
   struct dio_ofd *f;
   struct dio_mount *m;
 
+  dio_error_context ("dio_stats", NULL);
   if (st == NULL)
-    return dio_error_msg (EFAULT, "dio_stats: st is NULL");
-  f = lookup ("dio_stats", fd);
+    return dio_error_msg (EFAULT, "st is NULL");
+  f = lookup (fd);
   if (f == NULL)
     return -1;
   m = f->ino->mount;

@@ -184,9 +184,9 @@ dio_conn_submit (struct dio_conn *c, struct dio_job *job)
   job->expired = false;
   job->error_retries = 0;
   job->delays = 0;
-  job->replays = 0;
   job->queued_ns = dio_now_ns ();
   job->sent_ns = 0;
+  job->replays = 0;
   job->deadline_ms = c->timeout_ms > 0 ? dio_now_ms () + c->timeout_ms : 0;
   if (serving != c && start_inline (c, job))
     return;

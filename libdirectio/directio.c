@@ -17,6 +17,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,9 +30,8 @@
 static int
 bad_advice (int advice)
 {
-  return dio_error_msg (EINVAL, "directio: bad advice %d (DIRECTIO_ON is "
-                        "%d, DIRECTIO_OFF %d)", advice, DIRECTIO_ON,
-                        DIRECTIO_OFF);
+  return dio_error_msg (EINVAL, "bad advice %d (DIRECTIO_ON is %d, "
+                        "DIRECTIO_OFF %d)", advice, DIRECTIO_ON, DIRECTIO_OFF);
 }
 
 /* ---- kernel descriptors ---------------------------------------------- */
@@ -85,27 +85,25 @@ kernel_directio (int fd, int advice)
   int fl = fcntl (fd, F_GETFL);
 
   if (fl == -1 || (fl & O_PATH))
-    return dio_error_msg (EBADF, "directio: fd %d: not an open file "
-                          "descriptor", fd);
+    return dio_error_msg (EBADF, "not an open file descriptor");
   if (fstat (fd, &st) == -1)
-    return dio_error (errno, "directio: fd %d: fstat", fd);
+    return dio_error (errno, "fstat");
   if (!S_ISREG (st.st_mode) && !S_ISBLK (st.st_mode))
-    return dio_error_msg (ENOTTY, "directio: fd %d: not a regular file or "
-                          "block device: no direct I/O", fd);
+    return dio_error_msg (ENOTTY, "not a regular file or block device: "
+                          "no direct I/O");
   if (!on && advice != DIRECTIO_OFF)
     return bad_advice (advice);
   if (on) {
     /* Write back and drop cached pages first, as Solaris does; a
      * filesystem that cannot sync has nothing to write back. */
     if (fdatasync (fd) == -1 && errno != EINVAL && errno != EROFS)
-      return dio_error (errno, "directio: fd %d: write-back", fd);
+      return dio_error (errno, "write-back");
     posix_fadvise (fd, 0, 0, POSIX_FADV_DONTNEED);
   }
   if (set_odirect (fd, on) == -1) {
     if (errno == EINVAL)
-      return dio_error_msg (ENOTTY, "directio: fd %d: the filesystem "
-                            "refuses O_DIRECT", fd);
-    return dio_error (errno, "directio: fd %d: O_DIRECT", fd);
+      return dio_error_msg (ENOTTY, "the filesystem refuses O_DIRECT");
+    return dio_error (errno, "O_DIRECT");
   }
   set_odirect_siblings (fd, &st, on);
   return 0;
@@ -117,8 +115,7 @@ static int
 engine_directio (struct dio_ofd *f, int advice)
 {
   if (dio_inode_set_direct (f->ino, f, advice == DIRECTIO_ON) == -1)
-    return dio_error (errno, "directio: %s: write-back of cached data",
-                      f->name);
+    return dio_error (errno, "write-back of cached data");
   return 0;
 }
 
@@ -126,11 +123,18 @@ int
 directio (int fd, int advice)
 {
   struct dio_ofd *f;
+  char name[32];
   int r;
 
+  dio_error_context ("directio", NULL);
   f = dio_fd_get (fd);
-  if (f == NULL)
+  if (f == NULL) {
+    /* A kernel descriptor's file is named by its number. */
+    snprintf (name, sizeof name, "fd %d", fd);
+    dio_error_file (name);
     return kernel_directio (fd, advice);
+  }
+  dio_error_file (f->name);
   if (advice != DIRECTIO_ON && advice != DIRECTIO_OFF)
     r = bad_advice (advice);
   else

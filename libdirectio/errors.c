@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Error reporting and NFS status mapping.
  *
- * Threading: the message buffer is thread-local; nothing is shared. */
+ * Threading: the error state (context, reason, message) is thread-local;
+ * nothing is shared. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -15,15 +16,56 @@
 #include "errors.h"
 #include "stats.h"
 
-static __thread char last_error[512];
+/* The thread's error state (libnbd's lib/errors.c): the context the
+ * public entry point set (its name, a string literal, and the file once
+ * known), and the reason the helper below it gave.  The message that
+ * dio_last_error returns is composed from both when the error is set, so
+ * a later call's context never changes an earlier failure's message. */
+static __thread struct {
+  const char *call;             /* "dio_pwrite", or NULL */
+  char file[1024];              /* "nfs://h/e/f", or "" */
+  char reason[512];
+  char message[2048];           /* "call: file: reason" */
+} e;
+
+void
+dio_error_context (const char *call, const char *file)
+{
+  e.call = call;
+  dio_error_file (file);
+}
+
+void
+dio_error_file (const char *file)
+{
+  /* On every call's path: a copy, no formatting.  A name too long loses
+   * its end (a message is not a path). */
+  size_t n = file ? strnlen (file, sizeof e.file - 1) : 0;
+
+  memcpy (e.file, file ? file : "", n);
+  e.file[n] = '\0';
+}
+
+static void
+compose (void)
+{
+  int n = snprintf (e.message, sizeof e.message, "%s%s%s%s%s",
+                    e.call ? e.call : "", e.call ? ": " : "",
+                    e.file, e.file[0] ? ": " : "", e.reason);
+  if (n < 0)
+    e.message[0] = '\0';
+}
 
 static void
 vset (int errnum, bool with_strerror, const char *fmt, va_list ap)
 {
-  int n = vsnprintf (last_error, sizeof last_error, fmt, ap);
-  if (n >= 0 && with_strerror && (size_t) n < sizeof last_error)
-    snprintf (last_error + n, sizeof last_error - n, ": %s",
-              strerror (errnum));
+  int n = vsnprintf (e.reason, sizeof e.reason, fmt, ap);
+  if (n < 0)
+    e.reason[0] = '\0';
+  else if (with_strerror && (size_t) n < sizeof e.reason)
+    snprintf (e.reason + n, sizeof e.reason - n, "%s%s",
+              n > 0 ? ": " : "", strerror (errnum));
+  compose ();
 }
 
 int
@@ -49,19 +91,21 @@ dio_error_msg (int errnum, const char *fmt, ...)
 }
 
 int
-dio_error_prefix (const char *fmt, ...)
+dio_error_before (const char *fmt, ...)
 {
-  char prefix[256], rest[sizeof last_error];
+  char words[256], rest[sizeof e.reason];
   int saved = errno;
   va_list ap;
 
   va_start (ap, fmt);
-  vsnprintf (prefix, sizeof prefix, fmt, ap);
+  if (vsnprintf (words, sizeof words, fmt, ap) < 0)
+    words[0] = '\0';
   va_end (ap);
-  snprintf (rest, sizeof rest, "%s", last_error);
-  /* A message too long loses its end: the prefix says where it was. */
-  if (snprintf (last_error, sizeof last_error, "%s: %s", prefix, rest) < 0)
-    last_error[0] = '\0';
+  memcpy (rest, e.reason, sizeof rest);
+  /* A reason too long loses its end: the words say where it was. */
+  if (snprintf (e.reason, sizeof e.reason, "%s: %s", words, rest) < 0)
+    e.reason[0] = '\0';
+  compose ();
   errno = saved;
   return -1;
 }
@@ -69,13 +113,20 @@ dio_error_prefix (const char *fmt, ...)
 void
 dio_error_clear (void)
 {
-  last_error[0] = '\0';
+  e.reason[0] = '\0';
+  e.message[0] = '\0';
+}
+
+const char *
+dio_error_reason (void)
+{
+  return e.reason;
 }
 
 const char *
 dio_last_error (void)
 {
-  return last_error;
+  return e.message;
 }
 
 /* Every nfsstat3 and the errno the Linux NFSv3 client gives for it

@@ -7,8 +7,29 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
-/* Set errno to errnum and the thread's message to the formatted text
- * followed by ": strerror(errnum)".  Always returns -1. */
+/* One rule for context (libnbd's): the public entry point names the
+ * call and, once known, the file; the helpers below it give the reason
+ * only.  dio_last_error () is then "call: file: reason", each once:
+ *
+ *   dio_pwrite: nfs://h/e/f: offset 4096: Input/output error
+ *
+ * Every public entry point (and each private dio__* one that can fail)
+ * calls dio_error_context first, which also forgets the previous call's
+ * context; a helper never takes the call's name as a parameter, nor
+ * writes a call's or the file's name into its reason. */
+
+/* Set the thread's context: call is the entry point's name (a string
+ * literal, kept as a pointer), file the path or URL it works on, or NULL
+ * when not known yet (the text is copied).  Messages set before are
+ * kept. */
+void dio_error_context (const char *call, const char *file);
+
+/* Set the file once it is known (after a descriptor's lookup). */
+void dio_error_file (const char *file);
+
+/* Set errno to errnum and the thread's reason to the formatted text
+ * followed by ": strerror(errnum)" (strerror alone if the text is "");
+ * the message is the context plus the reason.  Always returns -1. */
 int dio_error (int errnum, const char *fmt, ...)
   __attribute__ ((format (printf, 2, 3)));
 
@@ -16,14 +37,20 @@ int dio_error (int errnum, const char *fmt, ...)
 int dio_error_msg (int errnum, const char *fmt, ...)
   __attribute__ ((format (printf, 2, 3)));
 
+/* Put "words: " before the thread's reason, for a helper that says which
+ * of its steps failed (the context is unchanged); errno is kept.  Returns
+ * -1. */
+int dio_error_before (const char *fmt, ...)
+  __attribute__ ((format (printf, 1, 2)));
+
+/* The last failure's reason alone, without the context: for a helper
+ * that keeps a failure to report it again later (a mount another thread
+ * is waiting for), and for the unit tests. */
+const char *dio_error_reason (void);
+
 /* Forget the thread's message (successful calls do not clear it; callers
  * read it only after a failure, as with errno). */
 void dio_error_clear (void);
-
-/* Put "prefix: " before the thread's message (the caller's context, e.g.
- * the call and the file name); errno is kept.  Returns -1. */
-int dio_error_prefix (const char *fmt, ...)
-  __attribute__ ((format (printf, 1, 2)));
 
 /* Map an nfsstat3 value to the errno Linux's NFSv3 client gives (the
  * one table: errors.c); EIO for a value NFSv3 does not define. */

@@ -117,7 +117,7 @@ dio_fd_install (struct dio_ofd *f)
   int fd = open ("/dev/null", O_PATH | O_CLOEXEC);
 
   if (fd == -1)
-    return dio_error (errno, "%s: reserving a descriptor", f->name);
+    return dio_error (errno, "reserving a descriptor");
   return dio_fd_install_at (fd, f);
 }
 
@@ -129,7 +129,7 @@ dio_fd_install_at (int fd, struct dio_ofd *f)
   if (fd >= cap && grow_locked (fd) == -1) {
     pthread_rwlock_unlock (&table_lock);
     close (fd);
-    return dio_error (ENOMEM, "%s: fd table", f->name);
+    return dio_error (ENOMEM, "fd table");
   }
   slots[fd] = f;
   pthread_rwlock_unlock (&table_lock);
@@ -142,20 +142,20 @@ dio_fd_dup2 (int oldfd, int newfd)
   struct dio_ofd *f = NULL, *prev = NULL;
 
   if (newfd < 0)
-    return dio_error_msg (EBADF, "dup2: fd %d: out of range", newfd);
+    return dio_error_msg (EBADF, "fd %d: out of range", newfd);
   pthread_rwlock_wrlock (&table_lock);
   if (oldfd >= 0 && oldfd < cap)
     f = slots[oldfd];
   if (f == NULL) {
     pthread_rwlock_unlock (&table_lock);
-    return dio_error_msg (EBADF, "dup2: fd %d: not a libdirectio descriptor",
+    return dio_error_msg (EBADF, "fd %d: not a libdirectio descriptor",
                           oldfd);
   }
   if ((newfd >= cap && grow_locked (newfd) == -1)
       || dup3 (oldfd, newfd, O_CLOEXEC) == -1) {
     int err = errno ? errno : ENOMEM;
     pthread_rwlock_unlock (&table_lock);
-    return dio_error (err, "dup2: fd %d to %d", oldfd, newfd);
+    return dio_error (err, "fd %d to %d", oldfd, newfd);
   }
   dio_ofd_get (f);
   prev = slots[newfd];

@@ -240,7 +240,7 @@ excl_create_cb (struct rpc_context *rpc, int status, void *data,
     call->rpc_data = NULL;
     a->guarded = true;
     if (nfs_open2_async (dio_conn_nfs (call->conn), a->rel,
-                         a->flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC),
+                         a->flags & (O_ACCMODE | O_CREAT | O_EXCL),
                          a->mode, open_cb, call) != 0)
       dio_call_done (call, EIO);
     return;
@@ -311,7 +311,9 @@ static int
 issue_open (struct dio_call *call, struct dio_conn *conn)
 {
   struct open_args *a = call->arg;
-  int flags = a->flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC);
+  /* O_TRUNC is a SETATTR of ours after the open (api.c), guarded when
+   * it is replayed; libnfs's would be sent again unguarded. */
+  int flags = a->flags & (O_ACCMODE | O_CREAT | O_EXCL);
 
   /* libnfs opens directories as files: that gives the parent's handle. */
   if (a->dir && !a->guarded)
@@ -374,18 +376,18 @@ dio_file_open (struct dio_mount *m, const char *rel, const char *name,
     call.msg[0] = '\0';
   free (a.dir);
   if (err)
-    return dio_error_msg (err, "%s: %s%s%s", name, strerror (err),
+    return dio_error_msg (err, "%s%s%s", strerror (err),
                           call.msg[0] ? ": " : "", call.msg);
   f = calloc (1, sizeof *f);
   if (f == NULL || (f->name = strdup (name)) == NULL) {
     free (f);
-    return dio_error (ENOMEM, "%s", name);
+    return dio_error (ENOMEM, "open file description");
   }
   f->ino = inode_find_or_add (m, &a.fh, &created);
   if (f->ino == NULL) {
     free (f->name);
     free (f);
-    return dio_error (ENOMEM, "%s", name);
+    return dio_error (ENOMEM, "inode");
   }
   if (!created)
     dio_mount_put (m);          /* the inode already holds one */
@@ -594,16 +596,24 @@ issue_setattr (struct dio_call *call, struct dio_conn *conn)
 int
 dio_inode_truncate (struct dio_inode *ino, uint64_t size)
 {
-  struct fh_args a = { .ino = ino, .size = size };
-  struct dio_call call;
   struct stat st;
-  int err;
 
   /* The ctime a replay is guarded with (see setattr_cb). */
   if (dio_inode_getattr (ino, &st) == -1)
-    return dio_error_prefix ("SETATTR size=%" PRIu64, size);
-  a.ctime = (nfstime3) { .seconds = st.st_ctim.tv_sec,
-                         .nseconds = st.st_ctim.tv_nsec };
+    return dio_error_before ("SETATTR size=%" PRIu64, size);
+  return dio_inode_truncate_seen (ino, size, &st);
+}
+
+int
+dio_inode_truncate_seen (struct dio_inode *ino, uint64_t size,
+                         const struct stat *before)
+{
+  struct fh_args a = { .ino = ino, .size = size };
+  struct dio_call call;
+  int err;
+
+  a.ctime = (nfstime3) { .seconds = before->st_ctim.tv_sec,
+                         .nseconds = before->st_ctim.tv_nsec };
   err = dio_call_run (ino->mount, &call, issue_setattr, &a);
 
   return err ? dio_error_msg (err, "SETATTR size=%" PRIu64 ": %s%s%s", size,

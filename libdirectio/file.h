@@ -77,8 +77,9 @@ struct dio_ofd {
 
 /* Open rel (a path inside m's export) with open(2) flags and mode; on
  * success *out holds a new ofd (one reference) and its inode, and the
- * caller's reference to m is consumed.  -1 with dio_error naming name on
- * failure (the reference is still the caller's). */
+ * caller's reference to m is consumed; name is the file's name in later
+ * messages (f->name).  -1 with dio_error's reason on failure (the
+ * reference is still the caller's). */
 int dio_file_open (struct dio_mount *m, const char *rel, const char *name,
                    int flags, mode_t mode, struct dio_ofd **out);
 
@@ -129,8 +130,13 @@ void dio_fattr_to_stat (const struct fattr3 *a, struct stat *st);
 /* GETATTR as a struct stat. */
 int dio_inode_getattr (struct dio_inode *ino, struct stat *st);
 
-/* SETATTR size. */
+/* SETATTR size (a GETATTR first: a replay is guarded with its ctime). */
 int dio_inode_truncate (struct dio_inode *ino, uint64_t size);
+
+/* SETATTR size, a replay guarded with before's ctime (the file's
+ * attributes seen just before). */
+int dio_inode_truncate_seen (struct dio_inode *ino, uint64_t size,
+                             const struct stat *before);
 
 /* Make everything written through this inode stable: COMMIT what was sent
  * UNSTABLE, and fail with EIO if the server restarted since (its verifier

@@ -26,7 +26,8 @@ typedef int (*dio_fs_send_fn) (struct rpc_context *rpc, rpc_cb cb,
                                void *args, void *priv);
 
 /* Run one raw NFSv3 RPC (send it with args; take copies the result to
- * out); 0 or an errno, with dio_error naming what. */
+ * out); 0 or an errno.  It sets the error context: what (the RPC's name)
+ * is the call, so a failure reads "GETATTR: reason". */
 int dio_fs_rpc (struct dio__fs *fs, const char *what, dio_fs_send_fn send,
                 void *args, dio_fs_take_fn take, void *out);
 

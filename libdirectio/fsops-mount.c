@@ -35,6 +35,7 @@ dio__fs_open (struct dio__fs *fs, const struct dio__fh *fh,
   struct dio_mount *m;
   const char *rel;
 
+  dio_error_context ("open", NULL);
   memcpy (f.data, fh->data, fh->len);
   /* The inode holds a reference on the mount of its own. */
   if (dio_mount_get (&fs->u, &fs->eo, &m, &rel) == -1)
@@ -42,7 +43,7 @@ dio__fs_open (struct dio__fs *fs, const struct dio__fh *fh,
   *out = dio_inode_of_fh (m, &f);
   if (*out == NULL) {
     dio_mount_put (m);
-    dio_error (ENOMEM, "open");
+    dio_error (ENOMEM, "inode");
     return ENOMEM;
   }
   return 0;
@@ -147,14 +148,15 @@ find_root (struct dio__fs *fs, const char *url, const char *rel)
   int err = dio_call_run (fs->m, &call, issue_root, &a);
 
   if (err)
-    return dio_error_msg (err, "mount: %s: %s%s%s", url, strerror (err),
+    return dio_error_msg (err, "%s%s%s", strerror (err),
                           call.msg[0] ? ": " : "", call.msg);
   fs->root = a.fh;
   err = dio__fs_getattr (fs, &fs->root, &st);
+  dio_error_context ("mount", url);     /* the GETATTR set its own */
   if (err)
-    return dio_error_prefix ("mount: %s", url);
+    return dio_error_before ("GETATTR");
   if (!S_ISDIR (st.st_mode))
-    return dio_error_msg (ENOTDIR, "mount: %s: not a directory", url);
+    return dio_error_msg (ENOTDIR, "not a directory");
   return 0;
 }
 
@@ -166,10 +168,11 @@ dio__fs_new (const char *url, const char *options, struct dio__fs **out)
   const char *r;
   size_t len;
 
+  dio_error_context ("mount", url);
   fs = calloc (1, sizeof *fs);
   if (fs == NULL)
-    return dio_error (ENOMEM, "mount: %s", url);
-  if (dio_resolve ("mount", url, options, &fs->o, &fs->u) == -1)
+    return dio_error (ENOMEM, "calloc");
+  if (dio_resolve (url, options, &fs->o, &fs->u) == -1)
     goto err;
   fs->eo = fs->o;
   fs->eo.forcedirectio = true;  /* the kernel's page cache is the cache */
@@ -178,19 +181,17 @@ dio__fs_new (const char *url, const char *options, struct dio__fs **out)
   if (asprintf (&probe, "%s/_", strcmp (fs->u.path, "/") ? fs->u.path : "")
       == -1) {
     probe = NULL;
-    dio_error (ENOMEM, "mount: %s", url);
+    dio_error (ENOMEM, "asprintf");
     goto err;
   }
   free (fs->u.path);
   fs->u.path = probe;
-  if (dio_mount_get (&fs->u, &fs->eo, &fs->m, &r) == -1) {
-    dio_error_prefix ("mount: %s", url);
+  if (dio_mount_get (&fs->u, &fs->eo, &fs->m, &r) == -1)
     goto err;
-  }
   len = strlen (r) - 2;         /* without the "/_" */
   rel = len ? strndup (r, len) : strdup ("/");
   if (rel == NULL) {
-    dio_error (ENOMEM, "mount: %s", url);
+    dio_error (ENOMEM, "strdup");
     goto err;
   }
   if (find_root (fs, url, rel) == -1)

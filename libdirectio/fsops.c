@@ -87,10 +87,14 @@ dio_fs_rpc (struct dio__fs *fs, const char *what, dio_fs_send_fn send,
   struct rpc_req r = { .send = send, .args = args, .take = take,
                        .out = out };
   struct dio_call call;
-  int err = dio_call_run (fs->m, &call, issue_rpc, &r);
+  int err;
 
+  /* The dio__fs_* calls are entry points on file handles (no names):
+   * each is one RPC, which names the call. */
+  dio_error_context (what, NULL);
+  err = dio_call_run (fs->m, &call, issue_rpc, &r);
   if (err)
-    dio_error_msg (err, "%s: %s%s%s", what, strerror (err),
+    dio_error_msg (err, "%s%s%s", strerror (err),
                    call.msg[0] ? ": " : "", call.msg);
   return err;
 }
@@ -371,8 +375,8 @@ dio__fs_mknod (struct dio__fs *fs, const struct dio__fh *dir,
     a.what.mknoddata3_u.sock_attributes = sattr (sa);
     break;
   default:
-    dio_error_msg (EINVAL, "MKNOD: %s: bad file type 0%o", name,
-                   (unsigned) type);
+    dio_error_context ("MKNOD", name);
+    dio_error_msg (EINVAL, "bad file type 0%o", (unsigned) type);
     return EINVAL;
   }
   err = dio_fs_rpc (fs, "MKNOD", send_mknod, &a, take_new, &o);

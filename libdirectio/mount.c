@@ -225,7 +225,7 @@ refuse_if_export (struct dio_mount *m, const char *path)
 {
   struct dio_conn_params cp;
   struct dio_conn *c;
-  char *saved = dio_last_error ()[0] ? strdup (dio_last_error ()) : NULL;
+  char *saved = dio_error_reason ()[0] ? strdup (dio_error_reason ()) : NULL;
   int err = errno;
 
   free (m->export);
@@ -413,7 +413,7 @@ mount_pending (const struct dio_url *u, const struct dio_options *opts)
   }
   else {
     self.err = errno;
-    snprintf (self.msg, sizeof self.msg, "%s", dio_last_error ());
+    snprintf (self.msg, sizeof self.msg, "%s", dio_error_reason ());
   }
   for (struct pending_mount **pp = &pending; ; pp = &(*pp)->next)
     if (*pp == &self) {

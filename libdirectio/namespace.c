@@ -36,7 +36,6 @@
 /* ---- a mount for the duration of one call ---------------------------- */
 
 struct ns {
-  const char *fn, *path;        /* for messages */
   struct dio_options o;
   struct dio_url u;
   struct dio_mount *m;
@@ -44,7 +43,7 @@ struct ns {
 };
 
 static int
-ns_begin (const char *fn, const char *path, struct ns *ns)
+ns_begin (const char *path, struct ns *ns)
 {
   char *probe, *saved;
   const char *rel;
@@ -52,18 +51,16 @@ ns_begin (const char *fn, const char *path, struct ns *ns)
   int r;
 
   memset (ns, 0, sizeof *ns);
-  ns->fn = fn;
-  ns->path = path;
   if (path == NULL)
-    return dio_error_msg (EFAULT, "%s: path is NULL", fn);
-  if (dio_resolve (fn, path, NULL, &ns->o, &ns->u) == -1)
+    return dio_error_msg (EFAULT, "path is NULL");
+  if (dio_resolve (path, NULL, &ns->o, &ns->u) == -1)
     return -1;
   /* The mount probes the exports above the file's directory; name a
    * child so that the export itself (a mountpoint) can be the path. */
   if (asprintf (&probe, "%s/_", strcmp (ns->u.path, "/") ? ns->u.path : "")
       == -1) {
     dio_url_free (&ns->u);
-    return dio_error (ENOMEM, "%s: %s", fn, path);
+    return dio_error (ENOMEM, "asprintf");
   }
   saved = ns->u.path;
   ns->u.path = probe;
@@ -75,16 +72,15 @@ ns_begin (const char *fn, const char *path, struct ns *ns)
   ns->u.path = saved;
   free (probe);
   if (r == -1) {
-    char msg[512];
     int err = errno;
-    snprintf (msg, sizeof msg, "%s", dio_last_error ());
     dio_url_free (&ns->u);
-    return dio_error_msg (err, "%s: %s: %s", fn, path, msg);
+    errno = err;
+    return -1;
   }
   if (ns->rel == NULL) {
     dio_mount_put (ns->m);
     dio_url_free (&ns->u);
-    return dio_error (ENOMEM, "%s: %s", fn, path);
+    return dio_error (ENOMEM, "strdup");
   }
   return 0;
 }
@@ -102,7 +98,7 @@ ns_refuse_readonly (struct ns *ns)
 {
   if (!ns->o.readonly)
     return 0;
-  dio_error_msg (EROFS, "%s: %s: mounted read-only (ro)", ns->fn, ns->path);
+  dio_error_msg (EROFS, "mounted read-only (ro)");
   ns_end (ns);
   return -1;
 }
@@ -134,7 +130,8 @@ ns_cb (int err, struct nfs_context *nfs, void *data, void *priv)
   dio_call_done (call, 0);
 }
 
-/* Run one call; -1 with a message naming fn, the path and the reason.
+/* Run one call; -1 with the reason (the caller's context names the call
+ * and the path).
  *
  * A call whose connection died before its reply is sent again on the
  * next one with a new XID, which the server's duplicate request cache
@@ -153,8 +150,8 @@ ns_run (struct ns *ns, dio_call_issue_fn issue, struct ns_args *a)
     err = 0;
   if (err == 0)
     return 0;
-  return dio_error_msg (err, "%s: %s: %s%s%s", ns->fn, ns->path,
-                        strerror (err), call.msg[0] ? ": " : "", call.msg);
+  return dio_error_msg (err, "%s%s%s", strerror (err),
+                        call.msg[0] ? ": " : "", call.msg);
 }
 
 /* ---- stat ------------------------------------------------------------ */
@@ -204,15 +201,15 @@ issue_stat (struct dio_call *call, struct dio_conn *conn)
 }
 
 static int
-do_stat (const char *fn, const char *path, struct stat *st, bool nofollow)
+do_stat (const char *path, struct stat *st, bool nofollow)
 {
   struct ns ns;
   struct ns_args a = { .st = st, .nofollow = nofollow };
   int r;
 
   if (st == NULL)
-    return dio_error_msg (EFAULT, "%s: st is NULL", fn);
-  if (ns_begin (fn, path, &ns) == -1)
+    return dio_error_msg (EFAULT, "st is NULL");
+  if (ns_begin (path, &ns) == -1)
     return -1;
   a.path = ns.rel;
   r = ns_run (&ns, issue_stat, &a);
@@ -223,13 +220,15 @@ do_stat (const char *fn, const char *path, struct stat *st, bool nofollow)
 int
 dio__stat (const char *path, struct stat *st)
 {
-  return do_stat ("stat", path, st, false);
+  dio_error_context ("stat", path);
+  return do_stat (path, st, false);
 }
 
 int
 dio__lstat (const char *path, struct stat *st)
 {
-  return do_stat ("lstat", path, st, true);
+  dio_error_context ("lstat", path);
+  return do_stat (path, st, true);
 }
 
 /* ---- calls that only succeed or fail --------------------------------- */
@@ -276,14 +275,14 @@ issue_rename (struct dio_call *call, struct dio_conn *conn)
 
 /* A call on one path that changes the namespace (so not under ro). */
 static int
-simple (const char *fn, const char *path, dio_call_issue_fn issue, int mode,
-        bool writes, int replay_ok)
+simple (const char *path, dio_call_issue_fn issue, int mode, bool writes,
+        int replay_ok)
 {
   struct ns ns;
   struct ns_args a = { .mode = mode, .replay_ok = replay_ok };
   int r;
 
-  if (ns_begin (fn, path, &ns) == -1)
+  if (ns_begin (path, &ns) == -1)
     return -1;
   if (writes && ns_refuse_readonly (&ns) == -1)
     return -1;
@@ -296,27 +295,31 @@ simple (const char *fn, const char *path, dio_call_issue_fn issue, int mode,
 int
 dio__unlink (const char *path)
 {
-  return simple ("unlink", path, issue_unlink, 0, true, ENOENT);
+  dio_error_context ("unlink", path);
+  return simple (path, issue_unlink, 0, true, ENOENT);
 }
 
 int
 dio__rmdir (const char *path)
 {
-  return simple ("rmdir", path, issue_rmdir, 0, true, ENOENT);
+  dio_error_context ("rmdir", path);
+  return simple (path, issue_rmdir, 0, true, ENOENT);
 }
 
 int
 dio__mkdir (const char *path, mode_t mode)
 {
-  return simple ("mkdir", path, issue_mkdir, mode & 07777, true, EEXIST);
+  dio_error_context ("mkdir", path);
+  return simple (path, issue_mkdir, mode & 07777, true, EEXIST);
 }
 
 int
 dio__access (const char *path, int mode)
 {
+  dio_error_context ("access", path);
   if (mode & ~(R_OK | W_OK | X_OK))
-    return dio_error_msg (EINVAL, "access: %s: bad mode 0%o", path, mode);
-  return simple ("access", path, issue_access, mode, (mode & W_OK) != 0, 0);
+    return dio_error_msg (EINVAL, "bad mode 0%o", mode);
+  return simple (path, issue_access, mode, (mode & W_OK) != 0, 0);
 }
 
 int
@@ -326,23 +329,25 @@ dio__rename (const char *from, const char *to)
   struct ns_args args;
   int r = -1;
 
-  if (ns_begin ("rename", from, &a) == -1)
+  dio_error_context ("rename", from);
+  if (ns_begin (from, &a) == -1)
     return -1;
-  if (ns_begin ("rename", to, &b) == -1) {
+  dio_error_file (to);
+  if (ns_begin (to, &b) == -1) {
     ns_end (&a);
     return -1;
   }
+  dio_error_file (from);                /* the rest is about from */
   /* One export, one mount: anything else is another filesystem. */
   if (a.m != b.m)
-    dio_error_msg (EXDEV, "rename: %s to %s: not on the same mount", from,
-                   to);
+    dio_error_msg (EXDEV, "to %s: not on the same mount", to);
   else if (!a.o.readonly) {
     args = (struct ns_args) { .path = a.rel, .path2 = b.rel,
                               .replay_ok = ENOENT };
     r = ns_run (&a, issue_rename, &args);
   }
   else
-    dio_error_msg (EROFS, "rename: %s: mounted read-only (ro)", from);
+    dio_error_msg (EROFS, "mounted read-only (ro)");
   ns_end (&b);
   ns_end (&a);
   return r;
@@ -472,11 +477,12 @@ dio__opendir (const char *path)
   struct ns_args a = { 0 };
   struct dio_dir *d;
 
-  if (ns_begin ("opendir", path, &ns) == -1)
+  dio_error_context ("opendir", path);
+  if (ns_begin (path, &ns) == -1)
     return NULL;
   d = calloc (1, sizeof *d);
   if (d == NULL) {
-    dio_error (ENOMEM, "opendir: %s", path);
+    dio_error (ENOMEM, "listing");
     ns_end (&ns);
     return NULL;
   }
@@ -537,6 +543,7 @@ dio__closedir (DIR *dir)
   struct dio_dir **pp, *d = (struct dio_dir *) dir;
   bool found;
 
+  dio_error_context ("closedir", NULL);
   pthread_mutex_lock (&dirs_lock);
   for (pp = &dirs; *pp && *pp != d; pp = &(*pp)->next)
     ;
@@ -545,7 +552,7 @@ dio__closedir (DIR *dir)
     *pp = d->next;
   pthread_mutex_unlock (&dirs_lock);
   if (!found)
-    return dio_error_msg (EBADF, "closedir: not a libdirectio listing");
+    return dio_error_msg (EBADF, "not a libdirectio listing");
   dir_free (d);
   return 0;
 }

@@ -67,7 +67,6 @@ static const struct word words[] = {
   { "cache",     K_SIZE64, false, 1 * MiB, 64 * GiB, FIELD (cache_size),
     NULL },
   { "linger",    K_NUM,    false, 0, 3600, FIELD (linger), NULL },
-  { "retry",     K_NUM,    false, 0, 10000, FIELD (retry), NULL },
   { "acregmin",  K_NUM,    false, 0, DIO_MAX_ACTIMEO, FIELD (acregmin), NULL },
   { "acregmax",  K_NUM,    false, 0, DIO_MAX_ACTIMEO, FIELD (acregmax), NULL },
   { "actimeo",   K_NUM_BOTH, false, 0, DIO_MAX_ACTIMEO, FIELD (acregmin),
@@ -76,6 +75,7 @@ static const struct word words[] = {
   { "ac",        K_FLAG,   false, 0, 0, FIELD (noac), NULL },
   { "nocto",     K_FLAG,   true,  0, 0, FIELD (nocto), NULL },
   { "cto",       K_FLAG,   false, 0, 0, FIELD (nocto), NULL },
+  { "retry",     K_NUM,    false, 0, 10000, FIELD (retry), NULL },
 };
 
 #define NR_WORDS (sizeof words / sizeof words[0])
@@ -107,9 +107,9 @@ dio_options_init (struct dio_options *o)
   o->vers = 3;
   o->cache_size = 64 * MiB;
   o->linger = 2;
-  o->retry = DIO_RETRY_UNSET;
   o->acregmin = 3;              /* Linux's NFS_DEF_ACREGMIN */
   o->acregmax = 60;             /* and NFS_DEF_ACREGMAX */
+  o->retry = DIO_RETRY_UNSET;
 }
 
 static const struct word *

@@ -30,10 +30,6 @@ struct dio_options {
   uint32_t mountport;     /* MOUNT port; 0 = ask the portmapper */
   uint64_t cache_size;    /* buffered-mode cache per mount, bytes */
   uint32_t linger;        /* seconds an unused mount stays connected */
-  uint32_t retry;         /* minutes a first mount keeps trying an
-                             unreachable server; 0 = once;
-                             DIO_RETRY_UNSET = hard: no bound, soft:
-                             timeo x retrans */
   /* Buffered mode's attribute cache (Linux's and Solaris's words). */
   uint32_t acregmin;      /* seconds attributes stay valid at first */
   uint32_t acregmax;      /* ...growing up to this while the file does
@@ -42,14 +38,18 @@ struct dio_options {
   bool noac;              /* no attribute cache, synchronous writes */
   bool nocto;             /* no revalidation at open (close-to-open
                              off) */
+  uint32_t retry;         /* minutes a first mount keeps trying an
+                             unreachable server; 0 = once;
+                             DIO_RETRY_UNSET = hard: no bound, soft:
+                             timeo x retrans */
 };
 
 #define DIO_MAX_ACTIMEO 36000   /* seconds: 10 hours */
 
 /* Defaults: hard, timeo=600, retrans=2, nconnect=2, window=2,
  * rsize=wsize=0 (server max), vers=3, noforcedirectio, rw,
- * cache_size=64 MiB, linger=2, retry unset, acregmin=3, acregmax=60,
- * ac, cto. */
+ * cache_size=64 MiB, linger=2, acregmin=3, acregmax=60, ac, cto,
+ * retry unset. */
 void dio_options_init (struct dio_options *o);
 
 /* Apply one word: "key" or "key=value".  Numbers accept K/M/G suffixes

@@ -122,6 +122,7 @@ dio__profiles_reload (void)
   struct profset *old, *ps;
   int r = 0;
 
+  dio_error_context (NULL, NULL);       /* the profile set's own words */
   pthread_mutex_lock (&lock);
   old = current;
   current = NULL;
@@ -207,6 +208,7 @@ dio__path_is_managed (const char *path)
   char *abs;
   int r = 0;
 
+  dio_error_context (NULL, NULL);       /* the profile set's own words */
   if (path == NULL || path[0] == '\0' || strncmp (path, "nfs://", 6) == 0)
     return 0;
   ps = profset_acquire ();
@@ -229,9 +231,11 @@ dio__path_is_managed (const char *path)
 int
 dio__have_profiles (void)
 {
-  struct profset *ps = profset_acquire ();
+  struct profset *ps;
   int r;
 
+  dio_error_context (NULL, NULL);       /* the profile set's own words */
+  ps = profset_acquire ();
   if (ps == NULL)
     return dio_error (ENOMEM, "profiles");
   if (ps->err)
@@ -243,20 +247,13 @@ dio__have_profiles (void)
 }
 
 static int
-resolve_url (const char *fn, const char *path, struct dio_options *o,
-             struct dio_url *u)
+resolve_url (const char *path, struct dio_options *o, struct dio_url *u)
 {
   dio_options_init (o);
   /* A URL names one file of an export: direct, as this library is for,
    * unless the URL asks for noforcedirectio. */
   o->forcedirectio = true;
-  if (dio_url_parse (path, o, u) == -1) {
-    char msg[512];
-    int err = errno;
-    snprintf (msg, sizeof msg, "%s", dio_last_error ());
-    return dio_error_msg (err, "%s: %s", fn, msg);
-  }
-  return 0;
+  return dio_url_parse (path, o, u);
 }
 
 /* u->path += "/" rest. */
@@ -276,36 +273,28 @@ append_rest (struct dio_url *u, const char *rest)
 }
 
 static int
-resolve_profile (const char *fn, const char *path,
-                 const struct dio_profile *prof, const char *rest,
+resolve_profile (const struct dio_profile *prof, const char *rest,
                  struct dio_options *o, struct dio_url *u)
 {
   char err[300];
 
   dio_options_init (o);
-  if (dio_url_parse (prof->url, o, u) == -1) {
-    char msg[512];
-    int e = errno;
-    snprintf (msg, sizeof msg, "%s", dio_last_error ());
-    return dio_error_msg (e, "%s: %s: profile [%s]: %s", fn, path,
-                          prof->name, msg);
-  }
+  if (dio_url_parse (prof->url, o, u) == -1)
+    return dio_error_before ("profile [%s]: %s", prof->name, prof->url);
   if (prof->options
       && dio_options_parse (o, prof->options, err, sizeof err) == -1) {
     dio_url_free (u);
-    return dio_error_msg (EINVAL, "%s: %s: profile [%s]: %s", fn, path,
-                          prof->name, err);
+    return dio_error_msg (EINVAL, "profile [%s]: %s", prof->name, err);
   }
   if (append_rest (u, rest) == -1) {
     dio_url_free (u);
-    return dio_error (ENOMEM, "%s: %s", fn, path);
+    return dio_error (ENOMEM, "profile [%s]", prof->name);
   }
   return 0;
 }
 
 static int
-resolve_path (const char *fn, const char *path, struct dio_options *o,
-              struct dio_url *u)
+resolve_path (const char *path, struct dio_options *o, struct dio_url *u)
 {
   struct profset *ps = profset_acquire ();
   const struct dio_profile *prof;
@@ -314,39 +303,39 @@ resolve_path (const char *fn, const char *path, struct dio_options *o,
   int r = -1;
 
   if (ps == NULL)
-    return dio_error (ENOMEM, "%s: %s: profiles", fn, path);
+    return dio_error (ENOMEM, "profiles");
   if (ps->err)
-    dio_error_msg (ps->err, "%s: %s: %s", fn, path, ps->msg);
+    dio_error_msg (ps->err, "%s", ps->msg);
   else if ((abs = dio_path_absolute (path)) == NULL)
-    dio_error (errno, "%s: %s", fn, path);
+    dio_error (errno, "absolute path");
   else if ((prof = dio_profiles_match (&ps->active, abs, &rest)) == NULL)
-    dio_error_msg (ENOENT, "%s: %s: not an nfs:// URL, and no profile "
-                   "covers it (profiles: %s)", fn, path,
+    dio_error_msg (ENOENT, "not an nfs:// URL, and no profile covers it "
+                   "(profiles: %s)",
                    ps->set.file ? ps->set.file : dio_profiles_default_path ());
   else
-    r = resolve_profile (fn, path, prof, rest, o, u);
+    r = resolve_profile (prof, rest, o, u);
   free (abs);
   profset_release (ps);
   return r;
 }
 
 int
-dio_resolve (const char *fn, const char *path, const char *options,
+dio_resolve (const char *path, const char *options,
              struct dio_options *o, struct dio_url *u)
 {
   char err[300];
 
   if (path[0] == '\0')
-    return dio_error_msg (ENOENT, "%s: empty path", fn);
+    return dio_error_msg (ENOENT, "empty path");
   if (strncmp (path, "nfs://", 6) == 0) {
-    if (resolve_url (fn, path, o, u) == -1)
+    if (resolve_url (path, o, u) == -1)
       return -1;
   }
-  else if (resolve_path (fn, path, o, u) == -1)
+  else if (resolve_path (path, o, u) == -1)
     return -1;
   if (options && dio_options_parse (o, options, err, sizeof err) == -1) {
     dio_url_free (u);
-    return dio_error_msg (EINVAL, "%s: %s: options: %s", fn, path, err);
+    return dio_error_msg (EINVAL, "options: %s", err);
   }
   return 0;
 }

@@ -8,7 +8,7 @@
 #include "options.h"
 #include "url.h"
 
-/* Resolve path for the call fn (named in messages):
+/* Resolve path (the caller's context names the call and the path):
  *  - "nfs://..." : the URL's arguments over the defaults, direct from
  *    open (forcedirectio) unless the URL says noforcedirectio;
  *  - otherwise a local path, made absolute with the working directory
@@ -18,7 +18,7 @@
  * options (may be NULL) applies last.  0, or -1 with dio_error: ENOENT
  * "no profile covers it", or the profile file's own error (EINVAL with
  * "FILE:LINE: WORD: reason", or why it could not be read). */
-int dio_resolve (const char *fn, const char *path, const char *options,
+int dio_resolve (const char *path, const char *options,
                  struct dio_options *o, struct dio_url *u);
 
 /* Make path absolute (relative to the working directory) and normalise

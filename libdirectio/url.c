@@ -58,7 +58,7 @@ dio_path_normalise (char *path)
 
 /* One "key=value" (or "key") argument of the query. */
 static int
-apply_arg (const char *url, const char *arg, size_t len,
+apply_arg (const char *arg, size_t len,
            struct dio_options *opts, char **nfs_args, size_t *nfs_len)
 {
   const char *eq = memchr (arg, '=', len);
@@ -66,9 +66,9 @@ apply_arg (const char *url, const char *arg, size_t len,
   char word[256], err[300];
 
   if (len == 0)
-    return dio_error_msg (EINVAL, "%s: empty URL argument", url);
+    return dio_error_msg (EINVAL, "empty URL argument");
   if (len >= sizeof word)
-    return dio_error_msg (EINVAL, "%s: URL argument too long", url);
+    return dio_error_msg (EINVAL, "URL argument too long");
   memcpy (word, arg, len);
   word[len] = '\0';
 
@@ -90,12 +90,12 @@ apply_arg (const char *url, const char *arg, size_t len,
   else if (klen == 7 && memcmp (arg, "version", 7) == 0)
     snprintf (word, sizeof word, "vers%.*s", (int) (len - klen), arg + klen);
   if (dio_options_set (opts, word, err, sizeof err) == -1)
-    return dio_error_msg (EINVAL, "%s: %s", url, err);
+    return dio_error_msg (EINVAL, "%s", err);
   return 0;
 }
 
 static int
-parse_query (const char *url, const char *q, struct dio_options *opts,
+parse_query (const char *q, struct dio_options *opts,
              char **nfs_args)
 {
   size_t nfs_len = 0;
@@ -105,7 +105,7 @@ parse_query (const char *url, const char *q, struct dio_options *opts,
     return dio_error (ENOMEM, "calloc");
   while (q && *q) {
     const char *end = strchrnul (q, '&');
-    if (apply_arg (url, q, end - q, opts, nfs_args, &nfs_len) == -1)
+    if (apply_arg (q, end - q, opts, nfs_args, &nfs_len) == -1)
       return -1;
     q = *end ? end + 1 : NULL;
   }
@@ -121,14 +121,14 @@ dio_url_parse (const char *url, struct dio_options *opts,
 
   memset (out, 0, sizeof *out);
   if (strncmp (url, "nfs://", 6) != 0)
-    return dio_error_msg (EINVAL, "%s: not an nfs:// URL", url);
+    return dio_error_msg (EINVAL, "not an nfs:// URL");
   host = url + 6;
   slash = strchr (host, '/');
   query = strchr (host, '?');
   if (slash == NULL || (query && query < slash))
-    return dio_error_msg (EINVAL, "%s: no path after the server", url);
+    return dio_error_msg (EINVAL, "no path after the server");
   if (slash == host)
-    return dio_error_msg (EINVAL, "%s: no server name", url);
+    return dio_error_msg (EINVAL, "no server name");
   out->server = strndup (host, slash - host);
   path = query ? strndup (slash, query - slash) : strdup (slash);
   if (out->server == NULL || path == NULL) {
@@ -139,9 +139,9 @@ dio_url_parse (const char *url, struct dio_options *opts,
   out->path = path;
   if (dio_path_normalise (out->path) == -1) {
     dio_url_free (out);
-    return dio_error_msg (EINVAL, "%s: path has a \"..\" component", url);
+    return dio_error_msg (EINVAL, "path has a \"..\" component");
   }
-  if (parse_query (url, query ? query + 1 : NULL, opts, &out->nfs_args) == -1) {
+  if (parse_query (query ? query + 1 : NULL, opts, &out->nfs_args) == -1) {
     int err = errno;
     dio_url_free (out);
     errno = err;

@@ -15,7 +15,7 @@ struct dio_url {
 
 /* Parse url; mount-option arguments (rsize=, nconnect=, soft, ...) and the
  * ports (nfsport=, mountport=) are applied to opts.  On error -1 with
- * dio_error set to "URL: what: why". */
+ * dio_error's reason "what: why" (the caller's context names the URL). */
 int dio_url_parse (const char *url, struct dio_options *opts,
                    struct dio_url *out);
 

@@ -327,8 +327,8 @@ nfsdirect_resize (int fd, int64_t current)
     return -1;
   }
   if (dio_ftruncate (fd, create_size) == -1) {
-    nbdkit_error ("%s: setting the size to %" PRIi64 ": %s", path,
-                  create_size, dio_last_error ());
+    nbdkit_error ("setting the size to %" PRIi64 ": %s", create_size,
+                  dio_last_error ());
     return -1;
   }
   nbdkit_debug ("%s: size %" PRIi64 " -> %" PRIi64, path, current,
@@ -360,7 +360,7 @@ nfsdirect_check_file (void)
   if (fd == -1)
     return -1;
   if (dio_fstat (fd, &st) == -1) {
-    nbdkit_error ("%s: %s", path, dio_last_error ());
+    nbdkit_error ("%s", dio_last_error ());
     goto err;
   }
   if (!S_ISREG (st.st_mode)) {
@@ -370,7 +370,7 @@ nfsdirect_check_file (void)
   if (create && nfsdirect_resize (fd, st.st_size) == -1)
     goto err;
   if (dio_close (fd) == -1) {
-    nbdkit_error ("%s: %s", path, dio_last_error ());
+    nbdkit_error ("%s", dio_last_error ());
     return -1;
   }
   return 0;
@@ -474,7 +474,7 @@ nfsdirect_after_fork (void)
   if (file_fd == -1)
     return -1;
   if (dio_stats (file_fd, &st) == -1) {
-    nbdkit_error ("%s: %s", path, dio_last_error ());
+    nbdkit_error ("%s", dio_last_error ());
     return -1;
   }
   preferred_block = nfsdirect_preferred (st.wsize);
@@ -546,7 +546,7 @@ nfsdirect_get_size (void *handle)
   struct stat st;
 
   if (dio_fstat (file_fd, &st) == -1)
-    return nfsdirect_fail (errno, "%s: %s", path, dio_last_error ());
+    return nfsdirect_fail (errno, "%s", dio_last_error ());
   return st.st_size;
 }
 
@@ -773,16 +773,16 @@ nfsdirect_flush (void *handle, uint32_t flags)
   }
   else if (h->lost_seen != lost_writes) {
     err = EIO;
-    snprintf (msg, sizeof msg, "writes may have been lost: an earlier "
-              "flush found that the server restarted before they were "
-              "committed");
+    snprintf (msg, sizeof msg, "%s: writes may have been lost: an "
+              "earlier flush found that the server restarted before they "
+              "were committed", path);
   }
   if (err == EIO)
     h->lost_seen = lost_writes;
   pthread_mutex_unlock (&flush_lock);
 
   if (err)
-    nfsdirect_fail (err, "%s: flush: %s", path, msg);
+    nfsdirect_fail (err, "flush: %s", msg);  /* msg names the file */
   nfsdirect_log ("flush", 0, 0, flags, err ? -1 : 0, &t0);
   return err ? -1 : 0;
 }

@@ -294,6 +294,7 @@ START_TEST (test_ro)
   use_data_profile ("ro");
   put_local ("ro.bin", 4 * KiB, 11);
   assert_fails (dio_open (MNT "/ro.bin", O_RDWR), EROFS, "read-only");
+  test_assert_message ("dio_open", MNT "/ro.bin", "mounted read-only");
   assert_fails (dio_open (MNT "/new.bin", O_WRONLY | O_CREAT, 0644), EROFS,
                 "read-only");
   fd = dio_open (MNT "/ro.bin", O_RDONLY);
@@ -303,6 +304,7 @@ START_TEST (test_ro)
   assert_fails (dio_pwrite (fd, buf, sizeof buf, 0), EBADF, "not open for");
   ck_assert_int_eq (dio_close (fd), 0);
   assert_fails (dio__unlink (MNT "/ro.bin"), EROFS, "read-only");
+  test_assert_message ("unlink", MNT "/ro.bin", "mounted read-only");
   assert_fails (dio__mkdir (MNT "/d", 0755), EROFS, "read-only");
   ck_assert_int_eq (local_size ("ro.bin"), 4 * KiB);
 }

@@ -78,6 +78,7 @@ START_TEST (test_fsync)
   ck_assert_msg (other >= 0, "%s", dio_last_error ());
   fd = open_and_fill ("fsync.bin");
   assert_fails (dio_fsync (fd), ENOSPC, "write-back");
+  test_assert_message ("dio_fsync", MNT "/fsync.bin", "write-back");
   ck_assert_int_eq (dio_fsync (fd), 0);
   assert_fails (dio_fsync (other), ENOSPC, "write-back");
   ck_assert_int_eq (dio_fsync (other), 0);
@@ -95,6 +96,7 @@ START_TEST (test_close)
   remove_file ("close.bin");
   fd = open_and_fill ("close.bin");
   assert_fails (dio_close (fd), ENOSPC, "write-back");
+  test_assert_message ("dio_close", MNT "/close.bin", "write-back");
   ck_assert_int_eq (dio_is_dio_fd (fd), 0);
   remove_file ("close.bin");
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check_directio.h"
+#include "engine_helpers.h"
 
 START_TEST (test_enotty)
 {
@@ -19,6 +20,11 @@ START_TEST (test_enotty)
 
   ck_assert_int_eq (pipe (p), 0);
   assert_fails (directio (p[0], DIRECTIO_ON), ENOTTY, "not a regular file");
+  {
+    char name[32];                /* a kernel descriptor's "file" */
+    snprintf (name, sizeof name, "fd %d", p[0]);
+    test_assert_message ("directio", name, "not a regular file");
+  }
   assert_fails (directio (p[1], DIRECTIO_OFF), ENOTTY, "not a regular file");
   ck_assert_int_eq (socketpair (AF_UNIX, SOCK_STREAM, 0, sv), 0);
   assert_fails (directio (sv[0], DIRECTIO_ON), ENOTTY, "not a regular file");

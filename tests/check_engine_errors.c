@@ -292,6 +292,67 @@ START_TEST (test_readonly_option)
 }
 END_TEST
 
+/* libdirectio's one rule for messages: "call: file: reason", the call and
+ * the file named once each, by the entry point; the reason from below. */
+static void
+assert_exact (int r, const char *want)
+{
+  ck_assert_int_eq (r, -1);
+  ck_assert_msg (strcmp (dio_last_error (), want) == 0,
+                 "message \"%s\", wanted \"%s\"", dio_last_error (), want);
+}
+
+START_TEST (test_message_shapes)
+{
+  char url[512], want[1024], buf[16];
+  struct stat st;
+  int fd;
+
+  assert_exact (dio_open ("nfs:///export/f", O_RDONLY),
+                "dio_open: nfs:///export/f: no server name");
+  assert_exact (dio_open ("nfs://h/e/f?frobnicate=1", O_RDONLY),
+                "dio_open: nfs://h/e/f?frobnicate=1: frobnicate=1: unknown "
+                "option");
+  assert_exact (dio_open (NULL, O_RDONLY), "dio_open: path is NULL");
+  /* dio_open is dio_open_options without options: each names itself. */
+  assert_exact (dio_open_options ("nfs:///export/f", O_RDONLY, 0, NULL),
+                "dio_open_options: nfs:///export/f: no server name");
+
+  test_mkdir ("shape-dir");
+  snprintf (url, sizeof url, "%s", test_url ("shape-dir", NULL));
+  snprintf (want, sizeof want, "dio_open: %s: is a directory", url);
+  assert_exact (dio_open (url, O_RDONLY), want);
+
+  /* A failure from a call on the server: the call and the file once. */
+  snprintf (url, sizeof url, "%s", test_url ("shape-none", NULL));
+  ck_assert_int_eq (dio_open (url, O_RDONLY), -1);
+  test_assert_message ("dio_open", url, "No such file or directory");
+
+  snprintf (url, sizeof url, "%s", test_url ("shape", NULL));
+  fd = dio_open (url, O_RDWR | O_CREAT, 0644);
+  ck_assert_int_ge (fd, 0);
+  snprintf (want, sizeof want, "dio_pread: %s: negative offset -1", url);
+  assert_exact (dio_pread (fd, buf, 1, -1), want);
+  snprintf (want, sizeof want, "dio_pwrite: %s: negative offset -5", url);
+  assert_exact (dio_pwrite (fd, buf, 1, -5), want);
+  snprintf (want, sizeof want, "dio_lseek: %s: bad whence 42", url);
+  assert_exact (dio_lseek (fd, 0, 42), want);
+  snprintf (want, sizeof want, "dio_ftruncate: %s: negative length", url);
+  assert_exact (dio_ftruncate (fd, -1), want);
+  /* Refused before the descriptor is looked up: no file yet. */
+  assert_exact (dio_pwrite2 (fd, buf, 1, 0, 0x100),
+                "dio_pwrite2: unknown flags 0x100");
+  assert_exact (dio_fstat (fd, NULL), "dio_fstat: st is NULL");
+  ck_assert_int_eq (dio_close (fd), 0);
+  snprintf (want, sizeof want,
+            "dio_fstat: fd %d: not an open libdirectio descriptor", fd);
+  assert_exact (dio_fstat (fd, &st), want);
+  snprintf (want, sizeof want, "dio_close: fd %d: not a libdirectio "
+            "descriptor", fd);
+  assert_exact (dio_close (fd), want);
+}
+END_TEST
+
 Suite *
 suite_engine_errors (void)
 {
@@ -310,6 +371,7 @@ suite_engine_errors (void)
   tcase_add_test (tc, test_append_refused);
   tcase_add_test (tc, test_closed_fd);
   tcase_add_test (tc, test_readonly_option);
+  tcase_add_test (tc, test_message_shapes);
   suite_add_tcase (s, tc);
   return s;
 }

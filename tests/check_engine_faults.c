@@ -189,6 +189,9 @@ START_TEST (test_unstable_loss_each_ofd)
   test_ganesha ("restart --new-verifier");
   ck_assert_int_eq (dio_fsync (fd2), -1);
   ck_assert_int_eq (errno, EIO);
+  /* The COMMIT's failure names the call and the file, once each. */
+  test_assert_message ("dio_fsync", test_url ("lossy", NULL),
+                       "COMMIT: the server restarted");
   ck_assert_ptr_nonnull (strstr (dio_last_error (), "verifier changed"));
   ck_assert_int_eq (dio_fsync (fd1), -1);       /* told too, once */
   ck_assert_int_eq (errno, EIO);
@@ -226,7 +229,10 @@ END_TEST
 START_TEST (test_close_reports_lost_unstable)
 {
   char buf[65536];
-  int fd = dio_open (test_url ("close-lost", NULL), O_RDWR | O_CREAT, 0644);
+  int fd;
+
+  TEST_SKIP_ON_MEM ("a restart loses every file: MEM keeps them in the server's memory");
+  fd = dio_open (test_url ("close-lost", NULL), O_RDWR | O_CREAT, 0644);
 
   ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
   test_fill (buf, sizeof buf, 0, 16);
@@ -236,9 +242,8 @@ START_TEST (test_close_reports_lost_unstable)
   errno = 0;
   ck_assert_int_eq (dio_close (fd), -1);
   ck_assert_int_eq (errno, EIO);
-  ck_assert_msg (strstr (dio_last_error (), "dio_close") != NULL
-                 && strstr (dio_last_error (), "verifier changed") != NULL,
-                 "message: %s", dio_last_error ());
+  test_assert_message ("dio_close", test_url ("close-lost", NULL),
+                       "verifier changed");
   /* Closed all the same. */
   ck_assert_int_eq (dio_close (fd), -1);
   ck_assert_int_eq (errno, EBADF);

@@ -1,17 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The NFS status to errno table (errors.c): every nfsstat3 gives the
  * errno Linux's NFSv3 client gives, and the names libnfs's messages carry
  * lead to the same errno, not to libnfs's own (NFS3ERR_DQUOT is ERANGE
- * there, NFS3ERR_NOTSUPP EINVAL at open). */
+ * there, NFS3ERR_NOTSUPP EINVAL at open).  And the message's one shape:
+ * the entry point's context, then the helper's reason. */
 #include <config.h>
 
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <nfsc/libnfs.h>
 #include <nfsc/libnfs-raw.h>
 #include <nfsc/libnfs-raw-nfs.h>
 
+#include "directio.h"
 #include "errors.h"
 
 /* What Linux gives (fs/nfs: nfs_stat_to_errno), with its kernel-internal
@@ -81,6 +85,62 @@ START_TEST (test_messages)
 }
 END_TEST
 
+/* "call: file: reason", each part once; the context alone where the
+ * file is not known; the reason alone for the few who rewrap it. */
+START_TEST (test_context)
+{
+  char longname[2000];
+
+  dio_error_context ("dio_pwrite", "nfs://h/e/f");
+  ck_assert_int_eq (dio_error (EIO, "offset %d", 4096), -1);
+  ck_assert_int_eq (errno, EIO);
+  ck_assert_str_eq (dio_last_error (),
+                    "dio_pwrite: nfs://h/e/f: offset 4096: "
+                    "Input/output error");
+  ck_assert_str_eq (dio_error_reason (), "offset 4096: Input/output error");
+
+  /* A new call forgets the old context, not the old message. */
+  dio_error_context ("dio_fsync", NULL);
+  ck_assert_str_eq (dio_last_error (),
+                    "dio_pwrite: nfs://h/e/f: offset 4096: "
+                    "Input/output error");
+  ck_assert_int_eq (dio_error_msg (EBADF, "fd %d: not open", 7), -1);
+  ck_assert_str_eq (dio_last_error (), "dio_fsync: fd 7: not open");
+  dio_error_file ("nfs://h/e/g");
+  ck_assert_int_eq (dio_error_msg (EIO, "COMMIT failed"), -1);
+  ck_assert_str_eq (dio_last_error (), "dio_fsync: nfs://h/e/g: COMMIT failed");
+
+  /* A helper names its step before the reason below it; errno stays. */
+  ck_assert_int_eq (dio_error_msg (ESTALE, "GETATTR: stale"), -1);
+  errno = ESTALE;
+  ck_assert_int_eq (dio_error_before ("SETATTR size=%d", 0), -1);
+  ck_assert_int_eq (errno, ESTALE);
+  ck_assert_str_eq (dio_last_error (),
+                    "dio_fsync: nfs://h/e/g: SETATTR size=0: GETATTR: stale");
+
+  /* A reason with no words is strerror alone. */
+  ck_assert_int_eq (dio_error (ENOSPC, "%s", ""), -1);
+  ck_assert_str_eq (dio_error_reason (), "No space left on device");
+
+  /* No context: the reason alone. */
+  dio_error_context (NULL, NULL);
+  ck_assert_int_eq (dio_error_msg (EINVAL, "bad"), -1);
+  ck_assert_str_eq (dio_last_error (), "bad");
+
+  /* A name too long for the buffer loses its end, not the call. */
+  memset (longname, 'x', sizeof longname - 1);
+  longname[sizeof longname - 1] = '\0';
+  dio_error_context ("dio_open", longname);
+  ck_assert_int_eq (dio_error_msg (ENAMETOOLONG, "too long"), -1);
+  ck_assert (strncmp (dio_last_error (), "dio_open: xxx", 13) == 0);
+  ck_assert (strstr (dio_last_error (), ": too long") != NULL);
+
+  dio_error_clear ();
+  ck_assert_str_eq (dio_last_error (), "");
+  ck_assert_str_eq (dio_error_reason (), "");
+}
+END_TEST
+
 Suite *
 suite_errors (void)
 {
@@ -89,6 +149,7 @@ suite_errors (void)
 
   tcase_add_test (tc, test_every_status);
   tcase_add_test (tc, test_messages);
+  tcase_add_test (tc, test_context);
   suite_add_tcase (s, tc);
   return s;
 }

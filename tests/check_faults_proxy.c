@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Short and empty READ and WRITE replies (issue 12, items 1 and 2),
  * through nfsproxy (the RPC fault proxy) in front of the test's ganesha.
  *

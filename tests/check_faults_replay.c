@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Replays and errno fidelity through the RPC fault proxy (nfsproxy,
  * tests/nfsproxy.md).
  *
@@ -23,6 +24,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -252,6 +254,7 @@ END_TEST
 
 struct truncator {
   int fd, r, err;
+  bool at_open;                 /* O_TRUNC, not ftruncate to 4 KiB */
   char msg[512];
 };
 
@@ -260,7 +263,12 @@ truncate_thread (void *arg)
 {
   struct truncator *t = arg;
 
-  t->r = dio_ftruncate (t->fd, 4 * KiB);
+  if (t->at_open) {
+    t->fd = dio_open (purl ("trunc"), O_RDWR | O_TRUNC);
+    t->r = t->fd >= 0 ? 0 : -1;
+  }
+  else
+    t->r = dio_ftruncate (t->fd, 4 * KiB);
   t->err = errno;
   snprintf (t->msg, sizeof t->msg, "%s", dio_last_error ());
   return NULL;
@@ -268,12 +276,14 @@ truncate_thread (void *arg)
 
 /* The first SETATTR ran and its reply was lost; before the replay
  * arrives (the new connection's MOUNT is held 1.5 s) another client
- * writes past the new end.  The replay must not cut that. */
-START_TEST (test_truncate_replay_guarded)
+ * writes past the new end.  The replay must not cut that.  For
+ * ftruncate and for open's O_TRUNC. */
+static void
+truncate_replay_guarded (bool at_open)
 {
   size_t len = 64 * KiB;
   char *buf = malloc (len), *back = malloc (len);
-  struct truncator t = { .r = -2 };
+  struct truncator t = { .r = -2, .fd = -1, .at_open = at_open };
   pthread_t th;
   struct stat st;
   int fd, other, id, fd_local;
@@ -286,11 +296,12 @@ START_TEST (test_truncate_replay_guarded)
   ck_assert_int_eq (write (fd_local, buf, len), len);
   ck_assert_int_eq (close (fd_local), 0);
 
-  fd = dio_open (purl ("trunc"), O_RDWR);
+  fd = dio_open (purl (at_open ? "keep" : "trunc"), O_RDWR | O_CREAT, 0644);
   ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
   arm ("MNT:delay=1500");
   id = arm ("SETATTR:fin-after");
-  t.fd = fd;
+  if (!at_open)
+    t.fd = fd;
   ck_assert_int_eq (pthread_create (&th, NULL, truncate_thread, &t), 0);
   for (int i = 0; i < 2000 && nfsproxy_fired (px, id) < 1; i++)
     usleep (10000);
@@ -304,7 +315,10 @@ START_TEST (test_truncate_replay_guarded)
   ck_assert_int_eq (dio_close (other), 0);
 
   pthread_join (th, NULL);
-  ck_assert_msg (t.r == 0, "ftruncate: %s", t.msg);
+  ck_assert_msg (t.r == 0, "%s: %s", at_open ? "open O_TRUNC" : "ftruncate",
+                 t.msg);
+  if (at_open)
+    ck_assert_int_eq (dio_close (t.fd), 0);
   ck_assert_int_eq (stat (test_local ("trunc"), &st), 0);
   ck_assert_msg (st.st_size == (off_t) (8 * KiB + len), "the replayed "
                  "truncate cut the other client's data: size %lld",
@@ -317,6 +331,17 @@ START_TEST (test_truncate_replay_guarded)
   ck_assert_int_eq (dio_close (fd), 0);
   free (buf);
   free (back);
+}
+
+START_TEST (test_truncate_replay_guarded)
+{
+  truncate_replay_guarded (false);
+}
+END_TEST
+
+START_TEST (test_open_trunc_replay_guarded)
+{
+  truncate_replay_guarded (true);
 }
 END_TEST
 
@@ -395,6 +420,7 @@ suite_faults_replay (void)
   tcase_add_test (tc, test_mkdir_reply_lost);
   tcase_add_test (tc, test_rename_reply_lost);
   tcase_add_test (tc, test_truncate_replay_guarded);
+  tcase_add_test (tc, test_open_trunc_replay_guarded);
   suite_add_tcase (s, tc);
   tc = tcase_create ("errno");
   tcase_add_checked_fixture (tc, setup, teardown);

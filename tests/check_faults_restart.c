@@ -422,8 +422,7 @@ START_TEST (test_unstable_writes_then_restart)
   test_ganesha ("restart --new-verifier");
   ck_assert_int_eq (dio_fsync (fd), -1);
   ck_assert_int_eq (errno, EIO);
-  ck_assert_msg (strstr (dio_last_error (), "verifier") != NULL, "%s",
-                 dio_last_error ());
+  test_assert_message ("dio_fsync", test_url ("unstable", NULL), "verifier");
   /* A restart between two writes, then the fsync. */
   ck_assert_int_eq (dio_pwrite2 (fd, buf, len / 2, 0, DIO_WRITE_UNSTABLE),
                     len / 2);

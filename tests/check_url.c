@@ -53,8 +53,11 @@ parse_bad (const char *url, const char *words)
   dio_options_init (&o);
   ck_assert_int_eq (dio_url_parse (url, &o, &u), -1);
   ck_assert_int_eq (errno, EINVAL);
-  ck_assert_msg (strstr (dio_last_error (), words) != NULL, "%s: \"%s\"",
-                 url, dio_last_error ());
+  ck_assert_msg (strstr (dio_error_reason (), words) != NULL, "%s: \"%s\"",
+                 url, dio_error_reason ());
+  /* A reason: the caller's context names the URL, once. */
+  ck_assert_msg (strstr (dio_error_reason (), url) == NULL,
+                 "the reason names the URL: %s", dio_error_reason ());
   ck_assert_ptr_null (u.server);
 }
 

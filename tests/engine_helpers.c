@@ -306,6 +306,36 @@ test_thread_sleeps (const char *name)
   return n;
 }
 
+static unsigned
+count_of (const char *s, const char *word)
+{
+  unsigned n = 0;
+
+  for (const char *p = s; (p = strstr (p, word)) != NULL; p += strlen (word))
+    n++;
+  return n;
+}
+
+void
+test_assert_message (const char *call, const char *file, const char *words)
+{
+  const char *msg = dio_last_error ();
+  char prefix[1024];
+  size_t n;
+
+  snprintf (prefix, sizeof prefix, "%s: %s%s", call, file ? file : "",
+            file ? ": " : "");
+  n = strlen (prefix);
+  ck_assert_msg (strncmp (msg, prefix, n) == 0,
+                 "message \"%s\" does not start with \"%s\"", msg, prefix);
+  ck_assert_msg (count_of (msg, call) == 1,
+                 "message \"%s\" names %s more than once", msg, call);
+  ck_assert_msg (file == NULL || count_of (msg, file) == 1,
+                 "message \"%s\" names %s more than once", msg, file);
+  ck_assert_msg (words == NULL || strstr (msg + n, words) != NULL,
+                 "message \"%s\" lacks \"%s\"", msg, words);
+}
+
 double
 test_now (void)
 {

@@ -66,6 +66,13 @@ long test_peak_rss_kib (void);
 void test_interleaved_writes (int fd, unsigned nthreads, unsigned count,
                               size_t len, uint32_t seed);
 
+/* The last failure's message has libdirectio's one shape: it starts with
+ * "call: file: " (file NULL: "call: "), names the call and the file once
+ * each, and its reason contains words (NULL: anything).  Fails the test,
+ * quoting the message, if not. */
+void test_assert_message (const char *call, const char *file,
+                          const char *words);
+
 /* Monotonic seconds. */
 double test_now (void);
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Running tests/nfsproxy from a C test (nfsproxy-client.h).
  *
  * Threading: none of its own; a struct nfsproxy belongs to one thread at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Running tests/nfsproxy (the RPC fault proxy, tests/nfsproxy.md) from a
  * C test: start it in front of the test's ganesha, arm rules, ask how
  * often they fired, stop it.

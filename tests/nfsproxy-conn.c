@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nfsproxy: connections (a client's, and the proxy's own to the
  * server), their sockets and buffers, and the rules applied to the calls
  * and replies that pass.

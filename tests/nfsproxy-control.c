@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nfsproxy: the control socket (one command a line: add RULE, clear,
  * fired ID), and the client form that sends those commands.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nfsproxy's own parts (nfsproxy.c: start-up, log and loop;
  * nfsproxy-conn.c: connections and the rules applied to them;
  * nfsproxy-control.c: the control socket).  The RPC and rule parts are

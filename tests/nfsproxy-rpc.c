@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nfsproxy: byte buffers, RPC record marking (RFC 5531 section 11), and
  * the decoding and rewriting of NFSv3 and MOUNT3 calls and replies
  * (RFC 1813) that the rules need.

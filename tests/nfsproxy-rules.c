@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nfsproxy: rules, PROC:ACTION[:OPTION]... (syntax in nfsproxy.c's
  * usage), and which calls they fire on.
  *

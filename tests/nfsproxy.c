@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nfsproxy: a TCP proxy between an NFSv3 client and server that reads
  * ONC RPC records, knows which call each reply answers, and injects the
  * faults a test asks for.
@@ -405,7 +406,9 @@ main (int argc, char **argv)
       break;
     case 'h': usage (stdout); return 0;
     case OPT_VERSION: printf ("nfsproxy %s\n", PACKAGE_VERSION); return 0;
-    default: usage (stderr); return 2;
+    default:
+      fprintf (stderr, "Try 'nfsproxy --help'.\n");
+      return 2;
     }
   }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nfsproxy: an ONC RPC fault proxy for NFSv3 and MOUNT3 (nfsproxy.c has
  * the usage).  This header joins its parts: the record buffers and XDR
  * decoding and rewriting of calls and replies (nfsproxy-rpc.c), and the

@@ -38,6 +38,16 @@ err_has ()
     fail "stderr does not match '$1': $(cat "$tmp/err")"
 }
 
+# err_once WORD: the last stderr names WORD once (the tool names the side;
+# the engine's reason after it does not name it again, nor its dio_ call).
+err_once ()
+{
+  [ "$(grep -oF -- "$1" "$tmp/err" | wc -l)" = 1 ] ||
+    fail "stderr names '$1' other than once: $(cat "$tmp/err")"
+  ! grep -q 'dio_[a-z0-9]*: ' "$tmp/err" ||
+    fail "stderr repeats the engine's call name: $(cat "$tmp/err")"
+}
+
 # size_of FILE
 size_of () { stat -c %s "$1"; }
 
@@ -254,6 +264,7 @@ err_has "^directio cp: source $tmp/no-such-file: No such file or directory"
 [ ! -e "$dir/x.bin" ] || fail "a failed copy created its destination"
 expect_status 1 directio cp "$(dio_url no-such-file)" "$tmp/x"
 err_has '^directio cp: source nfs://.*/no-such-file.*: No such file or directory'
+err_once "$(dio_url no-such-file)"
 expect_status 1 directio cp "$tmp/src" "$tmp/no-such-dir/x"
 err_has "^directio cp: destination $tmp/no-such-dir/x: No such file or directory"
 expect_status 1 directio cp "$tmp/src" "$tmp"
@@ -261,8 +272,10 @@ err_has "^directio cp: destination $tmp: "
 # Bad URLs: an unknown option, no server.
 expect_status 1 directio cp "$tmp/src" "$(dio_url x.bin)&bogus=1"
 err_has '^directio cp: destination nfs://.*bogus=1.*: .*bogus'
+err_once "$(dio_url x.bin)&bogus=1"
 expect_status 1 directio cp "nfs:///export/x" "$tmp/x"
 err_has '^directio cp: source nfs:///export/x: .*server'
+err_once nfs:///export/x
 # A server nothing answers for: a port nobody listens on.
 dead="nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/x.bin?nfsport=1&mountport=1&retry=0"
 expect_status 1 directio cp "$tmp/src" "$dead"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A first mount in a fresh process behaves as if the mount already
 # existed.  Under hard, a `directio cp` started while the server is down
 # waits for it, says "server not responding, still trying" and "server OK"

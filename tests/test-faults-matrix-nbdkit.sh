@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The fault matrix for the nbdkit plugin (issue 12; the C API's is
 # check_faults_matrix.c): NBD read, write, write-zeroes and flush through
 # nfsdirect and nfsproxy, against every fault of the procedure each one
@@ -10,8 +11,7 @@
 # range back (after a write answered with another verifier, the next
 # flush must fail with EIO: writes=unstable keeps no copy to resend): the new bytes where the server ran the request, the old
 # where it never saw it.  (Trim is not offered: NFSv3 cannot punch
-# holes.)  Cells that branch replay fixes (the errno of a failed COMMIT)
-# are left out until then; docs/RELIABILITY.md has the table.
+# holes.)  docs/RELIABILITY.md has the table.
 
 . "$(dirname "$0")/functions.sh"
 . "$(dirname "$0")/nbdkit-functions.sh"
@@ -90,7 +90,6 @@ steps ()
       case $op:$fault in
         read:verf*|flush:short|flush:zero) continue ;;
         *:drop) [ "$mode" = soft ] || continue ;;
-        flush:error=*) continue ;;           # pending: replay (item 9)
       esac
       # A new verifier at the COMMIT: the writes may be lost (EIO; the
       # plugin keeps no copy to send again, as the kernel would).
@@ -116,6 +115,7 @@ steps ()
       # The range afterwards, read without a fault.
       case $op:$ran in
         read:*) ;;
+        flush:*) echo "a read $off 64K 0x62" ;;  # written before the fault
         *:yes) echo "a read $off 64K $byte" ;;
         *:no) echo "a read $off 64K 0x61" ;;
       esac

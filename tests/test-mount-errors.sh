@@ -52,8 +52,13 @@ expect 1 "$tmp/missing: No such file" directio mount test "$tmp/missing"
 expect 1 "$tmp/file: not a directory" directio mount test "$tmp/file"
 mkdir "$tmp/full"; : > "$tmp/full/x"
 expect 1 "$tmp/full: not an empty directory" directio mount test "$tmp/full"
-expect 1 "nosuchdir" \
-  directio mount "${url%%\?*}nosuchdir?${url#*\?}" "$mnt"
+bad="${url%%\?*}nosuchdir?${url#*\?}"
+expect 1 "nosuchdir" directio mount "$bad" "$mnt"
+# libdirectio's shape after the tool's name: the call, the URL once, why.
+grep -qF -- "directio mount: mount: $bad: " "$tmp/err" ||
+  fail "nosuchdir: $(cat "$tmp/err")"
+[ "$(grep -oF -- "$bad" "$tmp/err" | wc -l)" = 1 ] ||
+  fail "nosuchdir: the URL more than once: $(cat "$tmp/err")"
 expect 1 "$mnt: not a mountpoint" directio umount "$mnt"
 # No FUSE device (hidden in this test's private mount namespace).
 mount --bind "$tmp/file" /dev/fuse

@@ -38,8 +38,15 @@ $nbdkit -U - "$nfsdirect" "$(dio_url unstable.img)" writes=unstable --run '
     "b read 1M 3M 0xaa"
 ' > "$tmp/log" 2>&1 || { cat "$tmp/log"; fail "flush after a restart"; }
 cat "$tmp/log"
-grep -q 'flush: COMMIT: the server restarted' "$tmp/log" ||
+# libdirectio's shape: the call and the file once each, then the reason.
+line=$(grep -m1 'COMMIT: the server restarted' "$tmp/log") ||
   fail "nbdkit did not say why the flush failed"
+case $line in
+  *"flush: dio_fsync: $(dio_url unstable.img): COMMIT: the server restarted"*) ;;
+  *) fail "the flush's message does not name dio_fsync and the file: $line" ;;
+esac
+[ "$(printf '%s\n' "$line" | grep -o 'unstable\.img' | wc -l)" = 1 ] ||
+  fail "the flush's message names the file more than once: $line"
 
 # The restart may also come between two writes: the second write's
 # verifier differs from the first's, and the flush still fails.

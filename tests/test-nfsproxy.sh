@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # nfsproxy (the RPC fault proxy) itself: it forwards NFS and MOUNT calls
 # cleanly, its rules fire on the calls they name and are logged, rules
 # armed through the control socket count from then on, and bad rules

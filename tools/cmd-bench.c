@@ -286,7 +286,7 @@ extend_for_reading (struct bench *b)
   uint64_t off;
 
   if (dio_fstat (b->fd, &st) == -1) {
-    error_msg ("%s: %s", b->o.target, dio_last_error ());
+    error_msg ("%s", dio_last_error ());
     return -1;
   }
   if ((uint64_t) st.st_size >= b->o.size)
@@ -305,9 +305,11 @@ extend_for_reading (struct bench *b)
     uint64_t n = b->o.size - off < FILL_CHUNK ? b->o.size - off : FILL_CHUNK;
     ssize_t r = dio_pwrite (b->fd, buf, n, off);
     if (r <= 0) {
-      error_msg ("%s: extending for reading, at offset %" PRIu64 ": %s",
-                 b->o.target, off,
-                 r == 0 ? "the write transferred 0 bytes" : dio_last_error ());
+      if (r == 0)
+        error_msg ("%s: extending for reading, at offset %" PRIu64
+                   ": the write transferred 0 bytes", b->o.target, off);
+      else
+        error_msg ("extending for reading: %s", dio_last_error ());
       free (buf);
       return -1;
     }
@@ -703,7 +705,7 @@ cmd_bench (int argc, char *argv[])
     job_free (&jobs[i]);
   free (jobs);
   if (b.fd >= 0 && dio_close (b.fd) == -1) {
-    error_msg ("%s: close: %s", b.o.target, dio_last_error ());
+    error_msg ("%s", dio_last_error ());
     status = EXIT_FAILURE;
   }
   return status;

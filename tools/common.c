@@ -192,18 +192,27 @@ print_json_string (const char *s)
 
 /* ---- sides: opening --------------------------------------------------- */
 
-/* The engine's message without what ours already says: its leading
- * "dio_open: " and the name; plain strerror if it has none. */
+/* The engine's reason alone.  libdirectio's messages have one shape,
+ * "call: file: reason", where the file is the name the call was given
+ * (directio(3), ERRORS): what follows that exact prefix is the reason;
+ * plain strerror if there is none. */
+static const char *
+dio_reason (const char *msg, const char *call, const char *name, int err)
+{
+  size_t c = strlen (call), n = strlen (name);
+
+  if (strncmp (msg, call, c) == 0 && strncmp (msg + c, ": ", 2) == 0
+      && strncmp (msg + c + 2, name, n) == 0
+      && strncmp (msg + c + 2 + n, ": ", 2) == 0)
+    msg += c + 2 + n + 2;
+  return msg[0] ? msg : strerror (err);
+}
+
+/* The same for a dio_open that failed. */
 static const char *
 dio_detail (const char *msg, const char *name, int err)
 {
-  size_t n = strlen (name);
-
-  if (strncmp (msg, "dio_open: ", 10) == 0)
-    msg += 10;
-  if (strncmp (msg, name, n) == 0 && strncmp (msg + n, ": ", 2) == 0)
-    msg += n + 2;
-  return msg[0] ? msg : strerror (err);
+  return dio_reason (msg, "dio_open", name, err);
 }
 
 static int
@@ -331,7 +340,7 @@ side_close (struct side *s, char *why, size_t whylen)
   if (s->kind == SIDE_DIO) {
     if (dio_close (s->fd) == -1) {
       snprintf (why, whylen, "%s %s: close: %s", s->role, s->name,
-                dio_last_error ());
+                dio_reason (dio_last_error (), "dio_close", s->name, errno));
       r = -1;
     }
   }
@@ -346,14 +355,17 @@ side_close (struct side *s, char *why, size_t whylen)
 
 /* ---- sides: data ------------------------------------------------------ */
 
-/* The reason for a failed call, with the engine's detail for engine fds
- * (dio_last_error is per thread: call this on the failing thread). */
+/* The reason for a failed call, with the engine's reason for engine fds
+ * (call is the dio_* call that failed; dio_last_error is per thread:
+ * call this on the failing thread). */
 static void
-set_why (struct side *s, int err, char *why, size_t whylen)
+set_why (struct side *s, const char *call, int err, char *why,
+         size_t whylen)
 {
-  const char *detail = s->kind == SIDE_DIO ? dio_last_error () : "";
+  const char *detail = s->kind == SIDE_DIO && dio_last_error ()[0]
+    ? dio_reason (dio_last_error (), call, s->name, err) : "";
 
-  if (detail[0])
+  if (detail[0] && strcmp (detail, strerror (err)) != 0)
     snprintf (why, whylen, "%s (%s)", strerror (err), detail);
   else
     snprintf (why, whylen, "%s", strerror (err));
@@ -413,7 +425,7 @@ side_read (struct side *s, void *buf, size_t n, uint64_t off, size_t *got,
       if (err == EINTR || fall_back_buffered (s, err, &tried))
         continue;
       *got = done;
-      set_why (s, err, why, whylen);
+      set_why (s, "dio_pread", err, why, whylen);
       return -1;
     }
     if (r == 0)
@@ -439,7 +451,7 @@ side_write (struct side *s, const void *buf, size_t n, uint64_t off,
       if (err == EINTR || fall_back_buffered (s, err, &tried))
         continue;
       *done_out = done;
-      set_why (s, err, why, whylen);
+      set_why (s, "dio_pwrite", err, why, whylen);
       return -1;
     }
     if (r == 0) {
@@ -461,7 +473,7 @@ side_size (struct side *s, uint64_t *size, char *why, size_t whylen)
 
   if (s->kind == SIDE_DIO) {
     if (dio_fstat (s->fd, &st) == -1) {
-      set_why (s, errno, why, whylen);
+      set_why (s, "dio_fstat", errno, why, whylen);
       return -1;
     }
   }
@@ -506,7 +518,7 @@ side_truncate (struct side *s, uint64_t size, char *why, size_t whylen)
   r = s->kind == SIDE_DIO ? dio_ftruncate (s->fd, size)
     : ftruncate (s->fd, size);
   if (r == -1) {
-    set_why (s, errno, why, whylen);
+    set_why (s, "dio_ftruncate", errno, why, whylen);
     return -1;
   }
   return 0;
@@ -521,7 +533,7 @@ side_sync (struct side *s, char *why, size_t whylen)
     return 0;                   /* a pipe or a terminal: nothing to sync */
   r = s->kind == SIDE_DIO ? dio_fsync (s->fd) : fsync (s->fd);
   if (r == -1) {
-    set_why (s, errno, why, whylen);
+    set_why (s, "dio_fsync", errno, why, whylen);
     return -1;
   }
   return 0;
