@@ -35,6 +35,7 @@
 #include "engine_helpers.h"
 #include "fault_helpers.h"
 #include "nfsproxy-client.h"
+#include "proxy_helpers.h"
 #include "check_faults.h"
 
 #define KiB 1024
@@ -655,8 +656,7 @@ run_cell (struct nfsproxy *px, const struct call *c, const struct fault *f,
             f->action, soft ? "soft" : "hard");
   c->prepare (&x);
   snprintf (rule, sizeof rule, "%s:%s", c->proc, f->action);
-  id = nfsproxy_arm (px, rule);
-  ck_assert_msg (id > 0, "cannot arm %s", rule);
+  id = test_proxy_arm (px, rule);
   t0 = test_now ();
   errno = 0;
   r = c->act (&x);
@@ -707,13 +707,12 @@ run_cell (struct nfsproxy *px, const struct call *c, const struct fault *f,
 static void
 run_matrix (bool soft)
 {
-  struct nfsproxy *px = nfsproxy_start (NULL);
+  struct nfsproxy *px = test_proxy_start ();
   bool tool = fault_under_tool ();
   struct tally t = { 0 };
   unsigned n = 0;
   double t0 = test_now ();
 
-  ck_assert_msg (px != NULL, "nfsproxy did not start");
   for (size_t ci = 0; ci < NCALLS; ci++)
     for (size_t fi = 0; fi < NFAULTS; fi++) {
       const struct fault *f = &faults[fi];
