@@ -120,27 +120,46 @@ START_TEST (test_fin_during_highlevel_calls)
 }
 END_TEST
 
+/* With rule armed, an O_EXCL create of name (mode) succeeds, and the
+ * rule fired once: the new descriptor.  what: the case, for a failure. */
+static int
+excl_create_under (const char *rule, const char *name, mode_t mode,
+                   const char *what)
+{
+  int id = test_proxy_arm (px, rule);
+  int fd = dio_open (purl (name), O_RDWR | O_CREAT | O_EXCL, mode);
+
+  ck_assert_msg (fd >= 0, "O_EXCL create (%s): %s", what, dio_last_error ());
+  assert_fired_once (id, "CREATE");
+  return fd;
+}
+
+/* The server's name has the caller's mode (set after the EXCLUSIVE
+ * create), and another O_EXCL create of it (another verifier) fails. */
+static void
+assert_excl_created (const char *name, mode_t mode)
+{
+  struct stat st;
+
+  ck_assert_int_eq (stat (test_local (name), &st), 0);
+  ck_assert_int_eq (st.st_mode & 07777, mode);
+  ck_assert_int_eq (dio_open (purl (name), O_RDWR | O_CREAT | O_EXCL, mode),
+                    -1);
+  ck_assert_int_eq (errno, EEXIST);
+}
+
 START_TEST (test_excl_create_reply_lost)
 {
   int keep = keep_mount ();
-  int id = test_proxy_arm (px, "CREATE:fin-after");
+  int fd = excl_create_under ("CREATE:fin-after", "excl", 0640,
+                              "its reply lost");
   struct stat st;
-  int fd;
 
-  fd = dio_open (purl ("excl"), O_RDWR | O_CREAT | O_EXCL, 0640);
-  ck_assert_msg (fd >= 0, "O_EXCL create whose reply was lost: %s",
-                 dio_last_error ());
-  assert_fired_once (id, "CREATE");
   ck_assert_int_eq (dio_pwrite (fd, "data", 4, 0), 4);
   ck_assert_int_eq (dio_close (fd), 0);
-  /* The mode is the caller's, set after the EXCLUSIVE create. */
+  assert_excl_created ("excl", 0640);
   ck_assert_int_eq (stat (test_local ("excl"), &st), 0);
-  ck_assert_int_eq (st.st_mode & 07777, 0640);
   ck_assert_int_eq (st.st_size, 4);
-  /* Another O_EXCL create of the name (another verifier) fails. */
-  fd = dio_open (purl ("excl"), O_RDWR | O_CREAT | O_EXCL, 0640);
-  ck_assert_int_eq (fd, -1);
-  ck_assert_int_eq (errno, EEXIST);
   ck_assert_int_eq (dio_close (keep), 0);
 }
 END_TEST
@@ -150,20 +169,11 @@ END_TEST
 START_TEST (test_excl_create_notsupp_falls_back)
 {
   int keep = keep_mount ();
-  int id = test_proxy_arm (px, "CREATE:error=NOTSUPP");
-  struct stat st;
-  int fd;
+  int fd = excl_create_under ("CREATE:error=NOTSUPP", "excl-guarded", 0604,
+                              "no EXCLUSIVE");
 
-  fd = dio_open (purl ("excl-guarded"), O_RDWR | O_CREAT | O_EXCL, 0604);
-  ck_assert_msg (fd >= 0, "O_EXCL create, no EXCLUSIVE: %s",
-                 dio_last_error ());
-  assert_fired_once (id, "CREATE");
   ck_assert_int_eq (dio_close (fd), 0);
-  ck_assert_int_eq (stat (test_local ("excl-guarded"), &st), 0);
-  ck_assert_int_eq (st.st_mode & 07777, 0604);
-  fd = dio_open (purl ("excl-guarded"), O_RDWR | O_CREAT | O_EXCL, 0604);
-  ck_assert_int_eq (fd, -1);
-  ck_assert_int_eq (errno, EEXIST);
+  assert_excl_created ("excl-guarded", 0604);
   ck_assert_int_eq (dio_close (keep), 0);
 }
 END_TEST
