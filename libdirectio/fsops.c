@@ -167,6 +167,16 @@ sattr (const struct dio__fs_sattr *sa)
 
 /* ---- attributes ------------------------------------------------------ */
 
+/* The attributes a reply's post_op_attr p carries into st, if it carries
+ * any: whether it does. */
+static bool
+take_post_op_attr (const post_op_attr *p, struct stat *st)
+{
+  if (p->attributes_follow)
+    dio_fattr_to_stat (&p->post_op_attr_u.attributes, st);
+  return p->attributes_follow;
+}
+
 static int
 take_getattr (void *res, void *out)
 {
@@ -196,9 +206,7 @@ take_wcc_after (void *res, void *out)
   wcc_data *w = &((SETATTR3res *) res)->SETATTR3res_u.resok.obj_wcc;
   struct attr_out *o = out;
 
-  o->have = w->after.attributes_follow;
-  if (o->have)
-    dio_fattr_to_stat (&w->after.post_op_attr_u.attributes, o->st);
+  o->have = take_post_op_attr (&w->after, o->st);
   return 0;
 }
 
@@ -231,9 +239,7 @@ take_lookup (void *res, void *out)
   int err = copy_fh (&ok->object, o->fh);
 
   o->have_fh = err == 0;
-  o->have_attr = ok->obj_attributes.attributes_follow;
-  if (o->have_attr)
-    dio_fattr_to_stat (&ok->obj_attributes.post_op_attr_u.attributes, o->st);
+  o->have_attr = take_post_op_attr (&ok->obj_attributes, o->st);
   return err;
 }
 
@@ -260,9 +266,7 @@ take_new (void *res, void *out)
 
   o->have_fh = ok->obj.handle_follows
     && copy_fh (&ok->obj.post_op_fh3_u.handle, o->fh) == 0;
-  o->have_attr = ok->obj_attributes.attributes_follow;
-  if (o->have_attr)
-    dio_fattr_to_stat (&ok->obj_attributes.post_op_attr_u.attributes, o->st);
+  o->have_attr = take_post_op_attr (&ok->obj_attributes, o->st);
   return 0;
 }
 
@@ -389,9 +393,7 @@ take_link (void *res, void *out)
   LINK3resok *ok = &((LINK3res *) res)->LINK3res_u.resok;
   struct obj_out *o = out;
 
-  o->have_attr = ok->file_attributes.attributes_follow;
-  if (o->have_attr)
-    dio_fattr_to_stat (&ok->file_attributes.post_op_attr_u.attributes, o->st);
+  o->have_attr = take_post_op_attr (&ok->file_attributes, o->st);
   return 0;
 }
 
@@ -491,10 +493,7 @@ rdp_add (struct rdp_out *o, const entryplus3 *e)
   de->fileid = e->fileid;
   de->has_fh = e->name_handle.handle_follows
     && copy_fh (&e->name_handle.post_op_fh3_u.handle, &de->fh) == 0;
-  de->has_attr = e->name_attributes.attributes_follow;
-  if (de->has_attr)
-    dio_fattr_to_stat (&e->name_attributes.post_op_attr_u.attributes,
-                       &de->st);
+  de->has_attr = take_post_op_attr (&e->name_attributes, &de->st);
   o->d->n++;
   return 0;
 }

@@ -136,33 +136,13 @@ START_TEST (test_buffered_then_direct)
 }
 END_TEST
 
-struct aio_wait {
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  bool done;
-  ssize_t result;
-};
-
-static void
-aio_done (void *opaque, ssize_t result, int err)
-{
-  struct aio_wait *w = opaque;
-
-  pthread_mutex_lock (&w->lock);
-  w->done = true;
-  w->result = result;
-  pthread_cond_signal (&w->cond);
-  pthread_mutex_unlock (&w->lock);
-}
-
 /* Written direct, read by a cached reader that had the old bytes:
  * another client's write is seen after a reopen (close-to-open; until
  * then the attribute cache holds), and an
  * asynchronous write (always direct) drops the cached pages it covers. */
 START_TEST (test_direct_then_buffered)
 {
-  struct aio_wait w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-                        false, 0 };
+  struct test_aio w = TEST_AIO_INIT;
   char buf[64 * KiB], got[64 * KiB];
   struct dio_stats st0, st;
   int r, other, again;
@@ -198,12 +178,9 @@ START_TEST (test_direct_then_buffered)
   ck_assert_int_eq (dio_pread (r, got, sizeof got, 0), sizeof got);
   ck_assert (test_check (got, sizeof got, 0, 5));
   test_fill (buf, sizeof buf, 0, 6);
-  ck_assert_int_eq (dio_aio_pwrite (r, buf, sizeof buf, 0, 0, aio_done, &w),
-                    0);
-  pthread_mutex_lock (&w.lock);
-  while (!w.done)
-    pthread_cond_wait (&w.cond, &w.lock);
-  pthread_mutex_unlock (&w.lock);
+  ck_assert_int_eq (dio_aio_pwrite (r, buf, sizeof buf, 0, 0, test_aio_done,
+                                    &w), 0);
+  test_aio_wait (&w);
   ck_assert_int_eq (w.result, sizeof buf);
   ck_assert_int_eq (dio_pread (r, got, sizeof got, 0), sizeof got);
   ck_assert (test_check (got, sizeof got, 0, 6));

@@ -265,6 +265,26 @@ other_client_writes (const char *file, uint64_t off, size_t len,
   free (buf);
 }
 
+/* Under the data profile opts (NULL: the defaults), a reader (open with
+ * flags) of FILE, 100 KiB of the pattern seed, reads to the end; then
+ * another client appends 50 KiB of it.  The reader's descriptor. */
+static int
+reader_at_eof_meets_append (const char *opts, const char *file, int flags,
+                            uint32_t seed)
+{
+  char path[256];
+  int r;
+
+  use_data_profile (opts);
+  put_local (file, 100 * KiB, seed);
+  snprintf (path, sizeof path, MNT "/%s", file);
+  r = dio_open (path, flags);
+  ck_assert_msg (r >= 0, "%s", dio_last_error ());
+  ck_assert_uint_eq (read_to_eof (r), 100 * KiB);
+  other_client_writes (file, 100 * KiB, 50 * KiB, seed);
+  return r;
+}
+
 /* tail -f, with the default attribute cache: once fstat has seen the
  * file grow, read() returns the new bytes (it used to return 0 for
  * ever: the cache kept the size it saw at open). */
@@ -274,12 +294,7 @@ START_TEST (test_tail_fstat)
   struct stat st;
   int r;
 
-  use_data_profile (NULL);
-  put_local ("tail1.bin", 100 * KiB, 40);
-  r = dio_open (MNT "/tail1.bin", O_RDONLY);
-  ck_assert_msg (r >= 0, "%s", dio_last_error ());
-  ck_assert_uint_eq (read_to_eof (r), 100 * KiB);
-  other_client_writes ("tail1.bin", 100 * KiB, 50 * KiB, 40);
+  r = reader_at_eof_meets_append (NULL, "tail1.bin", O_RDONLY, 40);
   ck_assert_int_eq (dio_fstat (r, &st), 0);
   ck_assert_int_eq (st.st_size, 150 * KiB);
   ck_assert_int_eq (dio_read (r, buf, sizeof buf), 50 * KiB);
@@ -298,12 +313,7 @@ START_TEST (test_tail_actimeo)
   ssize_t n;
   int r;
 
-  use_data_profile ("actimeo=1");
-  put_local ("tail2.bin", 100 * KiB, 41);
-  r = dio_open (MNT "/tail2.bin", O_RDONLY);
-  ck_assert_msg (r >= 0, "%s", dio_last_error ());
-  ck_assert_uint_eq (read_to_eof (r), 100 * KiB);
-  other_client_writes ("tail2.bin", 100 * KiB, 50 * KiB, 41);
+  r = reader_at_eof_meets_append ("actimeo=1", "tail2.bin", O_RDONLY, 41);
   start = test_now ();
   deadline = start + 30;
   while ((n = dio_read (r, buf, sizeof buf)) == 0) {
@@ -326,12 +336,7 @@ START_TEST (test_noac)
   struct stat before, after;
   int r, tries = 0;
 
-  use_data_profile ("noac");
-  put_local ("noac.bin", 100 * KiB, 42);
-  r = dio_open (MNT "/noac.bin", O_RDWR);
-  ck_assert_msg (r >= 0, "%s", dio_last_error ());
-  ck_assert_uint_eq (read_to_eof (r), 100 * KiB);
-  other_client_writes ("noac.bin", 100 * KiB, 50 * KiB, 42);
+  r = reader_at_eof_meets_append ("noac", "noac.bin", O_RDWR, 42);
   ck_assert_int_eq (dio_read (r, buf, sizeof buf), 50 * KiB);
   ck_assert (test_check (buf, 50 * KiB, 100 * KiB, 42));
 
@@ -398,32 +403,12 @@ END_TEST
 
 /* ---- asynchronous I/O next to cached pages -------------------------- */
 
-struct aio_wait {
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  bool done;
-  ssize_t result;
-};
-
-static void
-aio_done (void *opaque, ssize_t result, int err)
-{
-  struct aio_wait *w = opaque;
-
-  pthread_mutex_lock (&w->lock);
-  w->done = true;
-  w->result = result;
-  pthread_cond_signal (&w->cond);
-  pthread_mutex_unlock (&w->lock);
-}
-
 /* An aio read below cached dirty pages that extend the file: the dirty
  * pages are written back first (all of them, not only the read's
  * range), so the read finds the file's real size, not a false EOF. */
 START_TEST (test_aio_read_below_dirty)
 {
-  struct aio_wait w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-                        false, 0 };
+  struct test_aio w = TEST_AIO_INIT;
   char buf[4 * KiB], got[4 * KiB], zero[4 * KiB] = { 0 };
   int fd;
 
@@ -434,12 +419,9 @@ START_TEST (test_aio_read_below_dirty)
   ck_assert_int_eq (dio_pwrite (fd, buf, sizeof buf, MiB), sizeof buf);
   ck_assert_int_eq (local_size ("aio-eof.bin"), 0);     /* still cached */
   memset (got, 1, sizeof got);
-  ck_assert_int_eq (dio_aio_pread (fd, got, sizeof got, 0, aio_done, &w),
-                    0);
-  pthread_mutex_lock (&w.lock);
-  while (!w.done)
-    pthread_cond_wait (&w.cond, &w.lock);
-  pthread_mutex_unlock (&w.lock);
+  ck_assert_int_eq (dio_aio_pread (fd, got, sizeof got, 0, test_aio_done,
+                                   &w), 0);
+  test_aio_wait (&w);
   ck_assert_int_eq (w.result, sizeof got);
   ck_assert (memcmp (got, zero, sizeof got) == 0);
   ck_assert (local_has ("aio-eof.bin", MiB, sizeof buf, 45));

@@ -35,6 +35,7 @@
 #include "engine_helpers.h"
 #include "fault_helpers.h"
 #include "nfsproxy-client.h"
+#include "proxy_helpers.h"
 #include "check_faults.h"
 
 #define KiB 1024
@@ -133,32 +134,37 @@ prep_trunc (struct ctx *x)
   x->len = 0;
 }
 
+/* The act of opening the cell's file (url) with flags, which may fail:
+ * 0, or -1 with errno set. */
+static ssize_t
+act_open_url (struct ctx *x, const char *url, int flags)
+{
+  x->fd = dio_open (url, flags, 0644);
+  return x->fd >= 0 ? 0 : -1;
+}
+
 static ssize_t
 act_open_creat (struct ctx *x)
 {
-  x->fd = dio_open (cell_url (x), O_RDWR | O_CREAT, 0644);
-  return x->fd >= 0 ? 0 : -1;
+  return act_open_url (x, cell_url (x), O_RDWR | O_CREAT);
 }
 
 static ssize_t
 act_open_excl (struct ctx *x)
 {
-  x->fd = dio_open (cell_url (x), O_RDWR | O_CREAT | O_EXCL, 0644);
-  return x->fd >= 0 ? 0 : -1;
+  return act_open_url (x, cell_url (x), O_RDWR | O_CREAT | O_EXCL);
 }
 
 static ssize_t
 act_open_trunc (struct ctx *x)
 {
-  x->fd = dio_open (cell_url (x), O_RDWR | O_TRUNC, 0644);
-  return x->fd >= 0 ? 0 : -1;
+  return act_open_url (x, cell_url (x), O_RDWR | O_TRUNC);
 }
 
 static ssize_t
 act_open (struct ctx *x)
 {
-  x->fd = dio_open (cell_url (x), O_RDONLY);
-  return x->fd >= 0 ? 0 : -1;
+  return act_open_url (x, cell_url (x), O_RDONLY);
 }
 
 /* A first mount: linger=0 ends each cell's mount at its close, so the
@@ -169,8 +175,7 @@ act_open_mount (struct ctx *x)
   char url[1100];
 
   snprintf (url, sizeof url, "%s&linger=0", cell_url (x));
-  x->fd = dio_open (url, O_RDONLY);
-  return x->fd >= 0 ? 0 : -1;
+  return act_open_url (x, url, O_RDONLY);
 }
 
 static void
@@ -262,49 +267,15 @@ act_fstat (struct ctx *x)
   return r;
 }
 
-struct aio_result {
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  bool done;
-  ssize_t result;
-  int err;
-};
-
-static void
-aio_done (void *opaque, ssize_t result, int err)
-{
-  struct aio_result *a = opaque;
-
-  pthread_mutex_lock (&a->lock);
-  a->done = true;
-  a->result = result;
-  a->err = err;
-  pthread_cond_signal (&a->cond);
-  pthread_mutex_unlock (&a->lock);
-}
-
-static ssize_t
-aio_wait (struct aio_result *a, int started)
-{
-  if (started == -1)
-    return -1;
-  pthread_mutex_lock (&a->lock);
-  while (!a->done)
-    pthread_cond_wait (&a->cond, &a->lock);
-  pthread_mutex_unlock (&a->lock);
-  pthread_mutex_destroy (&a->lock);
-  pthread_cond_destroy (&a->cond);
-  errno = a->err;
-  return a->result;
-}
-
 static ssize_t
 act_aio_pread (struct ctx *x)
 {
-  struct aio_result a = { .lock = PTHREAD_MUTEX_INITIALIZER,
-                          .cond = PTHREAD_COND_INITIALIZER };
-  ssize_t r = aio_wait (&a, dio_aio_pread (x->fd, x->buf, 64 * KiB, 4096,
-                                           aio_done, &a));
+  struct test_aio a = TEST_AIO_INIT;
+  ssize_t r;
+
+  if (dio_aio_pread (x->fd, x->buf, 64 * KiB, 4096, test_aio_done, &a) == -1)
+    return -1;
+  r = test_aio_wait (&a);
 
   if (r == 64 * KiB && !test_check (x->buf, r, 4096, OLD_SEED))
     return -3;
@@ -314,11 +285,12 @@ act_aio_pread (struct ctx *x)
 static ssize_t
 act_aio_pwrite (struct ctx *x)
 {
-  struct aio_result a = { .lock = PTHREAD_MUTEX_INITIALIZER,
-                          .cond = PTHREAD_COND_INITIALIZER };
+  struct test_aio a = TEST_AIO_INIT;
 
-  return aio_wait (&a, dio_aio_pwrite (x->fd, x->buf, x->len, x->off, 0,
-                                       aio_done, &a));
+  if (dio_aio_pwrite (x->fd, x->buf, x->len, x->off, 0, test_aio_done, &a)
+      == -1)
+    return -1;
+  return test_aio_wait (&a);
 }
 
 /* Buffered write: the cached write, then fsync writes it back. */
@@ -655,8 +627,7 @@ run_cell (struct nfsproxy *px, const struct call *c, const struct fault *f,
             f->action, soft ? "soft" : "hard");
   c->prepare (&x);
   snprintf (rule, sizeof rule, "%s:%s", c->proc, f->action);
-  id = nfsproxy_arm (px, rule);
-  ck_assert_msg (id > 0, "cannot arm %s", rule);
+  id = test_proxy_arm (px, rule);
   t0 = test_now ();
   errno = 0;
   r = c->act (&x);
@@ -707,13 +678,12 @@ run_cell (struct nfsproxy *px, const struct call *c, const struct fault *f,
 static void
 run_matrix (bool soft)
 {
-  struct nfsproxy *px = nfsproxy_start (NULL);
+  struct nfsproxy *px = test_proxy_start ();
   bool tool = fault_under_tool ();
   struct tally t = { 0 };
   unsigned n = 0;
   double t0 = test_now ();
 
-  ck_assert_msg (px != NULL, "nfsproxy did not start");
   for (size_t ci = 0; ci < NCALLS; ci++)
     for (size_t fi = 0; fi < NFAULTS; fi++) {
       const struct fault *f = &faults[fi];

@@ -13,6 +13,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "directio.h"
 #include "engine_helpers.h"
 #include "nfsproxy-client.h"
+#include "proxy_helpers.h"
 #include "check_faults.h"
 
 #define KiB 1024
@@ -33,8 +35,7 @@ static struct nfsproxy *proxy;
 static void
 setup (void)
 {
-  proxy = nfsproxy_start (NULL);
-  ck_assert_msg (proxy != NULL, "nfsproxy did not start");
+  proxy = test_proxy_start ();
 }
 
 static void
@@ -42,19 +43,6 @@ teardown (void)
 {
   nfsproxy_stop (proxy);
   proxy = NULL;
-}
-
-/* The file's URL through the proxy (a static buffer). */
-static const char *
-url (const char *file)
-{
-  static char buf[1024];
-  char *u = nfsproxy_url (proxy, file);
-
-  ck_assert (u != NULL);
-  snprintf (buf, sizeof buf, "%s", u);
-  free (u);
-  return buf;
 }
 
 /* The server's file holds len bytes of the pattern seed. */
@@ -71,15 +59,6 @@ put_local (const char *file, size_t len, uint32_t seed)
   free (buf);
 }
 
-static int
-arm (const char *rule)
-{
-  int id = nfsproxy_arm (proxy, rule);
-
-  ck_assert_msg (id > 0, "cannot arm %s", rule);
-  return id;
-}
-
 /* Rule id fired exactly n times, and the log says so with what. */
 static void
 assert_fired (int id, long n, const char *what)
@@ -93,31 +72,73 @@ assert_fired (int id, long n, const char *what)
                  nfsproxy_log (proxy));
 }
 
+/* Open file through the proxy; buffered: through the page cache. */
 static int
-open_file (const char *file, int flags)
+open_file (const char *file, int flags, bool buffered)
 {
-  int fd = dio_open (url (file), flags, 0644);
+  int fd = dio_open (test_proxy_url (proxy, file, NULL), flags, 0644);
 
   ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
+  if (buffered)
+    ck_assert_int_eq (directio (fd, DIRECTIO_OFF), 0);
   return fd;
+}
+
+/* A call (r its result, errno cleared before it) failed with EIO. */
+static void
+assert_eio (ssize_t r)
+{
+  ck_assert_int_eq (r, -1);
+  ck_assert_msg (errno == EIO, "errno %d (%s)", errno, strerror (errno));
+}
+
+/* The server's file holds len bytes of the pattern seed; a read of them
+ * all, with rule armed, still returns every byte, and the rule fired n
+ * times (logged with what). */
+static void
+assert_read_completes (const char *file, size_t len, uint32_t seed,
+                       bool buffered, const char *rule, long n,
+                       const char *what)
+{
+  char *buf = malloc (len);
+  int fd, id;
+
+  put_local (file, len, seed);
+  fd = open_file (file, O_RDONLY, buffered);
+  id = test_proxy_arm (proxy, rule);
+  ck_assert_int_eq (dio_pread (fd, buf, len, 0), len);
+  ck_assert (test_check (buf, len, 0, seed));
+  assert_fired (id, n, what);
+  ck_assert_int_eq (dio_close (fd), 0);
+  free (buf);
+}
+
+/* A direct write of len bytes of the pattern seed to a new file, with
+ * rule armed, returns the whole count, the rule fired n times (logged
+ * with what), and the server has every byte. */
+static void
+assert_write_completes (const char *file, size_t len, uint32_t seed,
+                        const char *rule, long n, const char *what)
+{
+  char *buf = malloc (len);
+  int fd, id;
+
+  fd = open_file (file, O_RDWR | O_CREAT | O_TRUNC, false);
+  test_fill (buf, len, 0, seed);
+  id = test_proxy_arm (proxy, rule);
+  ck_assert_int_eq (dio_pwrite (fd, buf, len, 0), len);
+  assert_fired (id, n, what);
+  ck_assert_int_eq (dio_close (fd), 0);
+  ck_assert (test_local_matches (file, len, seed));
+  free (buf);
 }
 
 /* A READ answered with half its bytes and no EOF: the rest is asked for
  * again, and the caller gets the whole range. */
 START_TEST (test_read_short_continued)
 {
-  size_t len = 64 * KiB;
-  char *buf = malloc (len);
-  int fd, id;
-
-  put_local ("short.bin", len, 1);
-  fd = open_file ("short.bin", O_RDONLY);
-  id = arm ("READ:short");
-  ck_assert_int_eq (dio_pread (fd, buf, len, 0), len);
-  ck_assert (test_check (buf, len, 0, 1));
-  assert_fired (id, 1, "short count 65536->32768");
-  ck_assert_int_eq (dio_close (fd), 0);
-  free (buf);
+  assert_read_completes ("short.bin", 64 * KiB, 1, false, "READ:short", 1,
+                         "short count 65536->32768");
 }
 END_TEST
 
@@ -125,18 +146,8 @@ END_TEST
  * answers in a row for the same chunk. */
 START_TEST (test_read_short_in_large_request)
 {
-  size_t len = 6 * MiB;
-  char *buf = malloc (len);
-  int fd, id;
-
-  put_local ("large.bin", len, 2);
-  fd = open_file ("large.bin", O_RDONLY);
-  id = arm ("READ:short=1000:nth=2:times=3");
-  ck_assert_int_eq (dio_pread (fd, buf, len, 0), len);
-  ck_assert (test_check (buf, len, 0, 2));
-  assert_fired (id, 3, "short count");
-  ck_assert_int_eq (dio_close (fd), 0);
-  free (buf);
+  assert_read_completes ("large.bin", 6 * MiB, 2, false,
+                         "READ:short=1000:nth=2:times=3", 3, "short count");
 }
 END_TEST
 
@@ -148,11 +159,10 @@ START_TEST (test_read_zero_is_eio)
   int fd, id;
 
   put_local ("zero.bin", len, 3);
-  fd = open_file ("zero.bin", O_RDONLY);
-  id = arm ("READ:zero");
+  fd = open_file ("zero.bin", O_RDONLY, false);
+  id = test_proxy_arm (proxy, "READ:zero");
   errno = 0;
-  ck_assert_int_eq (dio_pread (fd, buf, len, 0), -1);
-  ck_assert_msg (errno == EIO, "errno %d (%s)", errno, strerror (errno));
+  assert_eio (dio_pread (fd, buf, len, 0));
   assert_fired (id, 1, "zero count 65536->0");
   /* Once the server answers properly, the data is all there. */
   ck_assert_int_eq (dio_pread (fd, buf, len, 0), len);
@@ -170,8 +180,8 @@ START_TEST (test_read_eof_not_continued)
   int fd, id;
 
   put_local ("eof.bin", len, 4);
-  fd = open_file ("eof.bin", O_RDONLY);
-  id = arm ("READ:pass");
+  fd = open_file ("eof.bin", O_RDONLY, false);
+  id = test_proxy_arm (proxy, "READ:pass");
   ck_assert_int_eq (dio_pread (fd, buf, 64 * KiB, 60000), len - 60000);
   ck_assert (test_check (buf, len - 60000, 60000, 4));
   ck_assert_int_eq (nfsproxy_fired (proxy, id), 1);
@@ -184,36 +194,16 @@ END_TEST
  * caller gets the whole count, the server has every byte. */
 START_TEST (test_write_short_continued)
 {
-  size_t len = 64 * KiB;
-  char *buf = malloc (len);
-  int fd, id;
-
-  fd = open_file ("wshort.bin", O_RDWR | O_CREAT | O_TRUNC);
-  test_fill (buf, len, 0, 5);
-  id = arm ("WRITE:short");
-  ck_assert_int_eq (dio_pwrite (fd, buf, len, 0), len);
-  assert_fired (id, 1, "short count 65536->32768");
-  ck_assert_int_eq (dio_close (fd), 0);
-  ck_assert (test_local_matches ("wshort.bin", len, 5));
-  free (buf);
+  assert_write_completes ("wshort.bin", 64 * KiB, 5, "WRITE:short", 1,
+                          "short count 65536->32768");
 }
 END_TEST
 
 /* The same for UNSTABLE chunks of a large write (then COMMIT). */
 START_TEST (test_write_short_in_large_request)
 {
-  size_t len = 6 * MiB;
-  char *buf = malloc (len);
-  int fd, id;
-
-  fd = open_file ("wlarge.bin", O_RDWR | O_CREAT | O_TRUNC);
-  test_fill (buf, len, 0, 6);
-  id = arm ("WRITE:short=4096:nth=2:times=3");
-  ck_assert_int_eq (dio_pwrite (fd, buf, len, 0), len);
-  assert_fired (id, 3, "short count");
-  ck_assert_int_eq (dio_close (fd), 0);
-  ck_assert (test_local_matches ("wlarge.bin", len, 6));
-  free (buf);
+  assert_write_completes ("wlarge.bin", 6 * MiB, 6,
+                          "WRITE:short=4096:nth=2:times=3", 3, "short count");
 }
 END_TEST
 
@@ -224,12 +214,11 @@ START_TEST (test_write_zero_is_eio)
   char *buf = malloc (len);
   int fd, id;
 
-  fd = open_file ("wzero.bin", O_RDWR | O_CREAT | O_TRUNC);
+  fd = open_file ("wzero.bin", O_RDWR | O_CREAT | O_TRUNC, false);
   test_fill (buf, len, 0, 7);
-  id = arm ("WRITE:zero");
+  id = test_proxy_arm (proxy, "WRITE:zero");
   errno = 0;
-  ck_assert_int_eq (dio_pwrite (fd, buf, len, 0), -1);
-  ck_assert_msg (errno == EIO, "errno %d (%s)", errno, strerror (errno));
+  assert_eio (dio_pwrite (fd, buf, len, 0));
   assert_fired (id, 1, "zero count 65536->0");
   ck_assert_int_eq (dio_close (fd), 0);
   free (buf);
@@ -241,19 +230,8 @@ END_TEST
  * size (it used to be taken as EOF, and the file shrank). */
 START_TEST (test_buffered_read_short)
 {
-  size_t len = 256 * KiB;
-  char *buf = malloc (len);
-  int fd, id;
-
-  put_local ("bshort.bin", len, 8);
-  fd = open_file ("bshort.bin", O_RDONLY);
-  ck_assert_int_eq (directio (fd, DIRECTIO_OFF), 0);
-  id = arm ("READ:short");
-  ck_assert_int_eq (dio_pread (fd, buf, len, 0), len);
-  ck_assert (test_check (buf, len, 0, 8));
-  assert_fired (id, 1, "short count");
-  ck_assert_int_eq (dio_close (fd), 0);
-  free (buf);
+  assert_read_completes ("bshort.bin", 256 * KiB, 8, true, "READ:short", 1,
+                         "short count");
 }
 END_TEST
 
@@ -265,12 +243,10 @@ START_TEST (test_buffered_read_zero)
   int fd, id;
 
   put_local ("bzero.bin", len, 8);
-  fd = open_file ("bzero.bin", O_RDONLY);
-  ck_assert_int_eq (directio (fd, DIRECTIO_OFF), 0);
-  id = arm ("READ:zero");
+  fd = open_file ("bzero.bin", O_RDONLY, true);
+  id = test_proxy_arm (proxy, "READ:zero");
   errno = 0;
-  ck_assert_int_eq (dio_pread (fd, buf, 4096, 0), -1);
-  ck_assert_msg (errno == EIO, "errno %d (%s)", errno, strerror (errno));
+  assert_eio (dio_pread (fd, buf, 4096, 0));
   assert_fired (id, 1, "zero count");
   ck_assert_int_eq (dio_fstat (fd, &st), 0);
   ck_assert_int_eq (st.st_size, len);
@@ -288,10 +264,9 @@ START_TEST (test_buffered_write_short)
   char *buf = malloc (len);
   int fd, id;
 
-  fd = open_file ("bwrite.bin", O_RDWR | O_CREAT | O_TRUNC);
-  ck_assert_int_eq (directio (fd, DIRECTIO_OFF), 0);
+  fd = open_file ("bwrite.bin", O_RDWR | O_CREAT | O_TRUNC, true);
   test_fill (buf, len, 0, 9);
-  id = arm ("WRITE:short:times=2");
+  id = test_proxy_arm (proxy, "WRITE:short:times=2");
   ck_assert_int_eq (dio_pwrite (fd, buf, len, 0), len);
   ck_assert_msg (dio_fsync (fd) == 0, "fsync: %s", dio_last_error ());
   ck_assert_int_ge (nfsproxy_fired (proxy, id), 1);

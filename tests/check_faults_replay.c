@@ -36,6 +36,7 @@
 #include "directio.h"
 #include "engine_helpers.h"
 #include "nfsproxy-client.h"
+#include "proxy_helpers.h"
 #include "private.h"
 #include "check_faults.h"
 
@@ -46,8 +47,7 @@ static struct nfsproxy *px;
 static void
 setup (void)
 {
-  px = nfsproxy_start (NULL);
-  ck_assert_msg (px != NULL, "nfsproxy did not start");
+  px = test_proxy_start ();
 }
 
 static void
@@ -58,19 +58,11 @@ teardown (void)
 }
 
 /* A URL through the proxy, one connection (so a cut is that of the
- * call's connection); valid until the next call. */
+ * call's connection). */
 static const char *
 purl (const char *file)
 {
-  static char buf[2][1024];
-  static int slot;
-  char *u = nfsproxy_url (px, file);
-  char *b = buf[slot++ % 2];
-
-  ck_assert_ptr_nonnull (u);
-  snprintf (b, sizeof buf[0], "%s&nconnect=1", u);
-  free (u);
-  return b;
+  return test_proxy_url (px, file, "&nconnect=1");
 }
 
 /* Mount through the proxy before arming a rule (a descriptor keeps the
@@ -82,15 +74,6 @@ keep_mount (void)
 
   ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
   return fd;
-}
-
-static int
-arm (const char *rule)
-{
-  int id = nfsproxy_arm (px, rule);
-
-  ck_assert_msg (id > 0, "nfsproxy_arm %s failed", rule);
-  return id;
 }
 
 static void
@@ -123,12 +106,12 @@ START_TEST (test_fin_during_highlevel_calls)
   struct stat st;
   int id, fd;
 
-  id = arm ("LOOKUP:fin-after");
+  id = test_proxy_arm (px, "LOOKUP:fin-after");
   fd = dio_open (purl ("keep"), O_RDONLY);
   ck_assert_msg (fd >= 0, "open: %s", dio_last_error ());
   assert_fired_once (id, "LOOKUP");
   ck_assert_int_eq (dio_close (fd), 0);
-  id = arm ("GETATTR:fin-before");
+  id = test_proxy_arm (px, "GETATTR:fin-before");
   ck_assert_msg (dio__stat (purl ("keep"), &st) == 0, "stat: %s",
                  dio_last_error ());
   assert_fired_once (id, "GETATTR");
@@ -137,27 +120,46 @@ START_TEST (test_fin_during_highlevel_calls)
 }
 END_TEST
 
+/* With rule armed, an O_EXCL create of name (mode) succeeds, and the
+ * rule fired once: the new descriptor.  what: the case, for a failure. */
+static int
+excl_create_under (const char *rule, const char *name, mode_t mode,
+                   const char *what)
+{
+  int id = test_proxy_arm (px, rule);
+  int fd = dio_open (purl (name), O_RDWR | O_CREAT | O_EXCL, mode);
+
+  ck_assert_msg (fd >= 0, "O_EXCL create (%s): %s", what, dio_last_error ());
+  assert_fired_once (id, "CREATE");
+  return fd;
+}
+
+/* The server's name has the caller's mode (set after the EXCLUSIVE
+ * create), and another O_EXCL create of it (another verifier) fails. */
+static void
+assert_excl_created (const char *name, mode_t mode)
+{
+  struct stat st;
+
+  ck_assert_int_eq (stat (test_local (name), &st), 0);
+  ck_assert_int_eq (st.st_mode & 07777, mode);
+  ck_assert_int_eq (dio_open (purl (name), O_RDWR | O_CREAT | O_EXCL, mode),
+                    -1);
+  ck_assert_int_eq (errno, EEXIST);
+}
+
 START_TEST (test_excl_create_reply_lost)
 {
   int keep = keep_mount ();
-  int id = arm ("CREATE:fin-after");
+  int fd = excl_create_under ("CREATE:fin-after", "excl", 0640,
+                              "its reply lost");
   struct stat st;
-  int fd;
 
-  fd = dio_open (purl ("excl"), O_RDWR | O_CREAT | O_EXCL, 0640);
-  ck_assert_msg (fd >= 0, "O_EXCL create whose reply was lost: %s",
-                 dio_last_error ());
-  assert_fired_once (id, "CREATE");
   ck_assert_int_eq (dio_pwrite (fd, "data", 4, 0), 4);
   ck_assert_int_eq (dio_close (fd), 0);
-  /* The mode is the caller's, set after the EXCLUSIVE create. */
+  assert_excl_created ("excl", 0640);
   ck_assert_int_eq (stat (test_local ("excl"), &st), 0);
-  ck_assert_int_eq (st.st_mode & 07777, 0640);
   ck_assert_int_eq (st.st_size, 4);
-  /* Another O_EXCL create of the name (another verifier) fails. */
-  fd = dio_open (purl ("excl"), O_RDWR | O_CREAT | O_EXCL, 0640);
-  ck_assert_int_eq (fd, -1);
-  ck_assert_int_eq (errno, EEXIST);
   ck_assert_int_eq (dio_close (keep), 0);
 }
 END_TEST
@@ -167,20 +169,11 @@ END_TEST
 START_TEST (test_excl_create_notsupp_falls_back)
 {
   int keep = keep_mount ();
-  int id = arm ("CREATE:error=NOTSUPP");
-  struct stat st;
-  int fd;
+  int fd = excl_create_under ("CREATE:error=NOTSUPP", "excl-guarded", 0604,
+                              "no EXCLUSIVE");
 
-  fd = dio_open (purl ("excl-guarded"), O_RDWR | O_CREAT | O_EXCL, 0604);
-  ck_assert_msg (fd >= 0, "O_EXCL create, no EXCLUSIVE: %s",
-                 dio_last_error ());
-  assert_fired_once (id, "CREATE");
   ck_assert_int_eq (dio_close (fd), 0);
-  ck_assert_int_eq (stat (test_local ("excl-guarded"), &st), 0);
-  ck_assert_int_eq (st.st_mode & 07777, 0604);
-  fd = dio_open (purl ("excl-guarded"), O_RDWR | O_CREAT | O_EXCL, 0604);
-  ck_assert_int_eq (fd, -1);
-  ck_assert_int_eq (errno, EEXIST);
+  assert_excl_created ("excl-guarded", 0604);
   ck_assert_int_eq (dio_close (keep), 0);
 }
 END_TEST
@@ -191,7 +184,7 @@ START_TEST (test_remove_reply_lost)
   int id;
 
   make_local_file ("rm-me");
-  id = arm ("REMOVE:fin-after");
+  id = test_proxy_arm (px, "REMOVE:fin-after");
   ck_assert_msg (dio__unlink (purl ("rm-me")) == 0, "unlink: %s",
                  dio_last_error ());
   assert_fired_once (id, "REMOVE");
@@ -209,7 +202,7 @@ START_TEST (test_rmdir_reply_lost)
   int id;
 
   ck_assert_int_eq (mkdir (test_local ("rmdir-me"), 0755), 0);
-  id = arm ("RMDIR:fin-after");
+  id = test_proxy_arm (px, "RMDIR:fin-after");
   ck_assert_msg (dio__rmdir (purl ("rmdir-me")) == 0, "rmdir: %s",
                  dio_last_error ());
   assert_fired_once (id, "RMDIR");
@@ -221,7 +214,7 @@ END_TEST
 START_TEST (test_mkdir_reply_lost)
 {
   int keep = keep_mount ();
-  int id = arm ("MKDIR:fin-after");
+  int id = test_proxy_arm (px, "MKDIR:fin-after");
   struct stat st;
 
   ck_assert_msg (dio__mkdir (purl ("made"), 0750) == 0, "mkdir: %s",
@@ -242,7 +235,7 @@ START_TEST (test_rename_reply_lost)
   int id;
 
   make_local_file ("from");
-  id = arm ("RENAME:fin-after");
+  id = test_proxy_arm (px, "RENAME:fin-after");
   ck_assert_msg (dio__rename (purl ("from"), purl ("to")) == 0,
                  "rename: %s", dio_last_error ());
   assert_fired_once (id, "RENAME");
@@ -298,8 +291,8 @@ truncate_replay_guarded (bool at_open)
 
   fd = dio_open (purl (at_open ? "keep" : "trunc"), O_RDWR | O_CREAT, 0644);
   ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
-  arm ("MNT:delay=1500");
-  id = arm ("SETATTR:fin-after");
+  test_proxy_arm (px, "MNT:delay=1500");
+  id = test_proxy_arm (px, "SETATTR:fin-after");
   if (!at_open)
     t.fd = fd;
   ck_assert_int_eq (pthread_create (&th, NULL, truncate_thread, &t), 0);
@@ -359,13 +352,13 @@ START_TEST (test_errno_at_open)
 {
   int keep = keep_mount ();
 
-  arm ("CREATE:error=DQUOT");
+  test_proxy_arm (px, "CREATE:error=DQUOT");
   assert_errno (dio_open (purl ("dquot"), O_RDWR | O_CREAT, 0644), EDQUOT,
                 "CREATE answered NFS3ERR_DQUOT");
-  arm ("LOOKUP:error=NOTSUPP");
+  test_proxy_arm (px, "LOOKUP:error=NOTSUPP");
   assert_errno (dio_open (purl ("keep"), O_RDONLY), EOPNOTSUPP,
                 "LOOKUP answered NFS3ERR_NOTSUPP");
-  arm ("REMOVE:error=SERVERFAULT");
+  test_proxy_arm (px, "REMOVE:error=SERVERFAULT");
   assert_errno (dio__unlink (purl ("keep")), EREMOTEIO,
                 "REMOVE answered NFS3ERR_SERVERFAULT");
   ck_assert_int_eq (dio_close (keep), 0);
@@ -392,7 +385,7 @@ START_TEST (test_errno_commit_at_fsync)
   test_fill (buf, len, 0, 9);
   ck_assert_int_eq (dio_pwrite2 (fd, buf, len, 0, DIO_WRITE_UNSTABLE), len);
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    int id = arm (cases[i].rule);
+    int id = test_proxy_arm (px, cases[i].rule);
     assert_errno (dio_fsync (fd), cases[i].errnum, cases[i].rule);
     assert_fired_once (id, cases[i].rule);
   }

@@ -197,44 +197,20 @@ START_TEST (test_enospc_unstable_then_fsync)
 }
 END_TEST
 
-struct aio_wait {
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  bool done;
-  ssize_t result;
-  int err;
-};
-
-static void
-aio_done (void *opaque, ssize_t result, int err)
-{
-  struct aio_wait *w = opaque;
-
-  pthread_mutex_lock (&w->lock);
-  w->result = result;
-  w->err = err;
-  w->done = true;
-  pthread_cond_signal (&w->cond);
-  pthread_mutex_unlock (&w->lock);
-}
-
 /* The asynchronous form reports the same through its callback. */
 START_TEST (test_enospc_aio)
 {
   size_t len = 12 * MiB;
   char *buf = malloc (len);
   const char *file = small_file ("full-aio");
-  struct aio_wait w = { .lock = PTHREAD_MUTEX_INITIALIZER,
-                        .cond = PTHREAD_COND_INITIALIZER };
+  struct test_aio w = TEST_AIO_INIT;
   int fd = dio_open (test_url (file, NULL), O_RDWR | O_CREAT | O_TRUNC, 0644);
 
   ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
   fault_fill (buf, len, 0, 23);
-  ck_assert_int_eq (dio_aio_pwrite (fd, buf, len, 0, 0, aio_done, &w), 0);
-  pthread_mutex_lock (&w.lock);
-  while (!w.done)               /* the tcase timeout bounds this */
-    pthread_cond_wait (&w.cond, &w.lock);
-  pthread_mutex_unlock (&w.lock);
+  ck_assert_int_eq (dio_aio_pwrite (fd, buf, len, 0, 0, test_aio_done, &w),
+                    0);
+  test_aio_wait (&w);           /* the tcase timeout bounds this */
   if (w.result == -1)
     ck_assert_msg (w.err == ENOSPC || w.err == EFBIG, "error %d (%s)",
                    w.err, strerror (w.err));

@@ -5,6 +5,7 @@
 #include <dirent.h>
 
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -388,4 +389,28 @@ test_interleaved_writes (int fd, unsigned nthreads, unsigned count,
     pthread_join (t[i], NULL);
   for (unsigned i = 0; i < nthreads; i++)
     ck_assert_msg (w[i].msg[0] == '\0', "%s", w[i].msg);
+}
+
+void
+test_aio_done (void *opaque, ssize_t result, int err)
+{
+  struct test_aio *a = opaque;
+
+  pthread_mutex_lock (&a->lock);
+  a->result = result;
+  a->err = err;
+  a->done = true;
+  pthread_cond_signal (&a->cond);
+  pthread_mutex_unlock (&a->lock);
+}
+
+ssize_t
+test_aio_wait (struct test_aio *a)
+{
+  pthread_mutex_lock (&a->lock);
+  while (!a->done)
+    pthread_cond_wait (&a->cond, &a->lock);
+  pthread_mutex_unlock (&a->lock);
+  errno = a->err;
+  return a->result;
 }

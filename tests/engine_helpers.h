@@ -4,6 +4,7 @@
 #ifndef ENGINE_HELPERS_H
 #define ENGINE_HELPERS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -72,6 +73,23 @@ void test_interleaved_writes (int fd, unsigned nthreads, unsigned count,
  * quoting the message, if not. */
 void test_assert_message (const char *call, const char *file,
                           const char *words);
+
+/* One asynchronous call's completion: pass test_aio_done and &a to
+ * dio_aio_pread or dio_aio_pwrite, and once it started, test_aio_wait. */
+struct test_aio {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  bool done;                    /* guarded by lock, as are: */
+  ssize_t result;
+  int err;
+};
+#define TEST_AIO_INIT \
+  { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0, 0 }
+void test_aio_done (void *opaque, ssize_t result, int err);
+
+/* Wait until the call completed (the tcase timeout bounds this); set
+ * errno to its error and return its result. */
+ssize_t test_aio_wait (struct test_aio *a);
 
 /* Monotonic seconds. */
 double test_now (void);

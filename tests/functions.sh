@@ -132,6 +132,25 @@ retry_until ()
   done
 }
 
+# expect_status WANT CMD [ARG...]
+# Run CMD with stdout in $tmp/out and stderr in $tmp/err ($tmp: the
+# test's scratch directory); fail unless it exits WANT.
+expect_status ()
+{
+  local want=$1 st=0
+  shift
+  "$@" >"$tmp/out" 2>"$tmp/err" || st=$?
+  [ "$st" = "$want" ] ||
+    fail "'$*' exited $st, not $want; stderr: $(cat "$tmp/err")"
+}
+
+# err_has REGEX: the last expect_status's stderr matches REGEX.
+err_has ()
+{
+  grep -Eq -- "$1" "$tmp/err" ||
+    fail "stderr does not match '$1': $(cat "$tmp/err")"
+}
+
 # Test programs: take them from the build tree when it is known.
 if [ -n "$top_builddir" ]; then
   PATH="$top_builddir/tools:$PATH"

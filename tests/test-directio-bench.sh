@@ -19,21 +19,6 @@ cleanup_fn rm -rf "$tmp"
 dir=$DIO_TEST_DIR
 M=$(( 1024 * 1024 ))
 
-expect_status ()
-{
-  local want=$1 st=0
-  shift
-  "$@" >"$tmp/out" 2>"$tmp/err" || st=$?
-  [ "$st" = "$want" ] ||
-    fail "'$*' exited $st, not $want; stderr: $(cat "$tmp/err")"
-}
-
-err_has ()
-{
-  grep -Eq -- "$1" "$tmp/err" ||
-    fail "stderr does not match '$1': $(cat "$tmp/err")"
-}
-
 # check_json PYTHON-CONDITION...
 # $tmp/out is one JSON object r; each condition must hold.
 check_json ()

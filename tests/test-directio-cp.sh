@@ -19,25 +19,6 @@ tmp=$(mktemp -d)
 cleanup_fn rm -rf "$tmp"
 dir=$DIO_TEST_DIR
 
-# expect_status WANT CMD [ARG...]
-# Run CMD with stdout in $tmp/out and stderr in $tmp/err; fail unless it
-# exits WANT.
-expect_status ()
-{
-  local want=$1 st=0
-  shift
-  "$@" >"$tmp/out" 2>"$tmp/err" || st=$?
-  [ "$st" = "$want" ] ||
-    fail "'$*' exited $st, not $want; stderr: $(cat "$tmp/err")"
-}
-
-# err_has REGEX: the last expect_status's stderr matches REGEX.
-err_has ()
-{
-  grep -Eq -- "$1" "$tmp/err" ||
-    fail "stderr does not match '$1': $(cat "$tmp/err")"
-}
-
 # err_once WORD: the last stderr names WORD once (the tool names the side;
 # the engine's reason after it does not name it again, nor its dio_ call).
 err_once ()

@@ -25,6 +25,24 @@ now_ms () { local t; t=$(date +%s%N); echo $(( t / 1000000 )); }
 slack_s=5
 [ -z "${DIO_UNDER_TOOL:-}" ] || slack_s=20
 
+# copy_waits_for_server NAME FILE ACTION: with the server unreachable, a
+# directio cp of $tmp/src to FILE (stderr in $tmp/NAME.err) says the
+# server is not responding and keeps waiting; once `$DIO_GANESHA ACTION`
+# brings the server back, the copy succeeds and the server has the data.
+copy_waits_for_server ()
+{
+  local name=$1 file=$2 action=$3 err=$tmp/$1.err pid st=0
+  directio cp "$tmp/src" "$(dio_url "$file")" 2> "$err" &
+  pid=$!
+  retry_until 60 grep -q 'server not responding, still trying' "$err" ||
+    fail "$name: no 'not responding' notice: $(cat "$err")"
+  kill -0 "$pid" || fail "$name: the copy gave up: $(cat "$err")"
+  "$DIO_GANESHA" "$action"
+  wait "$pid" || st=$?
+  [ "$st" = 0 ] || fail "$name: the copy exited $st: $(cat "$err")"
+  cmp "$tmp/src" "$dir/$file"
+}
+
 # retry=1 against a port nobody listens on: started first, checked last
 # (a minute), so that the rest runs meanwhile.
 dead="nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/x.bin?nfsport=1&mountport=1"
@@ -36,16 +54,7 @@ pid_bound=$!
 # --- hard: waits for a server that is not running yet --------------------
 "$DIO_GANESHA" stop
 cleanup_fn "$DIO_GANESHA" resume
-directio cp "$tmp/src" "$(dio_url first.bin)" 2> "$tmp/hard.err" &
-pid=$!
-said () { grep -q 'server not responding, still trying' "$tmp/hard.err"; }
-retry_until 60 said || fail "no 'not responding' notice: $(cat "$tmp/hard.err")"
-kill -0 "$pid" || fail "the copy gave up: $(cat "$tmp/hard.err")"
-"$DIO_GANESHA" start
-st=0
-wait "$pid" || st=$?
-[ "$st" = 0 ] || fail "the copy exited $st: $(cat "$tmp/hard.err")"
-cmp "$tmp/src" "$dir/first.bin"
+copy_waits_for_server hard first.bin start
 [ "$(grep -c 'not responding, still trying' "$tmp/hard.err")" = 1 ] ||
   fail "notices: $(cat "$tmp/hard.err")"
 [ "$(grep -c 'server OK' "$tmp/hard.err")" = 1 ] ||
@@ -57,17 +66,7 @@ grep -q "^libdirectio: nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT: server OK\$" \
 
 # --- hard: waits for a paused server (an attempt gives up after 10 s) ----
 "$DIO_GANESHA" pause
-directio cp "$tmp/src" "$(dio_url paused.bin)" 2> "$tmp/paused.err" &
-pid=$!
-said_p () { grep -q 'server not responding, still trying' "$tmp/paused.err"; }
-retry_until 60 said_p ||
-  fail "paused: no 'not responding' notice: $(cat "$tmp/paused.err")"
-kill -0 "$pid" || fail "the copy gave up: $(cat "$tmp/paused.err")"
-"$DIO_GANESHA" resume
-st=0
-wait "$pid" || st=$?
-[ "$st" = 0 ] || fail "the copy exited $st: $(cat "$tmp/paused.err")"
-cmp "$tmp/src" "$dir/paused.bin"
+copy_waits_for_server paused paused.bin resume
 [ "$(wc -l < "$tmp/paused.err")" = 2 ] && grep -q 'server OK' "$tmp/paused.err" ||
   fail "paused: notices: $(cat "$tmp/paused.err")"
 

@@ -30,15 +30,6 @@ url        = nfs://127.0.0.1/export/b
 mountpoint = /mnt/dio-b
 EOF2
 
-expect_status ()
-{
-  local want=$1 status=0
-  shift
-  "$@" > "$tmp/out" 2> "$tmp/err" || status=$?
-  [ $status -eq "$want" ] ||
-    fail "'$*': exit $status, want $want; stderr: $(cat "$tmp/err")"
-}
-
 # The environment the command gets (a relative -f is made absolute).
 directio run -f profiles.conf -- env > env.out
 grep -q "^LD_PRELOAD=.*libdirectio-preload\.so" env.out || fail "no LD_PRELOAD"

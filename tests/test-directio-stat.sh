@@ -24,15 +24,6 @@ mkdir -m 0700 "$XDG_RUNTIME_DIR"
 rundir=$XDG_RUNTIME_DIR/directio
 K=1024
 
-expect_status ()
-{
-  local want=$1 st=0
-  shift
-  "$@" >"$tmp/out" 2>"$tmp/err" || st=$?
-  [ "$st" = "$want" ] ||
-    fail "'$*' exited $st, not $want; stderr: $(cat "$tmp/err")"
-}
-
 # start_user NAME WRITES READS SIZE [CACHED]: run stat-user (on the URL
 # of NAME, plus $url_extra; under the command $user_prefix) in the background with
 # its stdin on a fifo; wait (bounded) until it says it is ready.

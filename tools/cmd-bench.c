@@ -98,15 +98,6 @@ struct job {
   ssize_t err_result;           /* and its result (short transfers) */
 };
 
-static uint64_t
-now_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (uint64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* xorshift64*: plenty for spreading offsets, and deterministic per job. */
 static uint64_t
 rng_next (uint64_t *s)

@@ -56,15 +56,6 @@ struct stat_opts {
 
 static char dir[4096];
 
-static uint64_t
-mono_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (uint64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void
 file_name (pid_t pid, char *buf, size_t size)
 {
@@ -202,7 +193,7 @@ read_snap (pid_t pid, struct snap *sn, char *why, size_t whylen)
   memcpy (sn->comm, ((struct dio_statsfile_header *) p)->comm,
           sizeof sn->comm - 1);
   copy_slots (p, sn);
-  sn->taken_ns = mono_ns ();
+  sn->taken_ns = now_ns ();
   munmap (p, st.st_size);
   return 0;
 }

@@ -174,6 +174,15 @@ now_seconds (void)
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+uint64_t
+now_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (uint64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 void
 print_json_string (const char *s)
 {

@@ -73,6 +73,9 @@ extern void format_size (double bytes, char *buf, size_t len);
 /* Seconds on the monotonic clock. */
 extern double now_seconds (void);
 
+/* Nanoseconds on the monotonic clock. */
+extern uint64_t now_ns (void);
+
 /* Write s as a JSON string (with quotes) to stdout. */
 extern void print_json_string (const char *s);
 
