@@ -475,7 +475,8 @@ serve (const struct mount_args *a, const char *url, const char *options,
     return fail_start (&ready_fd, "%s", dio_last_error ());
   st.forcedirectio = dio__fs_options (st.fs)->forcedirectio;
   st.set_owner = geteuid () == 0;
-  if (nodes_init (dio__fs_root (st.fs)) == -1) {
+  st.bufs = mount_bufs_new ();
+  if (st.bufs == NULL || nodes_init (dio__fs_root (st.fs)) == -1) {
     fail_start (&ready_fd, "out of memory");
     goto out;
   }
@@ -540,6 +541,7 @@ serve (const struct mount_args *a, const char *url, const char *options,
   }
   fuse_opt_free_args (&fargs);
   dio__fs_free (st.fs);
+  mount_bufs_free (st.bufs);
   return status;
 }
 

@@ -32,6 +32,7 @@ struct mount_state {
                                    caller's uid and gid */
   double attr_timeout, entry_timeout;  /* actimeo etc.; 0 under noac */
   bool nocto;                   /* keep cached pages across opens */
+  struct mount_bufs *bufs;      /* large reads' buffers (mount-bufs.c) */
 };
 
 /* The operations, for fuse_session_new. */
@@ -61,5 +62,19 @@ void node_forget (fuse_ino_t id, uint64_t n);
  * same version of the file as at its last open, so the kernel may keep
  * its cached pages; remembers st's version either way. */
 bool node_same_version (fuse_ino_t id, const struct stat *st);
+
+/* ---- read buffers (mount-bufs.c) ------------------------------------ */
+
+/* A buffer's size: a read's largest reply (1 MiB) on one 2 MiB huge
+ * page, 2 MiB-aligned. */
+#define MOUNT_BUF_SIZE (2 * 1024 * 1024)
+
+/* A pool of kept buffers.  NULL if out of memory; free takes NULL. */
+struct mount_bufs *mount_bufs_new (void);
+void mount_bufs_free (struct mount_bufs *p);
+
+/* A buffer of MOUNT_BUF_SIZE bytes (NULL if out of memory), and back. */
+void *mount_buf_get (struct mount_bufs *p);
+void mount_buf_put (struct mount_bufs *p, void *b);
 
 #endif /* DIRECTIO_TOOL_MOUNT_FS_H */

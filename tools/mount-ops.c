@@ -452,11 +452,18 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 
 /* A read in flight: the reply goes from the engine thread that
  * completes it, so no worker waits (a program's queue of reads is
- * served by the engine's parallelism, not by a thread each). */
+ * served by the engine's parallelism, not by a thread each).  A small
+ * read's buffer follows this header; a large one is a pool buffer
+ * (mount-bufs.c). */
 struct read_req {
   fuse_req_t req;
-  char buf[];
+  struct mount_bufs *pool;      /* NULL: buf is small[] */
+  char *buf;
+  char small[];
 };
+
+/* Reads up to this size take malloc'd memory. */
+#define SMALL_READ (64 * 1024)
 
 static void
 read_done (void *opaque, ssize_t result, int err)
@@ -467,6 +474,8 @@ read_done (void *opaque, ssize_t result, int err)
     reply_err (r->req, err);
   else
     fuse_reply_buf (r->req, r->buf, result);
+  if (r->pool)
+    mount_buf_put (r->pool, r->buf);
   free (r);
 }
 
@@ -475,19 +484,31 @@ op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
          struct fuse_file_info *fi)
 {
   struct dio_inode *f = (struct dio_inode *) (uintptr_t) fi->fh;
+  struct mount_bufs *pool = state (req)->bufs;
   struct read_req *r;
   int err;
 
   if (size > MAX_IO)
     size = MAX_IO;
-  r = malloc (sizeof *r + size);
+  if (size <= SMALL_READ)
+    pool = NULL;
+  r = malloc (sizeof *r + (pool ? 0 : size));
   if (r == NULL) {
     fuse_reply_err (req, ENOMEM);
     return;
   }
   r->req = req;
+  r->pool = pool;
+  r->buf = pool ? mount_buf_get (pool) : r->small;
+  if (r->buf == NULL) {
+    free (r);
+    fuse_reply_err (req, ENOMEM);
+    return;
+  }
   err = dio__fs_pread_async (f, r->buf, size, off, read_done, r);
   if (err) {
+    if (pool)
+      mount_buf_put (pool, r->buf);
     free (r);
     reply_err (req, err);
   }
