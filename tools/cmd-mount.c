@@ -13,7 +13,7 @@
  * and scripts see a mount that is ready, or a reason.
  *
  * Threading: single-threaded until the engine mounts; then libfuse's
- * workers (mount-ops.c). */
+ * workers (mount-loop.c, mount-ops.c). */
 #include <config.h>
 
 #include <errno.h>
@@ -468,7 +468,6 @@ serve (const struct mount_args *a, const char *url, const char *options,
   char *fargv[] = { (char *) "directio", (char *) "-o", fuse_opts, NULL };
   struct fuse_args fargs = FUSE_ARGS_INIT (3, fargv);
   struct fuse_session *se = NULL;
-  struct fuse_loop_config *cfg;
   int status = EXIT_FAILURE, r;
 
   if (dio__fs_new (url, options, &st.fs) == -1)
@@ -518,18 +517,10 @@ serve (const struct mount_args *a, const char *url, const char *options,
   }
   mount_log (LOG_INFO, "%s mounted on %s%s", a->spec, a->mountpoint,
              st.forcedirectio ? " (forcedirectio)" : "");
-  cfg = fuse_loop_cfg_create ();
-  if (cfg == NULL) {
-    mount_log (LOG_ERR, "out of memory");
-    fuse_session_unmount (se);
-    goto out;
-  }
-  /* Workers stay once started (libfuse's default, max_idle -1), on the
-   * one /dev/fuse descriptor. */
-  fuse_loop_cfg_set_max_threads (cfg, 64);
-  fuse_loop_cfg_set_clone_fd (cfg, 0);
-  r = fuse_session_loop_mt (se, cfg);
-  fuse_loop_cfg_destroy (cfg);
+  /* Up to 64 workers, kept once started, on the one /dev/fuse
+   * descriptor, each receiving into a huge-page buffer
+   * (mount-loop.c). */
+  r = mount_loop (se, st.bufs, 64);
   fuse_session_unmount (se);
   mount_log (LOG_INFO, "%s unmounted from %s", a->spec, a->mountpoint);
   status = r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

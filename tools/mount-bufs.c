@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* directio mount: the buffers large reads are answered from.
+/* directio mount: the buffers large reads are answered from, and the
+ * ones the workers receive requests into (mount-loop.c).
  *
  * A read of up to 1 MiB lands in one of these, and the kernel then copies
  * it into the program's pages, taking a reference on each of the
@@ -11,7 +12,9 @@
  * engine's copy into it and the kernel's copy out of it.
  *
  * Small reads (4 KiB random I/O) take malloc's memory: the pool is for
- * the sizes where the per-page costs show.
+ * the sizes where the per-page costs show.  A worker holds its buffer
+ * for its life (libfuse's loop keeps a malloc'd megabyte per worker
+ * likewise).
  *
  * Threading: the free list is guarded by the pool's lock; a buffer
  * belongs to one read at a time. */

@@ -4,6 +4,8 @@
  *   cmd-mount.c    the command line, the checks, daemonising
  *   cmd-umount.c   directio umount
  *   mount-ops.c    the FUSE low-level operations over fsops.h
+ *   mount-loop.c   the session's workers, on huge-page buffers
+ *   mount-bufs.c   the buffers reads and the workers use
  *   mount-nodes.c  FUSE node ids <-> NFS file handles, with the kernel's
  *                  lookup counts
  *
@@ -32,7 +34,8 @@ struct mount_state {
                                    caller's uid and gid */
   double attr_timeout, entry_timeout;  /* actimeo etc.; 0 under noac */
   bool nocto;                   /* keep cached pages across opens */
-  struct mount_bufs *bufs;      /* large reads' buffers (mount-bufs.c) */
+  struct mount_bufs *bufs;      /* large reads' and the workers'
+                                   buffers (mount-bufs.c) */
 };
 
 /* The operations, for fuse_session_new. */
@@ -63,7 +66,15 @@ void node_forget (fuse_ino_t id, uint64_t n);
  * its cached pages; remembers st's version either way. */
 bool node_same_version (fuse_ino_t id, const struct stat *st);
 
-/* ---- read buffers (mount-bufs.c) ------------------------------------ */
+/* ---- the loop (mount-loop.c) ---------------------------------------- */
+
+/* Serve se with up to max_threads workers until the session ends: 0
+ * at an unmount, -EINTR at a signal (fuse_set_signal_handlers'), or a
+ * -errno. */
+int mount_loop (struct fuse_session *se, struct mount_bufs *bufs,
+                unsigned max_threads);
+
+/* ---- buffers (mount-bufs.c) --------------------------------------- */
 
 /* A buffer's size: a read's largest reply (1 MiB) on one 2 MiB huge
  * page, 2 MiB-aligned. */
