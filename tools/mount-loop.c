@@ -32,6 +32,10 @@ struct loop_worker {
   struct mount_loop *loop;
   pthread_t tid;
   void *buf;
+  /* Here, not on the worker's stack: a worker cancelled in read
+   * unwinds past its frame, and a sanitizer's markings of an
+   * address-taken local there would outlive it. */
+  struct fuse_buf fbuf;
   struct loop_worker *next;
 };
 
@@ -69,14 +73,13 @@ worker (void *arg)
 {
   struct loop_worker *w = arg;
   struct mount_loop *l = w->loop;
-  struct fuse_buf fbuf = { .mem = w->buf, .size = MOUNT_BUF_SIZE };
 
   while (!fuse_session_exited (l->se)) {
     bool forget;
     int res;
 
     pthread_setcancelstate (PTHREAD_CANCEL_ENABLE, NULL);
-    res = fuse_session_receive_buf (l->se, &fbuf);
+    res = fuse_session_receive_buf (l->se, &w->fbuf);
     pthread_setcancelstate (PTHREAD_CANCEL_DISABLE, NULL);
     if (res == -EINTR)
       continue;
@@ -89,7 +92,7 @@ worker (void *arg)
       }
       break;
     }
-    forget = is_forget (&fbuf);
+    forget = is_forget (&w->fbuf);
     pthread_mutex_lock (&l->lock);
     if (l->exit) {
       pthread_mutex_unlock (&l->lock);
@@ -100,7 +103,7 @@ worker (void *arg)
     if (l->navail == 0 && l->nworkers < l->max_threads)
       start_worker (l);         /* none left waiting: one more */
     pthread_mutex_unlock (&l->lock);
-    fuse_session_process_buf (l->se, &fbuf);
+    fuse_session_process_buf (l->se, &w->fbuf);
     pthread_mutex_lock (&l->lock);
     if (!forget)
       l->navail++;
@@ -127,6 +130,8 @@ start_worker (struct mount_loop *l)
     return -1;
   }
   w->loop = l;
+  w->fbuf.mem = w->buf;
+  w->fbuf.size = MOUNT_BUF_SIZE;
   sigfillset (&all);
   pthread_sigmask (SIG_BLOCK, &all, &old);
   err = pthread_create (&w->tid, NULL, worker, w);
