@@ -398,6 +398,47 @@ check_place (const char *mp)
 
 /* ---- serving --------------------------------------------------------- */
 
+/* SIGTERM, SIGINT, SIGHUP end the session, as libfuse's handlers do,
+ * and make the daemon's exit status 1; set once before serving, read by
+ * the handler (the one process-wide state a handler needs). */
+static struct fuse_session *signal_session;
+static volatile sig_atomic_t signalled;
+
+static void
+on_signal (int sig)
+{
+  signalled = sig;
+  fuse_session_exit (signal_session);
+}
+
+/* After fuse_set_signal_handlers (which also ignores SIGPIPE): ours for
+ * the three that end the session.  0 or -1. */
+static int
+catch_signals (struct fuse_session *se)
+{
+  static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+  struct sigaction sa;
+
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset (&sa.sa_mask);
+  signal_session = se;
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    if (sigaction (sigs[i], &sa, NULL) == -1)
+      return -1;
+  return 0;
+}
+
+/* Back to the defaults, before fuse_remove_signal_handlers (which
+ * leaves alone a handler that is not its own). */
+static void
+uncatch_signals (void)
+{
+  signal (SIGTERM, SIG_DFL);
+  signal (SIGINT, SIG_DFL);
+  signal (SIGHUP, SIG_DFL);
+}
+
 /* Tell the waiting parent: "" (ready) or the error line. */
 static void
 tell_parent (int *fd, const char *msg)
@@ -495,7 +536,7 @@ serve (const struct mount_args *a, const char *url, const char *options,
     fail_start (&ready_fd, "%s: cannot start a FUSE session", a->mountpoint);
     goto out;
   }
-  if (fuse_set_signal_handlers (se) == -1
+  if (fuse_set_signal_handlers (se) == -1 || catch_signals (se) == -1
       || fuse_session_mount (se, a->mountpoint) == -1) {
     fail_start (&ready_fd, "%s: FUSE mount failed", a->mountpoint);
     goto out;
@@ -523,10 +564,12 @@ serve (const struct mount_args *a, const char *url, const char *options,
   r = mount_loop (se, st.bufs, 64);
   fuse_session_unmount (se);
   mount_log (LOG_INFO, "%s unmounted from %s", a->spec, a->mountpoint);
-  status = r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  /* A signal's end is a failure, as libfuse's loop reported it. */
+  status = r == 0 && !signalled ? EXIT_SUCCESS : EXIT_FAILURE;
 
  out:
   if (se) {
+    uncatch_signals ();
     fuse_remove_signal_handlers (se);
     fuse_session_destroy (se);
   }

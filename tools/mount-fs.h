@@ -68,9 +68,9 @@ bool node_same_version (fuse_ino_t id, const struct stat *st);
 
 /* ---- the loop (mount-loop.c) ---------------------------------------- */
 
-/* Serve se with up to max_threads workers until the session ends: 0
- * at an unmount, -EINTR at a signal (fuse_set_signal_handlers'), or a
- * -errno. */
+/* Serve se with up to max_threads workers until the session ends (an
+ * unmount, or fuse_session_exit from a signal handler).  0, or a
+ * receive's -errno. */
 int mount_loop (struct fuse_session *se, struct mount_bufs *bufs,
                 unsigned max_threads);
 

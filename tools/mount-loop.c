@@ -11,9 +11,9 @@
  * walk is short and the copy's TLB misses few.
  *
  * Threading: the workers and the main thread share struct mount_loop,
- * its lists and counts guarded by its lock.  Workers block all signals:
- * SIGTERM and friends go to the main thread (fuse_set_signal_handlers),
- * which then ends the loop. */
+ * its lists and counts guarded by its lock.  Workers block all signals;
+ * a handler (cmd-mount.c) ends the session and the main thread, which
+ * looks at least once a second, then ends the loop. */
 #include <config.h>
 
 #include <errno.h>
@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include <linux/fuse.h>         /* struct fuse_in_header, the opcodes */
 
@@ -50,8 +51,6 @@ struct mount_loop {
   unsigned nworkers, navail;
   bool exit;
   int error;                    /* a receive's -errno, or 0 */
-  bool ended;                   /* a worker saw the session end (an
-                                   unmount), not the signal handler */
 };
 
 static int start_worker (struct mount_loop *l);
@@ -109,9 +108,6 @@ worker (void *arg)
       l->navail++;
     pthread_mutex_unlock (&l->lock);
   }
-  pthread_mutex_lock (&l->lock);
-  l->ended = true;
-  pthread_mutex_unlock (&l->lock);
   sem_post (&l->finish);
   return NULL;
 }
@@ -149,6 +145,17 @@ start_worker (struct mount_loop *l)
   return 0;
 }
 
+/* Until a worker posts, a signal arrives or a second has gone. */
+static void
+wait_a_while (sem_t *finish)
+{
+  struct timespec t;
+
+  clock_gettime (CLOCK_REALTIME, &t);
+  t.tv_sec++;
+  sem_timedwait (finish, &t);
+}
+
 int
 mount_loop (struct fuse_session *se, struct mount_bufs *bufs,
             unsigned max_threads)
@@ -168,10 +175,11 @@ mount_loop (struct fuse_session *se, struct mount_bufs *bufs,
   r = start_worker (&l);
   pthread_mutex_unlock (&l.lock);
   if (r == 0) {
-    /* sem_wait returns early at a signal: the handler ended the
-     * session, or not. */
+    /* A signal handler ends the session, in whichever thread the
+     * signal lands (not the workers: they block them all): look again
+     * every second rather than count on sem_wait's EINTR. */
     while (!fuse_session_exited (se))
-      sem_wait (&l.finish);
+      wait_a_while (&l.finish);
     pthread_mutex_lock (&l.lock);
     for (w = l.workers; w; w = w->next)
       pthread_cancel (w->tid);
@@ -184,8 +192,7 @@ mount_loop (struct fuse_session *se, struct mount_bufs *bufs,
       mount_buf_put (bufs, w->buf);
       free (w);
     }
-    /* Ended by a signal: a failure, as libfuse's loop reports it. */
-    r = l.error ? l.error : l.ended ? 0 : -EINTR;
+    r = l.error;
   }
   else
     r = -ENOMEM;
