@@ -15,9 +15,8 @@
 #ifndef DIRECTIO_TOOL_MOUNT_FS_H
 #define DIRECTIO_TOOL_MOUNT_FS_H
 
-/* 3.12: fuse_session_loop_mt takes the fuse_loop_cfg_* config (with an
- * older version the macro passes it to the 3.2 entry point, which reads
- * it as the old struct: clone_fd on, no idle worker kept). */
+/* The 3.12 API, as configure requires (the loop is our own,
+ * mount-loop.c, on fuse_session_receive_buf/process_buf). */
 #define FUSE_USE_VERSION 312
 
 #include <fuse_lowlevel.h>
