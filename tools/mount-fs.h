@@ -73,6 +73,13 @@ bool node_same_version (fuse_ino_t id, const struct stat *st);
 int mount_loop (struct fuse_session *se, struct mount_bufs *bufs,
                 unsigned max_threads);
 
+/* In an operation, on a worker: the buffer the request was received
+ * into, now the caller's (to give back with mount_buf_put), the worker
+ * taking a fresh one for its next request; NULL if this is no worker
+ * or out of memory (the request's data is then valid only until the
+ * operation returns, as usual). */
+void *mount_loop_take_buf (void);
+
 /* ---- buffers (mount-bufs.c) --------------------------------------- */
 
 /* A buffer's size: a read's largest reply (1 MiB) on one 2 MiB huge

@@ -55,6 +55,21 @@ struct mount_loop {
 
 static int start_worker (struct mount_loop *l);
 
+/* The worker this thread is, if it is one. */
+static __thread struct loop_worker *self;
+
+void *
+mount_loop_take_buf (void)
+{
+  void *b, *fresh;
+
+  if (self == NULL || (fresh = mount_buf_get (self->loop->bufs)) == NULL)
+    return NULL;
+  b = self->buf;
+  self->buf = self->fbuf.mem = fresh;
+  return b;
+}
+
 /* FORGETs need no thread of their own (a burst of them would otherwise
  * start many). */
 static bool
@@ -73,6 +88,7 @@ worker (void *arg)
   struct loop_worker *w = arg;
   struct mount_loop *l = w->loop;
 
+  self = w;
   while (!fuse_session_exited (l->se)) {
     bool forget;
     int res;

@@ -462,8 +462,9 @@ struct read_req {
   char small[];
 };
 
-/* Reads up to this size take malloc'd memory. */
-#define SMALL_READ (64 * 1024)
+/* Reads up to this size take malloc'd memory, writes up to it wait in
+ * their worker. */
+#define SMALL_IO (64 * 1024)
 
 static void
 read_done (void *opaque, ssize_t result, int err)
@@ -490,7 +491,7 @@ op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
   if (size > MAX_IO)
     size = MAX_IO;
-  if (size <= SMALL_READ)
+  if (size <= SMALL_IO)
     pool = NULL;
   r = malloc (sizeof *r + (pool ? 0 : size));
   if (r == NULL) {
@@ -514,13 +515,55 @@ op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
   }
 }
 
+/* A write in flight: the reply goes from the engine thread that
+ * completes it (durable), and the worker serves on.  The data stays in
+ * the buffer it was received into, taken from the worker (mount-loop.c)
+ * until then. */
+struct write_req {
+  fuse_req_t req;
+  struct mount_bufs *pool;
+  void *owner;                  /* the buffer holding the data */
+};
+
+static void
+write_done (void *opaque, ssize_t result, int err)
+{
+  struct write_req *w = opaque;
+
+  if (result < 0)
+    reply_err (w->req, err);
+  else
+    fuse_reply_write (w->req, result);
+  mount_buf_put (w->pool, w->owner);
+  free (w);
+}
+
 static void
 op_write (fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
           off_t off, struct fuse_file_info *fi)
 {
   struct dio_inode *f = (struct dio_inode *) (uintptr_t) fi->fh;
-  ssize_t r = dio__fs_pwrite (f, buf, size, off);
+  struct write_req *w = size > SMALL_IO ? malloc (sizeof *w) : NULL;
+  ssize_t r;
+  int err;
 
+  /* A large write lends the worker's buffer; a small one keeps the
+   * worker (a fresh 2 MiB buffer per 4 KiB write would cost more than
+   * the wait). */
+  if (w && (w->owner = mount_loop_take_buf ()) != NULL) {
+    w->req = req;
+    w->pool = state (req)->bufs;
+    err = dio__fs_pwrite_async (f, buf, size, off, write_done, w);
+    if (err == 0)
+      return;
+    mount_buf_put (w->pool, w->owner);
+    free (w);
+    reply_err (req, err);
+    return;
+  }
+  free (w);
+  /* Small, or no buffer to spare: in this worker, waiting. */
+  r = dio__fs_pwrite (f, buf, size, off);
   if (r < 0)
     reply_err (req, -r);
   else
