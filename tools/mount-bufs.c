@@ -14,7 +14,9 @@
  * Small reads (4 KiB random I/O) take malloc's memory: the pool is for
  * the sizes where the per-page costs show.  A worker holds its buffer
  * for its life (libfuse's loop keeps a malloc'd megabyte per worker
- * likewise).
+ * likewise), except that a large write keeps the one it came in until
+ * it is durable, the worker taking another.  In flight at most: the
+ * kernel's max_background (64) requests and the 64 workers.
  *
  * Threading: the free list is guarded by the pool's lock; a buffer
  * belongs to one read at a time. */
