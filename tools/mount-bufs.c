@@ -15,8 +15,10 @@
  * the sizes where the per-page costs show.  A worker holds its buffer
  * for its life (libfuse's loop keeps a malloc'd megabyte per worker
  * likewise), except that a large write keeps the one it came in until
- * it is durable, the worker taking another.  In flight at most: the
- * kernel's max_background (64) requests and the 64 workers.
+ * it is durable, the worker taking another.  At most 64 are lent to
+ * requests in flight (mount_buf_lend): past that a read takes malloc'd
+ * memory and a write waits in its worker, as they did before the pool,
+ * so memory stays bounded however many programs write at once.
  *
  * Threading: the free list is guarded by the pool's lock; a buffer
  * belongs to one read at a time. */
@@ -30,12 +32,14 @@
 
 #define HUGE_SIZE (2 * 1024 * 1024)
 #define POOL_KEEP 16            /* buffers kept free at most */
+#define MAX_LENT 64             /* buffers of requests in flight */
 
 struct mount_bufs {
   pthread_mutex_t lock;
   /* Guarded by lock. */
   void *free[POOL_KEEP];
   unsigned nfree;
+  unsigned lent;                /* out through mount_buf_lend */
 };
 
 struct mount_bufs *
@@ -91,4 +95,34 @@ mount_buf_put (struct mount_bufs *p, void *b)
   }
   pthread_mutex_unlock (&p->lock);
   free (b);
+}
+
+void *
+mount_buf_lend (struct mount_bufs *p)
+{
+  void *b;
+
+  pthread_mutex_lock (&p->lock);
+  if (p->lent >= MAX_LENT) {
+    pthread_mutex_unlock (&p->lock);
+    return NULL;
+  }
+  p->lent++;
+  pthread_mutex_unlock (&p->lock);
+  b = mount_buf_get (p);
+  if (b == NULL) {
+    pthread_mutex_lock (&p->lock);
+    p->lent--;
+    pthread_mutex_unlock (&p->lock);
+  }
+  return b;
+}
+
+void
+mount_buf_unlend (struct mount_bufs *p, void *b)
+{
+  pthread_mutex_lock (&p->lock);
+  p->lent--;
+  pthread_mutex_unlock (&p->lock);
+  mount_buf_put (p, b);
 }

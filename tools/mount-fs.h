@@ -75,8 +75,9 @@ int mount_loop (struct fuse_session *se, struct mount_bufs *bufs,
 
 /* In an operation, on a worker: the buffer the request was received
  * into, now the caller's (to give back with mount_buf_put), the worker
- * taking a fresh one for its next request; NULL if this is no worker
- * or out of memory (the request's data is then valid only until the
+ * taking a fresh one for its next request (give it back with
+ * mount_buf_unlend); NULL if this is no worker, 64 are lent already or
+ * out of memory (the request's data is then valid only until the
  * operation returns, as usual). */
 void *mount_loop_take_buf (void);
 
@@ -93,5 +94,10 @@ void mount_bufs_free (struct mount_bufs *p);
 /* A buffer of MOUNT_BUF_SIZE bytes (NULL if out of memory), and back. */
 void *mount_buf_get (struct mount_bufs *p);
 void mount_buf_put (struct mount_bufs *p, void *b);
+
+/* The same for a request in flight, counted: NULL also when 64 are out
+ * already.  Give each back with mount_buf_unlend. */
+void *mount_buf_lend (struct mount_bufs *p);
+void mount_buf_unlend (struct mount_bufs *p, void *b);
 
 #endif /* DIRECTIO_TOOL_MOUNT_FS_H */

@@ -63,7 +63,7 @@ mount_loop_take_buf (void)
 {
   void *b, *fresh;
 
-  if (self == NULL || (fresh = mount_buf_get (self->loop->bufs)) == NULL)
+  if (self == NULL || (fresh = mount_buf_lend (self->loop->bufs)) == NULL)
     return NULL;
   b = self->buf;
   self->buf = self->fbuf.mem = fresh;

@@ -476,8 +476,26 @@ read_done (void *opaque, ssize_t result, int err)
   else
     fuse_reply_buf (r->req, r->buf, result);
   if (r->pool)
-    mount_buf_put (r->pool, r->buf);
+    mount_buf_unlend (r->pool, r->buf);
   free (r);
+}
+
+/* A read's request and buffer: a pool buffer for a large read while
+ * fewer than 64 are lent, else malloc'd memory after the header. */
+static struct read_req *
+read_req_new (struct mount_bufs *pool, size_t size)
+{
+  void *b = size > SMALL_IO ? mount_buf_lend (pool) : NULL;
+  struct read_req *r = malloc (sizeof *r + (b ? 0 : size));
+
+  if (r == NULL) {
+    if (b)
+      mount_buf_unlend (pool, b);
+    return NULL;
+  }
+  r->pool = b ? pool : NULL;
+  r->buf = b ? b : r->small;
+  return r;
 }
 
 static void
@@ -485,31 +503,21 @@ op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
          struct fuse_file_info *fi)
 {
   struct dio_inode *f = (struct dio_inode *) (uintptr_t) fi->fh;
-  struct mount_bufs *pool = state (req)->bufs;
   struct read_req *r;
   int err;
 
   if (size > MAX_IO)
     size = MAX_IO;
-  if (size <= SMALL_IO)
-    pool = NULL;
-  r = malloc (sizeof *r + (pool ? 0 : size));
+  r = read_req_new (state (req)->bufs, size);
   if (r == NULL) {
     fuse_reply_err (req, ENOMEM);
     return;
   }
   r->req = req;
-  r->pool = pool;
-  r->buf = pool ? mount_buf_get (pool) : r->small;
-  if (r->buf == NULL) {
-    free (r);
-    fuse_reply_err (req, ENOMEM);
-    return;
-  }
   err = dio__fs_pread_async (f, r->buf, size, off, read_done, r);
   if (err) {
-    if (pool)
-      mount_buf_put (pool, r->buf);
+    if (r->pool)
+      mount_buf_unlend (r->pool, r->buf);
     free (r);
     reply_err (req, err);
   }
@@ -534,7 +542,7 @@ write_done (void *opaque, ssize_t result, int err)
     reply_err (w->req, err);
   else
     fuse_reply_write (w->req, result);
-  mount_buf_put (w->pool, w->owner);
+  mount_buf_unlend (w->pool, w->owner);
   free (w);
 }
 
@@ -556,7 +564,7 @@ op_write (fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
     err = dio__fs_pwrite_async (f, buf, size, off, write_done, w);
     if (err == 0)
       return;
-    mount_buf_put (w->pool, w->owner);
+    mount_buf_unlend (w->pool, w->owner);
     free (w);
     reply_err (req, err);
     return;
