@@ -87,6 +87,16 @@ dio__fs_pread_async (struct dio_inode *ino, void *buf, size_t n,
     ? 0 : errno;
 }
 
+int
+dio__fs_pwrite_async (struct dio_inode *ino, const void *buf, size_t n,
+                      uint64_t off, dio__fs_done_fn fn, void *opaque)
+{
+  struct iovec iov = { .iov_base = (void *) buf, .iov_len = n };
+
+  return dio_dreq_start (ino, true, 0, &iov, 1, off, fn, opaque) == 0
+    ? 0 : errno;
+}
+
 /* ---- the mount and its root ------------------------------------------ */
 
 struct root_args {

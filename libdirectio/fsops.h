@@ -149,4 +149,10 @@ typedef void (*dio__fs_done_fn) (void *opaque, ssize_t result, int err);
 int dio__fs_pread_async (struct dio_inode *ino, void *buf, size_t n,
                          uint64_t off, dio__fs_done_fn fn, void *opaque);
 
+/* The same write, asynchronous: fn runs once the bytes it reports are
+ * on stable storage, as for dio__fs_pwrite; buf must stay valid until
+ * then.  0, or an errno (fn not called). */
+int dio__fs_pwrite_async (struct dio_inode *ino, const void *buf, size_t n,
+                          uint64_t off, dio__fs_done_fn fn, void *opaque);
+
 #endif /* DIO_FSOPS_H */

@@ -90,3 +90,19 @@ st=0
 wait $fg || st=$?
 [ "$st" = 0 ] || fail "-f: exited $st after umount: $(cat "$tmp/fg.err")"
 grep -q "mounted on $mnt" "$tmp/fg.err" || fail "-f: $(cat "$tmp/fg.err")"
+
+# SIGTERM to the daemon, with its workers busy a moment before: it
+# unmounts and exits (1, as for any end that is not an unmount).
+directio mount -f "$url" "$mnt" 2> "$tmp/term.err" &
+fg=$!
+retry_until 30 findmnt -n "$mnt" > /dev/null ||
+  fail "SIGTERM: never mounted: $(cat "$tmp/term.err")"
+dd if=/dev/zero of="$mnt/term" bs=1M count=2 oflag=direct status=none ||
+  fail "SIGTERM: write before the signal"
+kill -TERM $fg
+st=0
+wait $fg || st=$?
+[ "$st" = 1 ] || fail "SIGTERM: exited $st: $(cat "$tmp/term.err")"
+findmnt -n "$mnt" > /dev/null && fail "SIGTERM: still mounted"
+grep -q "unmounted from $mnt" "$tmp/term.err" ||
+  fail "SIGTERM: $(cat "$tmp/term.err")"

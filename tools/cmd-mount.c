@@ -13,7 +13,7 @@
  * and scripts see a mount that is ready, or a reason.
  *
  * Threading: single-threaded until the engine mounts; then libfuse's
- * workers (mount-ops.c). */
+ * workers (mount-loop.c, mount-ops.c). */
 #include <config.h>
 
 #include <errno.h>
@@ -398,6 +398,47 @@ check_place (const char *mp)
 
 /* ---- serving --------------------------------------------------------- */
 
+/* SIGTERM, SIGINT, SIGHUP end the session, as libfuse's handlers do,
+ * and make the daemon's exit status 1; set once before serving, read by
+ * the handler (the one process-wide state a handler needs). */
+static struct fuse_session *signal_session;
+static volatile sig_atomic_t signalled;
+
+static void
+on_signal (int sig)
+{
+  signalled = sig;
+  fuse_session_exit (signal_session);
+}
+
+/* After fuse_set_signal_handlers (which also ignores SIGPIPE): ours for
+ * the three that end the session.  0 or -1. */
+static int
+catch_signals (struct fuse_session *se)
+{
+  static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+  struct sigaction sa;
+
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset (&sa.sa_mask);
+  signal_session = se;
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    if (sigaction (sigs[i], &sa, NULL) == -1)
+      return -1;
+  return 0;
+}
+
+/* Back to the defaults, before fuse_remove_signal_handlers (which
+ * leaves alone a handler that is not its own). */
+static void
+uncatch_signals (void)
+{
+  signal (SIGTERM, SIG_DFL);
+  signal (SIGINT, SIG_DFL);
+  signal (SIGHUP, SIG_DFL);
+}
+
 /* Tell the waiting parent: "" (ready) or the error line. */
 static void
 tell_parent (int *fd, const char *msg)
@@ -468,14 +509,14 @@ serve (const struct mount_args *a, const char *url, const char *options,
   char *fargv[] = { (char *) "directio", (char *) "-o", fuse_opts, NULL };
   struct fuse_args fargs = FUSE_ARGS_INIT (3, fargv);
   struct fuse_session *se = NULL;
-  struct fuse_loop_config *cfg;
   int status = EXIT_FAILURE, r;
 
   if (dio__fs_new (url, options, &st.fs) == -1)
     return fail_start (&ready_fd, "%s", dio_last_error ());
   st.forcedirectio = dio__fs_options (st.fs)->forcedirectio;
   st.set_owner = geteuid () == 0;
-  if (nodes_init (dio__fs_root (st.fs)) == -1) {
+  st.bufs = mount_bufs_new ();
+  if (st.bufs == NULL || nodes_init (dio__fs_root (st.fs)) == -1) {
     fail_start (&ready_fd, "out of memory");
     goto out;
   }
@@ -495,7 +536,7 @@ serve (const struct mount_args *a, const char *url, const char *options,
     fail_start (&ready_fd, "%s: cannot start a FUSE session", a->mountpoint);
     goto out;
   }
-  if (fuse_set_signal_handlers (se) == -1
+  if (fuse_set_signal_handlers (se) == -1 || catch_signals (se) == -1
       || fuse_session_mount (se, a->mountpoint) == -1) {
     fail_start (&ready_fd, "%s: FUSE mount failed", a->mountpoint);
     goto out;
@@ -517,29 +558,24 @@ serve (const struct mount_args *a, const char *url, const char *options,
   }
   mount_log (LOG_INFO, "%s mounted on %s%s", a->spec, a->mountpoint,
              st.forcedirectio ? " (forcedirectio)" : "");
-  cfg = fuse_loop_cfg_create ();
-  if (cfg == NULL) {
-    mount_log (LOG_ERR, "out of memory");
-    fuse_session_unmount (se);
-    goto out;
-  }
-  /* Workers stay once started (libfuse's default, max_idle -1), on the
-   * one /dev/fuse descriptor. */
-  fuse_loop_cfg_set_max_threads (cfg, 64);
-  fuse_loop_cfg_set_clone_fd (cfg, 0);
-  r = fuse_session_loop_mt (se, cfg);
-  fuse_loop_cfg_destroy (cfg);
+  /* Up to 64 workers, kept once started, on the one /dev/fuse
+   * descriptor, each receiving into a huge-page buffer
+   * (mount-loop.c). */
+  r = mount_loop (se, st.bufs, 64);
   fuse_session_unmount (se);
   mount_log (LOG_INFO, "%s unmounted from %s", a->spec, a->mountpoint);
-  status = r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  /* A signal's end is a failure, as libfuse's loop reported it. */
+  status = r == 0 && !signalled ? EXIT_SUCCESS : EXIT_FAILURE;
 
  out:
   if (se) {
+    uncatch_signals ();
     fuse_remove_signal_handlers (se);
     fuse_session_destroy (se);
   }
   fuse_opt_free_args (&fargs);
   dio__fs_free (st.fs);
+  mount_bufs_free (st.bufs);
   return status;
 }
 

@@ -4,6 +4,8 @@
  *   cmd-mount.c    the command line, the checks, daemonising
  *   cmd-umount.c   directio umount
  *   mount-ops.c    the FUSE low-level operations over fsops.h
+ *   mount-loop.c   the session's workers, on huge-page buffers
+ *   mount-bufs.c   the buffers reads and the workers use
  *   mount-nodes.c  FUSE node ids <-> NFS file handles, with the kernel's
  *                  lookup counts
  *
@@ -13,9 +15,8 @@
 #ifndef DIRECTIO_TOOL_MOUNT_FS_H
 #define DIRECTIO_TOOL_MOUNT_FS_H
 
-/* 3.12: fuse_session_loop_mt takes the fuse_loop_cfg_* config (with an
- * older version the macro passes it to the 3.2 entry point, which reads
- * it as the old struct: clone_fd on, no idle worker kept). */
+/* The 3.12 API, as configure requires (the loop is our own,
+ * mount-loop.c, on fuse_session_receive_buf/process_buf). */
 #define FUSE_USE_VERSION 312
 
 #include <fuse_lowlevel.h>
@@ -32,6 +33,8 @@ struct mount_state {
                                    caller's uid and gid */
   double attr_timeout, entry_timeout;  /* actimeo etc.; 0 under noac */
   bool nocto;                   /* keep cached pages across opens */
+  struct mount_bufs *bufs;      /* large reads' and the workers'
+                                   buffers (mount-bufs.c) */
 };
 
 /* The operations, for fuse_session_new. */
@@ -61,5 +64,40 @@ void node_forget (fuse_ino_t id, uint64_t n);
  * same version of the file as at its last open, so the kernel may keep
  * its cached pages; remembers st's version either way. */
 bool node_same_version (fuse_ino_t id, const struct stat *st);
+
+/* ---- the loop (mount-loop.c) ---------------------------------------- */
+
+/* Serve se with up to max_threads workers until the session ends (an
+ * unmount, or fuse_session_exit from a signal handler).  0, or a
+ * receive's -errno. */
+int mount_loop (struct fuse_session *se, struct mount_bufs *bufs,
+                unsigned max_threads);
+
+/* In an operation, on a worker: the buffer the request was received
+ * into, now the caller's (to give back with mount_buf_put), the worker
+ * taking a fresh one for its next request (give it back with
+ * mount_buf_unlend); NULL if this is no worker, 64 are lent already or
+ * out of memory (the request's data is then valid only until the
+ * operation returns, as usual). */
+void *mount_loop_take_buf (void);
+
+/* ---- buffers (mount-bufs.c) --------------------------------------- */
+
+/* A buffer's size: a read's largest reply (1 MiB) on one 2 MiB huge
+ * page, 2 MiB-aligned. */
+#define MOUNT_BUF_SIZE (2 * 1024 * 1024)
+
+/* A pool of kept buffers.  NULL if out of memory; free takes NULL. */
+struct mount_bufs *mount_bufs_new (void);
+void mount_bufs_free (struct mount_bufs *p);
+
+/* A buffer of MOUNT_BUF_SIZE bytes (NULL if out of memory), and back. */
+void *mount_buf_get (struct mount_bufs *p);
+void mount_buf_put (struct mount_bufs *p, void *b);
+
+/* The same for a request in flight, counted: NULL also when 64 are out
+ * already.  Give each back with mount_buf_unlend. */
+void *mount_buf_lend (struct mount_bufs *p);
+void mount_buf_unlend (struct mount_bufs *p, void *b);
 
 #endif /* DIRECTIO_TOOL_MOUNT_FS_H */

@@ -452,11 +452,19 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 
 /* A read in flight: the reply goes from the engine thread that
  * completes it, so no worker waits (a program's queue of reads is
- * served by the engine's parallelism, not by a thread each). */
+ * served by the engine's parallelism, not by a thread each).  A small
+ * read's buffer follows this header; a large one is a pool buffer
+ * (mount-bufs.c). */
 struct read_req {
   fuse_req_t req;
-  char buf[];
+  struct mount_bufs *pool;      /* NULL: buf is small[] */
+  char *buf;
+  char small[];
 };
+
+/* Reads up to this size take malloc'd memory, writes up to it wait in
+ * their worker. */
+#define SMALL_IO (64 * 1024)
 
 static void
 read_done (void *opaque, ssize_t result, int err)
@@ -467,7 +475,27 @@ read_done (void *opaque, ssize_t result, int err)
     reply_err (r->req, err);
   else
     fuse_reply_buf (r->req, r->buf, result);
+  if (r->pool)
+    mount_buf_unlend (r->pool, r->buf);
   free (r);
+}
+
+/* A read's request and buffer: a pool buffer for a large read while
+ * fewer than 64 are lent, else malloc'd memory after the header. */
+static struct read_req *
+read_req_new (struct mount_bufs *pool, size_t size)
+{
+  void *b = size > SMALL_IO ? mount_buf_lend (pool) : NULL;
+  struct read_req *r = malloc (sizeof *r + (b ? 0 : size));
+
+  if (r == NULL) {
+    if (b)
+      mount_buf_unlend (pool, b);
+    return NULL;
+  }
+  r->pool = b ? pool : NULL;
+  r->buf = b ? b : r->small;
+  return r;
 }
 
 static void
@@ -480,7 +508,7 @@ op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
   if (size > MAX_IO)
     size = MAX_IO;
-  r = malloc (sizeof *r + size);
+  r = read_req_new (state (req)->bufs, size);
   if (r == NULL) {
     fuse_reply_err (req, ENOMEM);
     return;
@@ -488,9 +516,34 @@ op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
   r->req = req;
   err = dio__fs_pread_async (f, r->buf, size, off, read_done, r);
   if (err) {
+    if (r->pool)
+      mount_buf_unlend (r->pool, r->buf);
     free (r);
     reply_err (req, err);
   }
+}
+
+/* A write in flight: the reply goes from the engine thread that
+ * completes it (durable), and the worker serves on.  The data stays in
+ * the buffer it was received into, taken from the worker (mount-loop.c)
+ * until then. */
+struct write_req {
+  fuse_req_t req;
+  struct mount_bufs *pool;
+  void *owner;                  /* the buffer holding the data */
+};
+
+static void
+write_done (void *opaque, ssize_t result, int err)
+{
+  struct write_req *w = opaque;
+
+  if (result < 0)
+    reply_err (w->req, err);
+  else
+    fuse_reply_write (w->req, result);
+  mount_buf_unlend (w->pool, w->owner);
+  free (w);
 }
 
 static void
@@ -498,8 +551,27 @@ op_write (fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
           off_t off, struct fuse_file_info *fi)
 {
   struct dio_inode *f = (struct dio_inode *) (uintptr_t) fi->fh;
-  ssize_t r = dio__fs_pwrite (f, buf, size, off);
+  struct write_req *w = size > SMALL_IO ? malloc (sizeof *w) : NULL;
+  ssize_t r;
+  int err;
 
+  /* A large write lends the worker's buffer; a small one keeps the
+   * worker (a fresh 2 MiB buffer per 4 KiB write would cost more than
+   * the wait). */
+  if (w && (w->owner = mount_loop_take_buf ()) != NULL) {
+    w->req = req;
+    w->pool = state (req)->bufs;
+    err = dio__fs_pwrite_async (f, buf, size, off, write_done, w);
+    if (err == 0)
+      return;
+    mount_buf_unlend (w->pool, w->owner);
+    free (w);
+    reply_err (req, err);
+    return;
+  }
+  free (w);
+  /* Small, or no buffer to spare: in this worker, waiting. */
+  r = dio__fs_pwrite (f, buf, size, off);
   if (r < 0)
     reply_err (req, -r);
   else
