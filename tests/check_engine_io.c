@@ -438,8 +438,11 @@ END_TEST
  * the eventfd: for each of 200 sequential reads, each made once the
  * service thread sleeps, that thread sleeps once more, until the reply
  * comes, where it slept twice before (woken for the send, asleep again,
- * woken by the reply).  Measured: 200-268 sleeps here, 403-594 before;
- * a reply that arrives in two pieces costs one more. */
+ * woken by the reply).  Measured: 200-268 sleeps on a quiet machine,
+ * up to 357 under a load average of 10 (a reply that arrives in two
+ * pieces costs one more); 403-594 before.  The old hand-off cannot
+ * sleep fewer than twice per read, so the bound is that floor: under
+ * two sleeps per read, the caller sent. */
 START_TEST (test_idle_send_inline)
 {
   char buf[4096] = "x";
@@ -456,8 +459,8 @@ START_TEST (test_idle_send_inline)
     ck_assert_int_eq (dio_pread (fd, buf, sizeof buf, 0), sizeof buf);
   }
   sleeps = test_thread_sleeps ("dio-conn") - before;
-  ck_assert_msg (sleeps < 340, "the service threads slept %lu times for "
-                 "200 reads on an idle connection", sleeps);
+  ck_assert_msg (sleeps < 2 * 200, "the service threads slept %lu times "
+                 "for 200 reads on an idle connection", sleeps);
   ck_assert_int_eq (dio_close (fd), 0);
 }
 END_TEST
