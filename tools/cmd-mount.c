@@ -504,6 +504,8 @@ serve (const struct mount_args *a, const char *url, const char *options,
   struct mount_state st = {
     .attr_timeout = a->cache.attr, .entry_timeout = a->cache.entry,
     .nocto = a->cache.nocto,
+    .io_lock = PTHREAD_MUTEX_INITIALIZER,
+    .io_drained = PTHREAD_COND_INITIALIZER,
   };
   char fuse_opts[2048];
   char *fargv[] = { (char *) "directio", (char *) "-o", fuse_opts, NULL };
@@ -568,6 +570,15 @@ serve (const struct mount_args *a, const char *url, const char *options,
   status = r == 0 && !signalled ? EXIT_SUCCESS : EXIT_FAILURE;
 
  out:
+  /* Engine threads reply to requests still in flight through the
+   * session and the buffers: free them only once those are answered.
+   * A hard mount whose server is gone may never answer: then exit
+   * without freeing what they could still touch. */
+  if (!mount_io_drain (&st, 30)) {
+    mount_log (LOG_ERR, "%s: requests still in flight after 30 s; "
+               "exiting without waiting for them", a->mountpoint);
+    return status;
+  }
   if (se) {
     uncatch_signals ();
     fuse_remove_signal_handlers (se);

@@ -11,7 +11,8 @@
  *
  * Threading: libfuse's worker threads call the operations at once; the
  * node table has its own lock; struct mount_state is immutable once the
- * session starts. */
+ * session starts, but for its count of asynchronous requests in flight
+ * (io_lock), whose replies engine threads send. */
 #ifndef DIRECTIO_TOOL_MOUNT_FS_H
 #define DIRECTIO_TOOL_MOUNT_FS_H
 
@@ -20,6 +21,7 @@
 #define FUSE_USE_VERSION 312
 
 #include <fuse_lowlevel.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -35,10 +37,18 @@ struct mount_state {
   bool nocto;                   /* keep cached pages across opens */
   struct mount_bufs *bufs;      /* large reads' and the workers'
                                    buffers (mount-bufs.c) */
+  pthread_mutex_t io_lock;
+  pthread_cond_t io_drained;
+  unsigned io_inflight;         /* replies still to come from the engine */
 };
 
 /* The operations, for fuse_session_new. */
 extern const struct fuse_lowlevel_ops mount_ops;
+
+/* Wait until no asynchronous request awaits its reply, at most SECONDS:
+ * the session and the buffers may be freed only then (an engine thread
+ * replies through them).  True when none is left. */
+bool mount_io_drain (struct mount_state *st, int seconds);
 
 /* Log a message (syslog, or the -o log=FILE / stderr). */
 void mount_log (int priority, const char *fmt, ...)

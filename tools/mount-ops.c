@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nfsc/libnfs.h>
@@ -466,10 +467,48 @@ struct read_req {
  * their worker. */
 #define SMALL_IO (64 * 1024)
 
+/* An asynchronous request starts: its reply will come from an engine
+ * thread. */
+static void
+io_begin (struct mount_state *st)
+{
+  pthread_mutex_lock (&st->io_lock);
+  st->io_inflight++;
+  pthread_mutex_unlock (&st->io_lock);
+}
+
+/* Its reply is sent and its buffers are back. */
+static void
+io_end (struct mount_state *st)
+{
+  pthread_mutex_lock (&st->io_lock);
+  if (--st->io_inflight == 0)
+    pthread_cond_broadcast (&st->io_drained);
+  pthread_mutex_unlock (&st->io_lock);
+}
+
+bool
+mount_io_drain (struct mount_state *st, int seconds)
+{
+  struct timespec until;
+  int err = 0;
+  bool drained;
+
+  clock_gettime (CLOCK_REALTIME, &until);
+  until.tv_sec += seconds;
+  pthread_mutex_lock (&st->io_lock);
+  while (st->io_inflight > 0 && err != ETIMEDOUT)
+    err = pthread_cond_timedwait (&st->io_drained, &st->io_lock, &until);
+  drained = st->io_inflight == 0;
+  pthread_mutex_unlock (&st->io_lock);
+  return drained;
+}
+
 static void
 read_done (void *opaque, ssize_t result, int err)
 {
   struct read_req *r = opaque;
+  struct mount_state *st = state (r->req);  /* the reply frees req */
 
   if (result < 0)
     reply_err (r->req, err);
@@ -478,6 +517,7 @@ read_done (void *opaque, ssize_t result, int err)
   if (r->pool)
     mount_buf_unlend (r->pool, r->buf);
   free (r);
+  io_end (st);
 }
 
 /* A read's request and buffer: a pool buffer for a large read while
@@ -514,11 +554,13 @@ op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     return;
   }
   r->req = req;
+  io_begin (state (req));
   err = dio__fs_pread_async (f, r->buf, size, off, read_done, r);
   if (err) {
     if (r->pool)
       mount_buf_unlend (r->pool, r->buf);
     free (r);
+    io_end (state (req));
     reply_err (req, err);
   }
 }
@@ -537,6 +579,7 @@ static void
 write_done (void *opaque, ssize_t result, int err)
 {
   struct write_req *w = opaque;
+  struct mount_state *st = state (w->req);  /* the reply frees req */
 
   if (result < 0)
     reply_err (w->req, err);
@@ -544,6 +587,7 @@ write_done (void *opaque, ssize_t result, int err)
     fuse_reply_write (w->req, result);
   mount_buf_unlend (w->pool, w->owner);
   free (w);
+  io_end (st);
 }
 
 static void
@@ -561,11 +605,13 @@ op_write (fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
   if (w && (w->owner = mount_loop_take_buf ()) != NULL) {
     w->req = req;
     w->pool = state (req)->bufs;
+    io_begin (state (req));
     err = dio__fs_pwrite_async (f, buf, size, off, write_done, w);
     if (err == 0)
       return;
     mount_buf_unlend (w->pool, w->owner);
     free (w);
+    io_end (state (req));
     reply_err (req, err);
     return;
   }
