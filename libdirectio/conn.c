@@ -77,7 +77,8 @@
 
 /* A mount attempt against a server that accepts the connection but never
  * answers gives up after this (a lone first attempt, retry=0: a minute);
- * a soft mount's attempts after timeo x retrans at most. */
+ * a soft mount's attempts after timeo x retrans at most; any attempt
+ * after timeo at most, as a lost reply (attempt_timeout_ms). */
 #define REMOUNT_TIMEOUT_MS 10000
 #define MOUNT_TIMEOUT_MS 60000
 
