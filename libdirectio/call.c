@@ -82,7 +82,7 @@ dio_call_done (struct dio_call *call, int err)
     status = RPC_STATUS_CANCEL;
   call->rpc_status = RPC_STATUS_SUCCESS;
   call->rpc_data = NULL;
-  if (dio_conn_job_done (call->conn, &call->job, status, data))
+  if (dio_conn_job_reclaimed (call->conn, &call->job, status, data))
     return;
   /* libnfs's high-level calls turn the server's "try again later"
    * (NFS3ERR_JUKEBOX) into EAGAIN; raw RPCs were seen to above. */

@@ -261,8 +261,8 @@ socket_lost (int rpc_status, const void *data)
 }
 
 bool
-dio_conn_job_done (struct dio_conn *c, struct dio_job *job, int rpc_status,
-                   const void *data)
+dio_conn_job_reclaimed (struct dio_conn *c, struct dio_job *job,
+                        int rpc_status, const void *data)
 {
   bool lost;
 
@@ -373,8 +373,9 @@ diagnose_mount (struct dio_conn *c)
   }
 }
 
-/* Destroy the context.  Its RPCs come back cancelled: dio_conn_job_done
- * queues them again (or fails them, past their deadline). */
+/* Destroy the context.  Its RPCs come back cancelled:
+ * dio_conn_job_reclaimed queues them again (or fails them, past their
+ * deadline). */
 static void
 destroy_context (struct dio_conn *c)
 {

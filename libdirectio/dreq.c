@@ -341,7 +341,7 @@ read_cb (struct rpc_context *rpc, int status, void *data, void *priv)
   uint32_t done = 0;
   int err = 0;
 
-  if (dio_conn_job_done (c->conn, &c->job, status, data))
+  if (dio_conn_job_reclaimed (c->conn, &c->job, status, data))
     return;                     /* sent again, delayed, or timed out */
   err = dio_rpc_result_errno (c->dreq->m->stats, status, data);
   if (err == 0) {
@@ -373,7 +373,7 @@ write_cb (struct rpc_context *rpc, int status, void *data, void *priv)
   int err = 0, committed = 0;
   const char *verf = NULL;
 
-  if (dio_conn_job_done (c->conn, &c->job, status, data))
+  if (dio_conn_job_reclaimed (c->conn, &c->job, status, data))
     return;
   err = dio_rpc_result_errno (c->dreq->m->stats, status, data);
   if (err == 0) {
