@@ -68,20 +68,18 @@ highlevel_socket_lost (const struct dio_call *call, int err)
 }
 
 void
-dio_call_done (struct dio_call *call, int err)
+dio_call_rpc_done (struct dio_call *call, int rpc_status, const void *data,
+                   int err)
 {
   /* A call fails when its connection is lost: then it is issued again on
    * the next one (or times out).  Raw RPCs tell by their status; libnfs's
    * high-level calls by the state of the connection or their message. */
-  int status = call->rpc_status;
-  const void *data = call->rpc_data;
+  int status = rpc_status;
 
-  if (status == RPC_STATUS_SUCCESS && err
+  if (rpc_status == RPC_STATUS_SUCCESS && err
       && (dio_conn_lost (call->conn)
           || (data == NULL && highlevel_socket_lost (call, err))))
     status = RPC_STATUS_CANCEL;
-  call->rpc_status = RPC_STATUS_SUCCESS;
-  call->rpc_data = NULL;
   if (dio_conn_job_reclaimed (call->conn, &call->job, status, data))
     return;
   /* libnfs's high-level calls turn the server's "try again later"
@@ -96,11 +94,15 @@ dio_call_done (struct dio_call *call, int err)
   dio_waiter_signal (&call->w);
 }
 
-int
-dio_call_rpc_errno (struct dio_call *call, int rpc_status, void *data)
+void
+dio_call_done (struct dio_call *call, int err)
 {
-  call->rpc_status = rpc_status;
-  call->rpc_data = data;
+  dio_call_rpc_done (call, RPC_STATUS_SUCCESS, NULL, err);
+}
+
+int
+dio_call_rpc_errno (struct dio_call *call, int rpc_status, const void *data)
+{
   if (rpc_status != RPC_STATUS_SUCCESS) {
     snprintf (call->msg, sizeof call->msg, "%s",
               rpc_get_error (dio_conn_rpc (call->conn)));

@@ -91,8 +91,8 @@ void dio_conn_submit (struct dio_conn *c, struct dio_job *job);
  * dio_conn_submit), first thing in every job's callback: the job's call
  * has come back with rpc_status and the callback's data (RPC_STATUS_*;
  * pass RPC_STATUS_CANCEL for a high-level libnfs call that failed
- * because its socket broke: see dio_call_done; for a raw NFSv3 RPC, data
- * is its result, which starts with its nfsstat3).  Returns true when
+ * because its socket broke: see dio_call_rpc_done; for a raw NFSv3 RPC,
+ * data is its result, which starts with its nfsstat3).  Returns true when
  * the connection took the job back, and the caller must then not touch
  * it again:
  * - the connection was lost under it (job->replays then counts it): the
