@@ -20,7 +20,6 @@ call_start (struct dio_job *job, struct dio_conn *conn)
 {
   struct dio_call *call = (struct dio_call *) job;
 
-  call->conn = conn;
   call->msg[0] = '\0';          /* an earlier attempt's is not this one's */
   dio_count (call->m->stats->other_rpcs, 1);
   return call->issue (call, conn);
@@ -34,9 +33,10 @@ call_fail (struct dio_job *job, int err)
   call->err = err;
   if (err == ETIMEDOUT && call->msg[0] == '\0')
     snprintf (call->msg, sizeof call->msg, "no answer within the soft timeout");
-  if (call->conn && call->msg[0] == '\0' && dio_conn_nfs (call->conn))
+  if (call->job.conn && call->msg[0] == '\0'
+      && dio_conn_nfs (call->job.conn))
     snprintf (call->msg, sizeof call->msg, "%s",
-              nfs_get_error (dio_conn_nfs (call->conn)));
+              nfs_get_error (dio_conn_nfs (call->job.conn)));
   dio_waiter_signal (&call->w);
 }
 
@@ -77,15 +77,15 @@ dio_call_rpc_done (struct dio_call *call, int rpc_status, const void *data,
   int status = rpc_status;
 
   if (rpc_status == RPC_STATUS_SUCCESS && err
-      && (dio_conn_lost (call->conn)
+      && (dio_conn_lost (call->job.conn)
           || (data == NULL && highlevel_socket_lost (call, err))))
     status = RPC_STATUS_CANCEL;
-  if (dio_conn_job_reclaimed (call->conn, &call->job, status, data))
+  if (dio_conn_job_reclaimed (call->job.conn, &call->job, status, data))
     return;
   /* libnfs's high-level calls turn the server's "try again later"
    * (NFS3ERR_JUKEBOX) into EAGAIN; raw RPCs were seen to above. */
   if (err == EAGAIN && data == NULL) {
-    dio_conn_delay (call->conn, &call->job);
+    dio_conn_delay (call->job.conn, &call->job);
     return;
   }
   if (err)
@@ -105,7 +105,7 @@ dio_call_rpc_errno (struct dio_call *call, int rpc_status, const void *data)
 {
   if (rpc_status != RPC_STATUS_SUCCESS) {
     snprintf (call->msg, sizeof call->msg, "%s",
-              rpc_get_error (dio_conn_rpc (call->conn)));
+              rpc_get_error (dio_conn_rpc (call->job.conn)));
     if (rpc_status == RPC_STATUS_TIMEOUT)
       dio_count (call->m->stats->timeouts, 1);
     return dio_rpcstatus_errno (rpc_status);

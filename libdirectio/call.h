@@ -24,7 +24,6 @@ typedef int (*dio_call_issue_fn) (struct dio_call *call, struct dio_conn *conn);
 struct dio_call {
   struct dio_job job;           /* first */
   struct dio_waiter w;
-  struct dio_conn *conn;
   struct dio_mount *m;
   dio_call_issue_fn issue;
   void *arg;                    /* the issuer's in/out data */

@@ -39,7 +39,9 @@ struct dio_mount_stats;
 struct dio_job {
   struct dio_job *next;         /* queue link (lock) */
   struct dio_job *iprev, *inext; /* in flight (service thread) */
-  struct dio_conn *conn;        /* set before start() */
+  struct dio_conn *conn;        /* set before start(); NULL until the
+                                   first; the one owner of the job's
+                                   connection (callbacks read it) */
   int (*start) (struct dio_job *job, struct dio_conn *conn);
   void (*fail) (struct dio_job *job, int err);
   uint32_t bytes;               /* payload, for the window */

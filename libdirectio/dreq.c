@@ -42,7 +42,6 @@
 struct dio_chunk {
   struct dio_job job;           /* first: a job is a chunk */
   struct dio_dreq *dreq;
-  struct dio_conn *conn;        /* set by start() */
   uint64_t pos;                 /* relative to the request's offset */
   uint32_t count;
   char *bounce;                 /* write data gathered from several iovs */
@@ -341,7 +340,7 @@ read_cb (struct rpc_context *rpc, int status, void *data, void *priv)
   uint32_t done = 0;
   int err = 0;
 
-  if (dio_conn_job_reclaimed (c->conn, &c->job, status, data))
+  if (dio_conn_job_reclaimed (c->job.conn, &c->job, status, data))
     return;                     /* sent again, delayed, or timed out */
   err = dio_rpc_result_errno (c->dreq->m->stats, status, data);
   if (err == 0) {
@@ -373,7 +372,7 @@ write_cb (struct rpc_context *rpc, int status, void *data, void *priv)
   int err = 0, committed = 0;
   const char *verf = NULL;
 
-  if (dio_conn_job_reclaimed (c->conn, &c->job, status, data))
+  if (dio_conn_job_reclaimed (c->job.conn, &c->job, status, data))
     return;
   err = dio_rpc_result_errno (c->dreq->m->stats, status, data);
   if (err == 0) {
@@ -439,7 +438,6 @@ chunk_start (struct dio_job *job, struct dio_conn *conn)
   struct dio_chunk *c = (struct dio_chunk *) job;
   struct rpc_context *rpc = dio_conn_rpc (conn);
 
-  c->conn = conn;
   return c->dreq->write ? start_write (c, rpc) : start_read (c, rpc);
 }
 

@@ -238,7 +238,7 @@ excl_create_cb (struct rpc_context *rpc, int status, void *data,
   if (err == EOPNOTSUPP && res->status == NFS3ERR_NOTSUPP) {
     /* As Linux does: GUARDED then, through libnfs, from now on. */
     a->guarded = true;
-    if (nfs_open2_async (dio_conn_nfs (call->conn), a->rel,
+    if (nfs_open2_async (dio_conn_nfs (call->job.conn), a->rel,
                          a->flags & (O_ACCMODE | O_CREAT | O_EXCL),
                          a->mode, open_cb, call) != 0)
       dio_call_done (call, EIO);
