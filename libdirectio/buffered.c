@@ -56,7 +56,7 @@ inode_of (struct dio_cache_file *cf)
 
 /* ---- the engine as the cache's backend ------------------------------- */
 
-struct xfer {
+struct cache_io {
   struct dio_mount *m;
   bool write;
   dio_cache_done_fn done;
@@ -67,9 +67,9 @@ struct xfer {
  * counters dreq.c added it to (its RPCs stay counted).
  * TODO(lead): a dreq flag that counts nothing would be cleaner. */
 static void
-xfer_done (void *opaque, ssize_t result, int err)
+cache_io_done (void *opaque, ssize_t result, int err)
 {
-  struct xfer *x = opaque;
+  struct cache_io *x = opaque;
   dio_cache_done_fn done = x->done;
   void *arg = x->opaque;
 
@@ -87,7 +87,7 @@ engine_start (struct dio_cache_file *cf, bool write, const struct iovec *iov,
               void *opaque)
 {
   struct dio_inode *ino = inode_of (cf);
-  struct xfer *x = malloc (sizeof *x);
+  struct cache_io *x = malloc (sizeof *x);
 
   if (x == NULL)
     return -1;
@@ -95,7 +95,7 @@ engine_start (struct dio_cache_file *cf, bool write, const struct iovec *iov,
   x->write = write;
   x->done = done;
   x->opaque = opaque;
-  if (dio_dreq_start (ino, write, 0, iov, iovcnt, offset, xfer_done, x)
+  if (dio_dreq_start (ino, write, 0, iov, iovcnt, offset, cache_io_done, x)
       == -1) {
     int err = errno;
     free (x);

@@ -55,7 +55,7 @@ struct dio_dreq {
   bool write;
   int flags;
   uint64_t offset, len;
-  uint32_t xfer;
+  uint32_t chunk_bytes;         /* each chunk's size (the last: less) */
   dio_dreq_done_fn fn;
   void *opaque;
   int iovcnt;
@@ -213,7 +213,7 @@ issue_locked (struct dio_dreq *d, struct dio_chunk **batch)
     struct dio_chunk *c = d->free_slots;
     d->free_slots = c->next_free;
     c->pos = d->next_pos;
-    c->count = DIO_MIN ((uint64_t) d->xfer, limit - d->next_pos);
+    c->count = DIO_MIN ((uint64_t) d->chunk_bytes, limit - d->next_pos);
     c->job.bytes = c->count;
     d->next_pos += c->count;
     d->inflight++;
@@ -253,7 +253,8 @@ resend_or_fail_locked (struct dio_dreq *d, uint64_t prefix,
     return PASS_DONE;
   }
   d->resent = true;
-  dio_count (d->m->stats->resends, (prefix + d->xfer - 1) / d->xfer);
+  dio_count (d->m->stats->resends,
+             (prefix + d->chunk_bytes - 1) / d->chunk_bytes);
   start_pass_locked (d, FILE_SYNC, prefix, batch);
   return PASS_MORE;
 }
@@ -503,8 +504,8 @@ dreq_new (struct dio_inode *ino, bool write, int flags,
 {
   struct dio_mount *m = ino->mount;
   bool alone = __atomic_fetch_add (&m->active[write], 1, __ATOMIC_RELAXED) == 0;
-  uint32_t xfer = chunk_size (m, write, len, alone);
-  uint64_t nchunks = (len + xfer - 1) / xfer;
+  uint32_t chunk_bytes = chunk_size (m, write, len, alone);
+  uint64_t nchunks = (len + chunk_bytes - 1) / chunk_bytes;
   /* Enough chunks to fill every connection's window, and one more batch
    * queued behind it so the pipe never drains between completions. */
   unsigned nslots = DIO_MAX (DIO_MIN (nchunks, 2u * m->nconn * m->opts.window),
@@ -521,7 +522,7 @@ dreq_new (struct dio_inode *ino, bool write, int flags,
   d->flags = flags;
   d->offset = offset;
   d->len = len;
-  d->xfer = xfer;
+  d->chunk_bytes = chunk_bytes;
   memcpy (d->iov, iov, iovcnt * sizeof *iov);
   pthread_mutex_init (&d->lock, NULL);
   d->commit.done = commit_done;
@@ -564,7 +565,7 @@ dio_dreq_start (struct dio_inode *ino, bool write, int flags,
      * one round trip; beside other writes, sharing their COMMIT flushes
      * less (commit.h). */
     d->writer = true;
-    if (dio_commit_writer_begin (&ino->commit) == 0 && len <= d->xfer)
+    if (dio_commit_writer_begin (&ino->commit) == 0 && len <= d->chunk_bytes)
       stable = FILE_SYNC;
   }
   pthread_mutex_lock (&d->lock);
