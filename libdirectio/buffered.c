@@ -56,53 +56,16 @@ inode_of (struct dio_cache_file *cf)
 
 /* ---- the engine as the cache's backend ------------------------------- */
 
-struct cache_io {
-  struct dio_mount *m;
-  bool write;
-  dio_cache_done_fn done;
-  void *opaque;
-};
-
-/* Cache traffic is not direct I/O: take it back out of the direct byte
- * counters dreq.c added it to (its RPCs stay counted).
- * TODO(lead): a dreq flag that counts nothing would be cleaner. */
-static void
-cache_io_done (void *opaque, ssize_t result, int err)
-{
-  struct cache_io *x = opaque;
-  dio_cache_done_fn done = x->done;
-  void *arg = x->opaque;
-
-  if (result > 0)
-    __atomic_fetch_sub (x->write ? &x->m->stats->direct_write_bytes
-                        : &x->m->stats->direct_read_bytes,
-                        (uint64_t) result, __ATOMIC_RELAXED);
-  free (x);
-  done (arg, result, err);
-}
-
 static int
 engine_start (struct dio_cache_file *cf, bool write, const struct iovec *iov,
               int iovcnt, uint64_t offset, dio_cache_done_fn done,
               void *opaque)
 {
-  struct dio_inode *ino = inode_of (cf);
-  struct cache_io *x = malloc (sizeof *x);
-
-  if (x == NULL)
-    return -1;
-  x->m = ino->mount;
-  x->write = write;
-  x->done = done;
-  x->opaque = opaque;
-  if (dio_dreq_start (ino, write, 0, iov, iovcnt, offset, cache_io_done, x)
-      == -1) {
-    int err = errno;
-    free (x);
-    errno = err;
-    return -1;
-  }
-  return 0;
+  /* Cache traffic is not direct I/O: DIO_DREQ_CACHE keeps it out of the
+   * direct byte counters (its RPCs stay counted).  The callbacks have
+   * one signature. */
+  return dio_dreq_start (inode_of (cf), write, DIO_DREQ_CACHE, iov, iovcnt,
+                         offset, done, opaque);
 }
 
 static int

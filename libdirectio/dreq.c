@@ -117,7 +117,7 @@ finish (struct dio_dreq *d, ssize_t result, int err)
   if (d->writer)
     dio_commit_writer_end (&d->ino->commit);
   __atomic_fetch_sub (&d->m->active[d->write], 1, __ATOMIC_RELAXED);
-  if (result > 0) {
+  if (result > 0 && !(d->flags & DIO_DREQ_CACHE)) {
     if (d->write)
       dio_count (d->m->stats->direct_write_bytes, result);
     else
