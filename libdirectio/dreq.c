@@ -226,6 +226,7 @@ static void
 start_pass_locked (struct dio_dreq *d, int stable, uint64_t end,
                    struct dio_chunk **batch)
 {
+  DIO_ASSERT_HELD (&d->lock);
   d->stable = stable;
   d->next_pos = 0;
   d->end = end;
@@ -242,6 +243,7 @@ static enum pass_next
 resend_or_fail_locked (struct dio_dreq *d, uint64_t prefix,
                        struct dio_chunk **batch, ssize_t *result, int *err)
 {
+  DIO_ASSERT_HELD (&d->lock);
   dio_count (d->m->stats->verifier_mismatches, 1);
   if (prefix == 0) {                  /* nothing to make durable */
     result_of_prefix (d, prefix, result, err);

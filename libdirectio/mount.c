@@ -536,6 +536,7 @@ linger_main (void *arg)
 static int
 linger_start_locked (void)
 {
+  DIO_ASSERT_HELD (&registry_lock);
   if (linger_running)
     return 0;
   if (dio_thread_start (&linger_thread, false, "dio-linger", linger_main,
