@@ -35,11 +35,13 @@
  * signalled), are immutable. */
 #include "internal.h"
 
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,6 +86,8 @@ struct dio_conn {
   char *url, *server, *export;
   unsigned mount_port, nfs_port;
   int timeout_ms;
+  int timeo_ms;                 /* a reply later than this is lost */
+  int timerfd;                  /* armed by submitters: see start_inline */
   int mount_retry_ms;
   uint32_t window_bytes, window_max;
   struct dio_mount_stats *stats;
@@ -100,6 +104,7 @@ struct dio_conn {
   bool stopping;
   bool sleeping;                /* in poll: a submitter must wake it */
   bool sleep_scans;             /* ...and wakes for soft deadlines */
+  uint64_t sleep_due_ms;        /* ...and wakes by then (UINT64_MAX: no) */
   bool kick;                    /* new work while down: retry at once */
 
   /* Guarded by ctx_lock (see Threading above). */
@@ -416,6 +421,11 @@ mount_cb (int err, struct nfs_context *nfs, void *data, void *priv)
     /* libnfs's own timeout ("Command timed out") is -EINTR. */
     if (c->start_err && data && strstr ((const char *) data, "timed out"))
       c->start_err = ETIMEDOUT;
+    /* No answer from the server but a transport failure (libnfs says
+     * -EFAULT for those): the connection was lost, as when nfs_service
+     * fails; the first mount tries again. */
+    else if (c->start_err && (err == -EFAULT || err == -1))
+      c->start_err = ECONNRESET;
     snprintf (c->start_msg, sizeof c->start_msg, "%s",
               data ? (const char *) data : "mount failed");
     return;
@@ -439,6 +449,8 @@ attempt_timeout_ms (const struct dio_conn *c)
   int t = !c->ever_up && c->mount_retry_ms == 0 ? MOUNT_TIMEOUT_MS
     : REMOUNT_TIMEOUT_MS;
 
+  if (c->timeo_ms > 0)
+    t = DIO_MIN (t, c->timeo_ms);
   return c->timeout_ms > 0 ? DIO_MIN (t, c->timeout_ms) : t;
 }
 
@@ -566,6 +578,25 @@ wake_locked (struct dio_conn *c)
   }
 }
 
+/* The service thread sleeps, maybe without a timeout, and job was just
+ * sent: make it wake when the job's reply would be lost (a timer, not
+ * a wake-up now, which would cost two context switches per request).
+ * Caller holds lock. */
+static void
+arm_lost_timer (struct dio_conn *c, const struct dio_job *job)
+{
+  uint64_t due = job->sent_ns / 1000000 + 1 + (uint64_t) c->timeo_ms;
+  struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+
+  if (due >= c->sleep_due_ms)
+    return;
+  its.it_value.tv_sec = (c->timeo_ms + 1) / 1000;
+  its.it_value.tv_nsec = (long) ((c->timeo_ms + 1) % 1000) * 1000000;
+  if (timerfd_settime (c->timerfd, 0, &its, NULL) != 0)
+    abort ();                   /* valid arguments cannot fail */
+  c->sleep_due_ms = due;
+}
+
 /* Any thread but c's service thread: start the job on this thread if
  * the context lock is free, the connection is up, no job is queued
  * before it and the window has room (see Threading above).  Returns
@@ -610,6 +641,8 @@ start_inline (struct dio_conn *c, struct dio_job *job)
     || (c->timeout_ms > 0 && !c->sleep_scans);
   if (wake)
     wake_locked (c);
+  else if (c->sleeping && err == 0 && c->timeo_ms > 0)
+    arm_lost_timer (c, job);
   pthread_mutex_unlock (&c->lock);
   pthread_mutex_unlock (&c->ctx_lock);
   return true;
@@ -652,6 +685,33 @@ expire_jobs (struct dio_conn *c)
   }
 }
 
+/* When the oldest RPC in flight is lost if its reply has not come
+ * (ms, dio_now_ms's clock); UINT64_MAX: nothing in flight, or timeo
+ * off. */
+static uint64_t
+lost_due_ms (const struct dio_conn *c)
+{
+  uint64_t due = UINT64_MAX;
+
+  if (c->timeo_ms <= 0)
+    return due;
+  for (const struct dio_job *j = c->inflight_list; j; j = j->inext)
+    due = DIO_MIN (due, j->sent_ns / 1000000 + 1 + (uint64_t) c->timeo_ms);
+  return due;
+}
+
+/* An RPC in flight longer than timeo without its reply is lost (the
+ * server or something on the way dropped it): replace the connection,
+ * which sends it again (dio_conn_job_done), as Linux retransmits after
+ * timeo.  Hard mounts do so for ever, soft ones until the deadline. */
+static void
+resend_lost (struct dio_conn *c)
+{
+  if (!c->need_reset && c->state == CONN_UP
+      && lost_due_ms (c) <= dio_now_ms ())
+    c->need_reset = true;
+}
+
 static bool
 should_stop (struct dio_conn *c)
 {
@@ -685,6 +745,11 @@ poll_timeout (struct dio_conn *c)
       || (c->timeout_ms > 0 && (c->inflight > 0 || c->head != NULL)))
     timeout = timeout == -1 ? DEADLINE_SCAN_MS
       : DIO_MIN (timeout, DEADLINE_SCAN_MS);
+  if (c->inflight > 0 && c->timeo_ms > 0) {
+    uint64_t now = dio_now_ms (), lost = lost_due_ms (c);
+    int due = lost > now ? (int) DIO_MIN (lost - now, (uint64_t) INT_MAX) : 0;
+    timeout = timeout == -1 ? due : DIO_MIN (timeout, due);
+  }
   if (c->delayed) {
     uint64_t now = dio_now_ms ();
     int due = c->delayed->due_ms > now ? (int) (c->delayed->due_ms - now) : 0;
@@ -696,7 +761,7 @@ poll_timeout (struct dio_conn *c)
 static void
 serve_once (struct dio_conn *c)
 {
-  struct pollfd p[2];
+  struct pollfd p[3];
   uint64_t woke_ns;
   int timeout;
 
@@ -706,6 +771,9 @@ serve_once (struct dio_conn *c)
   p[1].fd = c->nfs ? nfs_get_fd (c->nfs) : -1;
   p[1].events = c->nfs ? nfs_which_events (c->nfs) : 0;
   p[1].revents = 0;
+  p[2].fd = c->timerfd;
+  p[2].events = POLLIN;
+  p[2].revents = 0;
 
   /* Submitters write the eventfd only while we sleep on it: under load
    * the thread stays busy with replies and picks jobs up without it. */
@@ -715,10 +783,11 @@ serve_once (struct dio_conn *c)
     timeout = 0;
   c->sleeping = true;
   c->sleep_scans = timeout >= 0 && timeout <= DEADLINE_SCAN_MS;
+  c->sleep_due_ms = timeout < 0 ? UINT64_MAX : dio_now_ms () + timeout;
   pthread_mutex_unlock (&c->lock);
   /* Asleep, the context is free for submitters to send on. */
   pthread_mutex_unlock (&c->ctx_lock);
-  if (poll (p, 2, timeout) == -1 && errno != EINTR)
+  if (poll (p, 3, timeout) == -1 && errno != EINTR)
     abort ();                   /* EFAULT/EINVAL/ENOMEM: nothing to retry */
   woke_ns = dio_now_ns ();
   pthread_mutex_lock (&c->lock);
@@ -728,6 +797,11 @@ serve_once (struct dio_conn *c)
   c->woke_ns = woke_ns;
   if (p[0].revents & POLLIN)
     drain_wakefd (c);
+  if (p[2].revents & POLLIN) {
+    uint64_t v;
+    if (read (c->timerfd, &v, sizeof v) == -1 && errno != EAGAIN)
+      abort ();                 /* a timerfd read cannot otherwise fail */
+  }
   /* Always service: during a mount this also runs libnfs's timeouts.  A
    * failure means the socket is gone (a submitter may have found that
    * out already: then maintain replaces the context). */
@@ -772,6 +846,8 @@ first_attempt (struct dio_conn *c)
   while (!c->ever_up && c->state != CONN_DOWN) {
     serve_once (c);
     check_attempt_deadline (c);
+    if (c->need_reset && !c->mount_failed && c->start_err == 0)
+      c->start_err = ECONNRESET;        /* the connection was lost */
     if (c->mount_failed || c->need_reset)
       attempt_failed (c, c->start_err ? c->start_err : EIO,
                       c->start_msg[0] ? c->start_msg
@@ -844,6 +920,7 @@ service_thread (void *arg)
     maintain (c);
     release_delayed (c);
     start_ready_jobs (c);
+    resend_lost (c);
     expire_jobs (c);
     if (should_stop (c))
       break;
@@ -861,6 +938,8 @@ conn_free (struct dio_conn *c)
 {
   if (c->wakefd >= 0)
     close (c->wakefd);
+  if (c->timerfd >= 0)
+    close (c->timerfd);
   dio_waiter_destroy (&c->started);
   pthread_mutex_destroy (&c->lock);
   pthread_mutex_destroy (&c->ctx_lock);
@@ -882,6 +961,7 @@ dio_conn_start (const struct dio_conn_params *p)
     return NULL;
   }
   c->wakefd = -1;
+  c->timerfd = -1;
   pthread_mutex_init (&c->lock, NULL);
   pthread_mutex_init (&c->ctx_lock, NULL);
   dio_waiter_init (&c->started);
@@ -891,6 +971,7 @@ dio_conn_start (const struct dio_conn_params *p)
   c->mount_port = p->mount_port;
   c->nfs_port = p->nfs_port;
   c->timeout_ms = p->timeout_ms;
+  c->timeo_ms = p->timeo_ms;
   c->mount_retry_ms = p->mount_retry_ms;
   c->window_bytes = p->window_bytes;
   c->window_max = p->window_max;
@@ -902,6 +983,11 @@ dio_conn_start (const struct dio_conn_params *p)
   c->wakefd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (c->wakefd == -1) {
     dio_error (errno, "eventfd");
+    goto err;
+  }
+  c->timerfd = timerfd_create (CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (c->timerfd == -1) {
+    dio_error (errno, "timerfd_create");
     goto err;
   }
   err = dio_thread_start (&c->thread, false, "dio-conn", service_thread, c);

@@ -64,6 +64,9 @@ struct dio_conn_params {
   const char *export;
   unsigned mount_port, nfs_port; /* 0: found through the portmapper */
   int timeout_ms;               /* soft RPC timeout, 0 = hard */
+  int timeo_ms;                 /* an RPC without its reply this long is
+                                   lost: the connection is replaced and
+                                   the RPC sent again; 0 = never */
   int mount_retry_ms;           /* the first mount keeps trying an
                                    unreachable server this long; 0 =
                                    once, -1 = for ever */

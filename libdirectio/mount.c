@@ -192,6 +192,7 @@ conn_params (struct dio_mount *m, struct dio_conn_params *p)
   p->nfs_port = m->opts.port;
   p->timeout_ms = m->opts.soft
     ? (int) (m->opts.timeo * 100 * DIO_MAX (m->opts.retrans, 1u)) : 0;
+  p->timeo_ms = (int) m->opts.timeo * 100;
   /* A first mount tries as long as any call would (mount_nfs's retry=
    * bounds it; minutes). */
   if (m->opts.retry == DIO_RETRY_UNSET)
