@@ -702,8 +702,9 @@ lost_due_ms (const struct dio_conn *c)
 
 /* An RPC in flight longer than timeo without its reply is lost (the
  * server or something on the way dropped it): replace the connection,
- * which sends it again (dio_conn_job_done), as Linux retransmits after
- * timeo.  Hard mounts do so for ever, soft ones until the deadline. */
+ * which sends it again (dio_conn_job_reclaimed), as Linux retransmits
+ * after timeo.  Hard mounts do so for ever, soft ones until the
+ * deadline. */
 static void
 resend_lost (struct dio_conn *c)
 {
