@@ -9,7 +9,9 @@
  * RPC timeout; when a connection fails or a soft deadline passes, the
  * context is destroyed (its RPCs come back cancelled and are queued again,
  * or failed with ETIMEDOUT past their deadline) and a fresh context mounts
- * again, with backoff.
+ * again, with backoff.  An RPC without its reply after timeo is taken
+ * as lost and its connection replaced the same way (Linux retransmits
+ * then): hard mounts resend for ever, soft ones until their deadline.
  *
  * Threading: the libnfs context, the state, the in-flight list and
  * counters are guarded by ctx_lock, the context lock: whoever holds it
@@ -25,13 +27,15 @@
  * going back to sleep were two of the context switches of every small
  * request.  It wakes the service thread only when that must act: the
  * RPC is not all written (POLLOUT), the socket broke, or a soft
- * deadline now needs a thread that sleeps without one.  On that path
- * nothing completes: an RPC that a broken socket cancels is queued
- * again (past its soft deadline too: the service thread fails it), so
- * callbacks never run on a caller's thread.  Lock order: ctx_lock, then
- * lock.  The job queue and the stopping, sleeping and kick flags are
- * guarded by lock and shared with submitters.  Fields set before the
- * thread starts, and readmax/writemax (written before `started` is
+ * deadline now needs a thread that sleeps without one; a thread that
+ * sleeps past the new RPC's timeo gets the timerfd armed instead (it
+ * wakes then to see whether the reply is lost).  On that path nothing
+ * completes: an RPC that a broken socket cancels is queued again (past
+ * its soft deadline too: the service thread fails it), so callbacks
+ * never run on a caller's thread.  Lock order: ctx_lock, then lock.
+ * The job queue, the stopping, sleeping and kick flags and sleep_due_ms
+ * are guarded by lock and shared with submitters.  Fields set before
+ * the thread starts, and readmax/writemax (written before `started` is
  * signalled), are immutable. */
 #include "internal.h"
 
@@ -73,7 +77,8 @@
 
 /* A mount attempt against a server that accepts the connection but never
  * answers gives up after this (a lone first attempt, retry=0: a minute);
- * a soft mount's attempts after timeo x retrans at most. */
+ * a soft mount's attempts after timeo x retrans at most; any attempt
+ * after timeo at most, as a lost reply (attempt_timeout_ms). */
 #define REMOUNT_TIMEOUT_MS 10000
 #define MOUNT_TIMEOUT_MS 60000
 
