@@ -10,13 +10,13 @@
  * still move in rsize requests because fills and write-backs span runs
  * of pages.
  *
- * Each mount that may cache gets one struct dio_cache, made when its
- * first inode is made and freed with its last, so it never outlives the
- * mount (inodes hold mount references).  The cache moves pages with
+ * Each mount that may cache owns one struct dio_cache (m->cache), made
+ * when its first inode is made and freed with its last, so it never
+ * outlives the mount (inodes hold mount references).  The cache moves pages with
  * direct requests (dreq.h) and reads attributes with GETATTR.
  *
- * Threading: the registry is guarded by registry_lock; caches have their
- * own lock (cache-int.h). */
+ * Threading: each mount's cache pointer and count are guarded by
+ * cache_lock; caches have their own lock (cache-int.h). */
 #include "internal.h"
 
 #include <stddef.h>
@@ -28,24 +28,17 @@
 #include "file.h"
 #include "mount.h"
 
-/* TODO(lead): a "struct dio_cache *cache" in struct dio_mount, made in
- * mount_new and freed in mount_free, would replace this registry. */
-struct entry {
-  struct entry *next;
-  struct dio_mount *m;
-  struct dio_cache *c;
-  unsigned refs;                /* inodes attached */
-};
-
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct entry *registry;
+/* Guards every mount's cache and cache_refs (mount.h).  The cache is
+ * the mount's but lives only while inodes are attached, so that the last
+ * close frees its pages, as it always has. */
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Held across fork (fork.c). */
 __attribute__ ((constructor))
 static void
 buffered_atfork (void)
 {
-  dio_fork_hold (&registry_lock);
+  dio_fork_hold (&cache_lock);
 }
 
 static struct dio_inode *
@@ -56,53 +49,16 @@ inode_of (struct dio_cache_file *cf)
 
 /* ---- the engine as the cache's backend ------------------------------- */
 
-struct xfer {
-  struct dio_mount *m;
-  bool write;
-  dio_cache_done_fn done;
-  void *opaque;
-};
-
-/* Cache traffic is not direct I/O: take it back out of the direct byte
- * counters dreq.c added it to (its RPCs stay counted).
- * TODO(lead): a dreq flag that counts nothing would be cleaner. */
-static void
-xfer_done (void *opaque, ssize_t result, int err)
-{
-  struct xfer *x = opaque;
-  dio_cache_done_fn done = x->done;
-  void *arg = x->opaque;
-
-  if (result > 0)
-    __atomic_fetch_sub (x->write ? &x->m->stats->direct_write_bytes
-                        : &x->m->stats->direct_read_bytes,
-                        (uint64_t) result, __ATOMIC_RELAXED);
-  free (x);
-  done (arg, result, err);
-}
-
 static int
 engine_start (struct dio_cache_file *cf, bool write, const struct iovec *iov,
               int iovcnt, uint64_t offset, dio_cache_done_fn done,
               void *opaque)
 {
-  struct dio_inode *ino = inode_of (cf);
-  struct xfer *x = malloc (sizeof *x);
-
-  if (x == NULL)
-    return -1;
-  x->m = ino->mount;
-  x->write = write;
-  x->done = done;
-  x->opaque = opaque;
-  if (dio_dreq_start (ino, write, 0, iov, iovcnt, offset, xfer_done, x)
-      == -1) {
-    int err = errno;
-    free (x);
-    errno = err;
-    return -1;
-  }
-  return 0;
+  /* Cache traffic is not direct I/O: DIO_DREQ_CACHE keeps it out of the
+   * direct byte counters (its RPCs stay counted).  The callbacks have
+   * one signature. */
+  return dio_dreq_start (inode_of (cf), write, DIO_DREQ_CACHE, iov, iovcnt,
+                         offset, done, opaque);
 }
 
 static int
@@ -135,58 +91,42 @@ static const struct dio_cache_ops engine_ops = {
   .release = engine_release,
 };
 
-/* ---- the registry ---------------------------------------------------- */
+/* ---- the mount's cache ---------------------------------------------- */
 
 struct dio_cache *
 dio_buffered_attach (struct dio_mount *m)
 {
-  struct entry *e;
-  struct dio_cache *c = NULL;
+  struct dio_cache *c;
 
   if (m->opts.forcedirectio)
     return NULL;
-  pthread_mutex_lock (&registry_lock);
-  for (e = registry; e && e->m != m; e = e->next)
-    ;
-  if (e == NULL && (e = calloc (1, sizeof *e)) != NULL) {
-    e->m = m;
-    e->c = dio_cache_new (m->opts.cache_size, DIO_CACHE_PAGE, &engine_ops,
-                          m->stats);
-    if (e->c == NULL) {
-      free (e);
-      e = NULL;
-    }
-    else {
-      dio_cache_set_attr_policy (e->c, m->opts.acregmin, m->opts.acregmax,
-                                 m->opts.noac, m->opts.nocto);
-      e->next = registry;
-      registry = e;
-    }
+  pthread_mutex_lock (&cache_lock);
+  if (m->cache == NULL) {
+    m->cache = dio_cache_new (m->opts.cache_size, DIO_CACHE_PAGE,
+                              &engine_ops, m->stats);
+    if (m->cache)
+      dio_cache_set_attr_policy (m->cache, m->opts.acregmin,
+                                 m->opts.acregmax, m->opts.noac,
+                                 m->opts.nocto);
   }
-  if (e) {
-    e->refs++;
-    c = e->c;
-  }
-  pthread_mutex_unlock (&registry_lock);
+  c = m->cache;
+  if (c)
+    m->cache_refs++;
+  pthread_mutex_unlock (&cache_lock);
   return c;
 }
 
 void
 dio_buffered_detach (struct dio_mount *m)
 {
-  struct entry **pp, *e;
+  struct dio_cache *c = NULL;
 
-  pthread_mutex_lock (&registry_lock);
-  for (pp = &registry; *pp && (*pp)->m != m; pp = &(*pp)->next)
-    ;
-  e = *pp;
-  if (e && --e->refs == 0)
-    *pp = e->next;
-  else
-    e = NULL;
-  pthread_mutex_unlock (&registry_lock);
-  if (e) {
-    dio_cache_free (e->c);
-    free (e);
+  pthread_mutex_lock (&cache_lock);
+  assert (m->cache != NULL && m->cache_refs > 0);
+  if (--m->cache_refs == 0) {
+    c = m->cache;
+    m->cache = NULL;
   }
+  pthread_mutex_unlock (&cache_lock);
+  dio_cache_free (c);
 }

@@ -166,6 +166,7 @@ fill_launch_locked (struct fill *f)
 {
   struct dio_cache *c = f->c;
 
+  DIO_ASSERT_HELD (&c->lock);
   pthread_mutex_unlock (&c->lock);
   if (fill_issue (f) == -1)
     fill_done (f, -1, errno);

@@ -191,6 +191,7 @@ wb_start_locked (struct dio_cache_file *cf, uint64_t first, uint64_t last,
   struct wb *wb;
   uint64_t n, i, j, nruns = 0;
 
+  DIO_ASSERT_HELD (&c->lock);
   *err = 0;
   if (cf->ndirty == 0)
     return NULL;

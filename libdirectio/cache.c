@@ -399,6 +399,7 @@ dio_cache_drop_locked (struct dio_cache_file *cf, uint64_t first,
   struct dio_cache *c = cf->cache;
   struct dio_cpage *p = cf->pages, *next;
 
+  DIO_ASSERT_HELD (&c->lock);
   for (; p; p = next) {
     next = p->fnext;
     if (p->index < first || p->index > last || page_dirty (p))
@@ -478,6 +479,7 @@ attr_apply_locked (struct dio_cache_file *cf, const struct dio_cache_attr *a,
   struct dio_cache *c = cf->cache;
   bool changed = !cf->stamp_valid || !attr_equal (&cf->stamp, a);
 
+  DIO_ASSERT_HELD (&c->lock);
   if (cf->attr_valid && t->ms < cf->attr_time)
     return;                     /* newer ones came first */
   /* Pages read under other attributes may be stale: another client

@@ -20,7 +20,6 @@ call_start (struct dio_job *job, struct dio_conn *conn)
 {
   struct dio_call *call = (struct dio_call *) job;
 
-  call->conn = conn;
   call->msg[0] = '\0';          /* an earlier attempt's is not this one's */
   dio_count (call->m->stats->other_rpcs, 1);
   return call->issue (call, conn);
@@ -34,9 +33,10 @@ call_fail (struct dio_job *job, int err)
   call->err = err;
   if (err == ETIMEDOUT && call->msg[0] == '\0')
     snprintf (call->msg, sizeof call->msg, "no answer within the soft timeout");
-  if (call->conn && call->msg[0] == '\0' && dio_conn_nfs (call->conn))
+  if (call->job.conn && call->msg[0] == '\0'
+      && dio_conn_nfs (call->job.conn))
     snprintf (call->msg, sizeof call->msg, "%s",
-              nfs_get_error (dio_conn_nfs (call->conn)));
+              nfs_get_error (dio_conn_nfs (call->job.conn)));
   dio_waiter_signal (&call->w);
 }
 
@@ -68,26 +68,24 @@ highlevel_socket_lost (const struct dio_call *call, int err)
 }
 
 void
-dio_call_done (struct dio_call *call, int err)
+dio_call_rpc_done (struct dio_call *call, int rpc_status, const void *data,
+                   int err)
 {
   /* A call fails when its connection is lost: then it is issued again on
    * the next one (or times out).  Raw RPCs tell by their status; libnfs's
    * high-level calls by the state of the connection or their message. */
-  int status = call->rpc_status;
-  const void *data = call->rpc_data;
+  int status = rpc_status;
 
-  if (status == RPC_STATUS_SUCCESS && err
-      && (dio_conn_lost (call->conn)
+  if (rpc_status == RPC_STATUS_SUCCESS && err
+      && (dio_conn_lost (call->job.conn)
           || (data == NULL && highlevel_socket_lost (call, err))))
     status = RPC_STATUS_CANCEL;
-  call->rpc_status = RPC_STATUS_SUCCESS;
-  call->rpc_data = NULL;
-  if (dio_conn_job_done (call->conn, &call->job, status, data))
+  if (dio_conn_job_reclaimed (call->job.conn, &call->job, status, data))
     return;
   /* libnfs's high-level calls turn the server's "try again later"
    * (NFS3ERR_JUKEBOX) into EAGAIN; raw RPCs were seen to above. */
   if (err == EAGAIN && data == NULL) {
-    dio_conn_delay (call->conn, &call->job);
+    dio_conn_delay (call->job.conn, &call->job);
     return;
   }
   if (err)
@@ -96,14 +94,18 @@ dio_call_done (struct dio_call *call, int err)
   dio_waiter_signal (&call->w);
 }
 
-int
-dio_call_rpc_errno (struct dio_call *call, int rpc_status, void *data)
+void
+dio_call_done (struct dio_call *call, int err)
 {
-  call->rpc_status = rpc_status;
-  call->rpc_data = data;
+  dio_call_rpc_done (call, RPC_STATUS_SUCCESS, NULL, err);
+}
+
+int
+dio_call_rpc_errno (struct dio_call *call, int rpc_status, const void *data)
+{
   if (rpc_status != RPC_STATUS_SUCCESS) {
     snprintf (call->msg, sizeof call->msg, "%s",
-              rpc_get_error (dio_conn_rpc (call->conn)));
+              rpc_get_error (dio_conn_rpc (call->job.conn)));
     if (rpc_status == RPC_STATUS_TIMEOUT)
       dio_count (call->m->stats->timeouts, 1);
     return dio_rpcstatus_errno (rpc_status);

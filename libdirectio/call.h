@@ -16,21 +16,19 @@ struct dio_mount;
 struct dio_call;
 
 /* Runs under the context lock (conn.h: start()): issue one async call
- * whose callback ends with dio_call_done().  Returns 0, or an errno if
+ * whose callback ends with dio_call_done() (a libnfs high-level call) or
+ * dio_call_rpc_done() (a raw RPC).  Returns 0, or an errno if
  * nothing was issued. */
 typedef int (*dio_call_issue_fn) (struct dio_call *call, struct dio_conn *conn);
 
 struct dio_call {
   struct dio_job job;           /* first */
   struct dio_waiter w;
-  struct dio_conn *conn;
   struct dio_mount *m;
   dio_call_issue_fn issue;
   void *arg;                    /* the issuer's in/out data */
   int err;
   char msg[256];                /* detail for err, from libnfs */
-  int rpc_status;               /* a raw RPC's status, for dio_call_done */
-  const void *rpc_data;
 };
 
 /* Issue on the mount's next connection and wait.  Returns 0 or an errno
@@ -38,12 +36,21 @@ struct dio_call {
 int dio_call_run (struct dio_mount *m, struct dio_call *call,
                   dio_call_issue_fn issue, void *arg);
 
-/* Service thread: the call's callback has run; err is its errno. */
+/* Holder of the context lock, last thing in the callback of a libnfs
+ * high-level call (nfs_*_async): it has run; err is its errno. */
 void dio_call_done (struct dio_call *call, int err);
 
-/* Service thread: err from a raw RPC callback's status and data (an
- * NFSv3 result, which starts with its nfsstat3); remembers both for the
- * dio_call_done that must follow. */
-int dio_call_rpc_errno (struct dio_call *call, int rpc_status, void *data);
+/* Holder of the context lock, last thing in the callback of a raw RPC
+ * (rpc_nfs3_*_async): it has come back with rpc_status and data (an
+ * NFSv3 result, which starts with its nfsstat3), and err is what the
+ * callback makes of them (from dio_call_rpc_errno).  A lost connection
+ * or NFS3ERR_JUKEBOX sends the call again instead of completing it. */
+void dio_call_rpc_done (struct dio_call *call, int rpc_status,
+                        const void *data, int err);
+
+/* A raw RPC callback's errno from its status and data; a failed RPC
+ * leaves libnfs's reason in call->msg. */
+int dio_call_rpc_errno (struct dio_call *call, int rpc_status,
+                        const void *data);
 
 #endif /* DIO_CALL_H */

@@ -96,7 +96,7 @@ commit_cb (struct rpc_context *rpc, int status, void *data, void *priv)
   COMMIT3res *res = data;
   int err;
 
-  if (dio_conn_job_done (g->job.conn, &g->job, status, data))
+  if (dio_conn_job_reclaimed (g->job.conn, &g->job, status, data))
     return;                     /* sent again, delayed, or timed out */
   err = dio_rpc_result_errno (g->ino->mount->stats, status, data);
   commit_finished (g, err, err ? NULL : res->COMMIT3res_u.resok.verf);

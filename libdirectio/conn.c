@@ -271,8 +271,8 @@ socket_lost (int rpc_status, const void *data)
 }
 
 bool
-dio_conn_job_done (struct dio_conn *c, struct dio_job *job, int rpc_status,
-                   const void *data)
+dio_conn_job_reclaimed (struct dio_conn *c, struct dio_job *job,
+                        int rpc_status, const void *data)
 {
   bool lost;
 
@@ -383,8 +383,9 @@ diagnose_mount (struct dio_conn *c)
   }
 }
 
-/* Destroy the context.  Its RPCs come back cancelled: dio_conn_job_done
- * queues them again (or fails them, past their deadline). */
+/* Destroy the context.  Its RPCs come back cancelled:
+ * dio_conn_job_reclaimed queues them again (or fails them, past their
+ * deadline). */
 static void
 destroy_context (struct dio_conn *c)
 {
@@ -706,8 +707,9 @@ lost_due_ms (const struct dio_conn *c)
 
 /* An RPC in flight longer than timeo without its reply is lost (the
  * server or something on the way dropped it): replace the connection,
- * which sends it again (dio_conn_job_done), as Linux retransmits after
- * timeo.  Hard mounts do so for ever, soft ones until the deadline. */
+ * which sends it again (dio_conn_job_reclaimed), as Linux retransmits
+ * after timeo.  Hard mounts do so for ever, soft ones until the
+ * deadline. */
 static void
 resend_lost (struct dio_conn *c)
 {

@@ -20,16 +20,28 @@ struct dio_mount_stats;
  * connection's context lock, on the service thread or on the submitting
  * thread (see dio_conn_submit), and issues one asynchronous libnfs call
  * whose callback (on the service thread; on the submitting thread only
- * for an RPC that a broken socket cancels, which dio_conn_job_done then
- * queues again) must first call dio_conn_job_done() and do nothing more
- * if it returns true.  If start() returns an errno instead of 0, nothing
- * was issued and the connection calls fail() with it, on the service
- * thread.  A job may be started again (after a reconnect): start() must
- * not assume it runs once. */
+ * for an RPC that a broken socket cancels, which the connection then
+ * queues again) must first call dio_conn_job_reclaimed() and, if that
+ * returns true (the connection took the job back), do nothing more.
+ * If start() returns an errno instead of 0, nothing was issued and the
+ * connection calls fail() with it, on the service thread.  A job may be
+ * started again (after a reconnect): start() must not assume it runs
+ * once.
+ *
+ * The kinds of job, each the first member of its own struct:
+ * - a chunk of a direct request (dreq.c: chunk_start, chunk_fail): one
+ *   READ or WRITE of at most rsize/wsize bytes;
+ * - a COMMIT of a file's commit group (commit.c: commit_start,
+ *   commit_fail);
+ * - a metadata call (call.c: call_start, call_fail), whose start() runs
+ *   the issuer its caller gave dio_call_run (file.c, namespace.c,
+ *   fsops.c, fsops-mount.c). */
 struct dio_job {
   struct dio_job *next;         /* queue link (lock) */
   struct dio_job *iprev, *inext; /* in flight (service thread) */
-  struct dio_conn *conn;        /* set before start() */
+  struct dio_conn *conn;        /* set before start(); NULL until the
+                                   first; the one owner of the job's
+                                   connection (callbacks read it) */
   int (*start) (struct dio_job *job, struct dio_conn *conn);
   void (*fail) (struct dio_job *job, int err);
   uint32_t bytes;               /* payload, for the window */
@@ -81,27 +93,31 @@ void dio_conn_stop (struct dio_conn *c);
 void dio_conn_submit (struct dio_conn *c, struct dio_job *job);
 
 /* Holder of the context lock (the service thread, or a submitter inside
- * dio_conn_submit): the job's call has come back with rpc_status and
- * the callback's data (RPC_STATUS_*; pass RPC_STATUS_CANCEL for a
- * high-level libnfs call that failed because its socket broke: see
- * dio_call_done; for a raw NFSv3 RPC, data is its result, which starts
- * with its nfsstat3).  If the connection was lost under it (job->replays
- * then counts it), the job is queued again for the next connection, or
- * failed with ETIMEDOUT through fail() past its soft deadline (on the
- * service thread; a submitter queues it again, and expire_jobs fails
- * it); if the server
- * answered NFS3ERR_JUKEBOX, it is sent again after a pause
- * (dio_conn_delay).  Then true is returned: the caller must not touch the
- * job again. */
-bool dio_conn_job_done (struct dio_conn *c, struct dio_job *job,
-                        int rpc_status, const void *data);
+ * dio_conn_submit), first thing in every job's callback: the job's call
+ * has come back with rpc_status and the callback's data (RPC_STATUS_*;
+ * pass RPC_STATUS_CANCEL for a high-level libnfs call that failed
+ * because its socket broke: see dio_call_rpc_done; for a raw NFSv3 RPC,
+ * data is its result, which starts with its nfsstat3).  Returns true when
+ * the connection took the job back, and the caller must then not touch
+ * it again:
+ * - the connection was lost under it (job->replays then counts it): the
+ *   job is queued again for the next connection, or, past its soft
+ *   deadline, failed with ETIMEDOUT through fail() (on the service
+ *   thread; a submitter queues it again, and expire_jobs fails it);
+ * - the server answered NFS3ERR_JUKEBOX: it is sent again after a pause
+ *   (dio_conn_delay).
+ * Returns false when the reply is the job's to handle: the callback
+ * completes it. */
+bool dio_conn_job_reclaimed (struct dio_conn *c, struct dio_job *job,
+                             int rpc_status, const void *data);
 
 /* Service thread only, from the job's callback instead of completing
  * it: the server said "try again later" (NFS3ERR_JUKEBOX, e.g. while it
  * recalls the file from tape).  The job is started again after a pause,
  * 100 ms doubling to 5 s, as often as it takes (as Linux does); past its
- * soft deadline it fails with ETIMEDOUT instead.  dio_conn_job_done does
- * this for raw RPCs; call.c for libnfs's high-level calls. */
+ * soft deadline it fails with ETIMEDOUT instead.
+ * dio_conn_job_reclaimed does this for raw RPCs; call.c for libnfs's
+ * high-level calls. */
 void dio_conn_delay (struct dio_conn *c, struct dio_job *job);
 
 /* Holder of the context lock: is the connection broken (being

@@ -42,7 +42,6 @@
 struct dio_chunk {
   struct dio_job job;           /* first: a job is a chunk */
   struct dio_dreq *dreq;
-  struct dio_conn *conn;        /* set by start() */
   uint64_t pos;                 /* relative to the request's offset */
   uint32_t count;
   char *bounce;                 /* write data gathered from several iovs */
@@ -56,7 +55,7 @@ struct dio_dreq {
   bool write;
   int flags;
   uint64_t offset, len;
-  uint32_t xfer;
+  uint32_t chunk_bytes;         /* each chunk's size (the last: less) */
   dio_dreq_done_fn fn;
   void *opaque;
   int iovcnt;
@@ -118,7 +117,7 @@ finish (struct dio_dreq *d, ssize_t result, int err)
   if (d->writer)
     dio_commit_writer_end (&d->ino->commit);
   __atomic_fetch_sub (&d->m->active[d->write], 1, __ATOMIC_RELAXED);
-  if (result > 0) {
+  if (result > 0 && !(d->flags & DIO_DREQ_CACHE)) {
     if (d->write)
       dio_count (d->m->stats->direct_write_bytes, result);
     else
@@ -214,7 +213,7 @@ issue_locked (struct dio_dreq *d, struct dio_chunk **batch)
     struct dio_chunk *c = d->free_slots;
     d->free_slots = c->next_free;
     c->pos = d->next_pos;
-    c->count = DIO_MIN ((uint64_t) d->xfer, limit - d->next_pos);
+    c->count = DIO_MIN ((uint64_t) d->chunk_bytes, limit - d->next_pos);
     c->job.bytes = c->count;
     d->next_pos += c->count;
     d->inflight++;
@@ -227,6 +226,7 @@ static void
 start_pass_locked (struct dio_dreq *d, int stable, uint64_t end,
                    struct dio_chunk **batch)
 {
+  DIO_ASSERT_HELD (&d->lock);
   d->stable = stable;
   d->next_pos = 0;
   d->end = end;
@@ -243,6 +243,7 @@ static enum pass_next
 resend_or_fail_locked (struct dio_dreq *d, uint64_t prefix,
                        struct dio_chunk **batch, ssize_t *result, int *err)
 {
+  DIO_ASSERT_HELD (&d->lock);
   dio_count (d->m->stats->verifier_mismatches, 1);
   if (prefix == 0) {                  /* nothing to make durable */
     result_of_prefix (d, prefix, result, err);
@@ -254,7 +255,8 @@ resend_or_fail_locked (struct dio_dreq *d, uint64_t prefix,
     return PASS_DONE;
   }
   d->resent = true;
-  dio_count (d->m->stats->resends, (prefix + d->xfer - 1) / d->xfer);
+  dio_count (d->m->stats->resends,
+             (prefix + d->chunk_bytes - 1) / d->chunk_bytes);
   start_pass_locked (d, FILE_SYNC, prefix, batch);
   return PASS_MORE;
 }
@@ -341,7 +343,7 @@ read_cb (struct rpc_context *rpc, int status, void *data, void *priv)
   uint32_t done = 0;
   int err = 0;
 
-  if (dio_conn_job_done (c->conn, &c->job, status, data))
+  if (dio_conn_job_reclaimed (c->job.conn, &c->job, status, data))
     return;                     /* sent again, delayed, or timed out */
   err = dio_rpc_result_errno (c->dreq->m->stats, status, data);
   if (err == 0) {
@@ -373,7 +375,7 @@ write_cb (struct rpc_context *rpc, int status, void *data, void *priv)
   int err = 0, committed = 0;
   const char *verf = NULL;
 
-  if (dio_conn_job_done (c->conn, &c->job, status, data))
+  if (dio_conn_job_reclaimed (c->job.conn, &c->job, status, data))
     return;
   err = dio_rpc_result_errno (c->dreq->m->stats, status, data);
   if (err == 0) {
@@ -439,7 +441,6 @@ chunk_start (struct dio_job *job, struct dio_conn *conn)
   struct dio_chunk *c = (struct dio_chunk *) job;
   struct rpc_context *rpc = dio_conn_rpc (conn);
 
-  c->conn = conn;
   return c->dreq->write ? start_write (c, rpc) : start_read (c, rpc);
 }
 
@@ -505,8 +506,8 @@ dreq_new (struct dio_inode *ino, bool write, int flags,
 {
   struct dio_mount *m = ino->mount;
   bool alone = __atomic_fetch_add (&m->active[write], 1, __ATOMIC_RELAXED) == 0;
-  uint32_t xfer = chunk_size (m, write, len, alone);
-  uint64_t nchunks = (len + xfer - 1) / xfer;
+  uint32_t chunk_bytes = chunk_size (m, write, len, alone);
+  uint64_t nchunks = (len + chunk_bytes - 1) / chunk_bytes;
   /* Enough chunks to fill every connection's window, and one more batch
    * queued behind it so the pipe never drains between completions. */
   unsigned nslots = DIO_MAX (DIO_MIN (nchunks, 2u * m->nconn * m->opts.window),
@@ -523,7 +524,7 @@ dreq_new (struct dio_inode *ino, bool write, int flags,
   d->flags = flags;
   d->offset = offset;
   d->len = len;
-  d->xfer = xfer;
+  d->chunk_bytes = chunk_bytes;
   memcpy (d->iov, iov, iovcnt * sizeof *iov);
   pthread_mutex_init (&d->lock, NULL);
   d->commit.done = commit_done;
@@ -566,7 +567,7 @@ dio_dreq_start (struct dio_inode *ino, bool write, int flags,
      * one round trip; beside other writes, sharing their COMMIT flushes
      * less (commit.h). */
     d->writer = true;
-    if (dio_commit_writer_begin (&ino->commit) == 0 && len <= d->xfer)
+    if (dio_commit_writer_begin (&ino->commit) == 0 && len <= d->chunk_bytes)
       stable = FILE_SYNC;
   }
   pthread_mutex_lock (&d->lock);

@@ -220,7 +220,8 @@ excl_setattr_cb (struct rpc_context *rpc, int status, void *data,
 {
   struct dio_call *call = priv;
 
-  dio_call_done (call, dio_call_rpc_errno (call, status, data));
+  dio_call_rpc_done (call, status, data,
+                     dio_call_rpc_errno (call, status, data));
 }
 
 static void
@@ -236,17 +237,15 @@ excl_create_cb (struct rpc_context *rpc, int status, void *data,
 
   if (err == EOPNOTSUPP && res->status == NFS3ERR_NOTSUPP) {
     /* As Linux does: GUARDED then, through libnfs, from now on. */
-    call->rpc_status = RPC_STATUS_SUCCESS;
-    call->rpc_data = NULL;
     a->guarded = true;
-    if (nfs_open2_async (dio_conn_nfs (call->conn), a->rel,
+    if (nfs_open2_async (dio_conn_nfs (call->job.conn), a->rel,
                          a->flags & (O_ACCMODE | O_CREAT | O_EXCL),
                          a->mode, open_cb, call) != 0)
       dio_call_done (call, EIO);
     return;
   }
   if (err) {
-    dio_call_done (call, err);
+    dio_call_rpc_done (call, status, data, err);
     return;
   }
   obj = &res->CREATE3res_u.resok.obj;
@@ -255,7 +254,7 @@ excl_create_cb (struct rpc_context *rpc, int status, void *data,
                    obj->post_op_fh3_u.handle.data.data_len)) {
     snprintf (call->msg, sizeof call->msg, "CREATE returned no usable "
               "file handle");
-    dio_call_done (call, EPROTO);
+    dio_call_rpc_done (call, status, data, EPROTO);
     return;
   }
   args = (SETATTR3args) {
@@ -268,7 +267,7 @@ excl_create_cb (struct rpc_context *rpc, int status, void *data,
     },
   };
   if (rpc_nfs3_setattr_async (rpc, excl_setattr_cb, &args, call) != 0)
-    dio_call_done (call, EIO);
+    dio_call_rpc_done (call, status, data, EIO);
 }
 
 static void
@@ -531,7 +530,7 @@ getattr_cb (struct rpc_context *rpc, int status, void *data, void *priv)
 
   if (err == 0)
     dio_fattr_to_stat (&res->GETATTR3res_u.resok.obj_attributes, a->st);
-  dio_call_done (call, err);
+  dio_call_rpc_done (call, status, data, err);
 }
 
 static int
@@ -573,7 +572,7 @@ setattr_cb (struct rpc_context *rpc, int status, void *data, void *priv)
   if (err && call->job.replays > 0 && status == RPC_STATUS_SUCCESS
       && res->status == NFS3ERR_NOT_SYNC)
     err = 0;
-  dio_call_done (call, err);
+  dio_call_rpc_done (call, status, data, err);
 }
 
 static int

@@ -8,7 +8,7 @@
  * Threading: a struct dio__fs is immutable after dio__fs_new, so any
  * number of threads use it at once; each call's state is on its
  * caller's stack.  Results are written by the service thread before it
- * signals the caller (dio_call_done). */
+ * signals the caller (dio_call_rpc_done). */
 #include "internal.h"
 
 #include <stdio.h>
@@ -68,7 +68,7 @@ rpc_req_cb (struct rpc_context *rpc, int status, void *data, void *priv)
 
   if (err == 0 && r->take)
     err = r->take (data, r->out);
-  dio_call_done (call, err);
+  dio_call_rpc_done (call, status, data, err);
 }
 
 static int

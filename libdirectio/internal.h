@@ -11,6 +11,7 @@
 
 #include <config.h>
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -61,5 +62,11 @@ void dio_waiter_signal (struct dio_waiter *w);
 #define DIO_MAX(a, b) ((a) > (b) ? (a) : (b))
 /* n rounded up to a multiple of align, a power of two. */
 #define DIO_ALIGN_UP(n, align) (((n) + (align) - 1) & ~((size_t) (align) - 1))
+
+/* A "lock held" precondition (README.md, "Checked preconditions"): it
+ * can only tell that some thread holds the mutex, not that this one
+ * does.  For functions called once per request or transfer, not per
+ * page or RPC. */
+#define DIO_ASSERT_HELD(mutex) assert (pthread_mutex_trylock (mutex) == EBUSY)
 
 #endif /* DIO_INTERNAL_H */

@@ -180,7 +180,7 @@ libnfs_url (const char *server, const char *export,
 static int
 conn_params (struct dio_mount *m, struct dio_conn_params *p)
 {
-  uint32_t xfer_hint = m->opts.rsize ? m->opts.rsize : 1024 * 1024;
+  uint32_t rpc_size_hint = m->opts.rsize ? m->opts.rsize : 1024 * 1024;
 
   memset (p, 0, sizeof *p);
   p->url = libnfs_url (m->server, m->export, &m->opts, m->nfs_args);
@@ -205,7 +205,7 @@ conn_params (struct dio_mount *m, struct dio_conn_params *p)
    * what random 4 KiB I/O needs (one connection to ganesha on loopback:
    * 14.7k IOPS at 1 in flight, 18.6k at 64; README.md, "Engine
    * defaults"). */
-  p->window_bytes = m->opts.window * DIO_MAX (xfer_hint, m->opts.wsize);
+  p->window_bytes = m->opts.window * DIO_MAX (rpc_size_hint, m->opts.wsize);
   p->window_max = DIO_MAX (m->opts.window, 64u);
   p->stats = m->stats;
   return 0;
@@ -304,7 +304,7 @@ mount_reaper (void *m)
 }
 
 static uint32_t
-clamp_xfer (uint32_t want, uint32_t server_max)
+clamp_rpc_size (uint32_t want, uint32_t server_max)
 {
   uint32_t v = server_max ? server_max : 1024 * 1024;
   if (want && want < v)
@@ -335,8 +335,8 @@ mount_new (const struct dio_url *u, const struct dio_options *opts)
   if (probe_export (m, u->path) == -1)
     goto err;
   m->nconn = 1;
-  m->rsize = clamp_xfer (opts->rsize, dio_conn_readmax (m->conns[0]));
-  m->wsize = clamp_xfer (opts->wsize, dio_conn_writemax (m->conns[0]));
+  m->rsize = clamp_rpc_size (opts->rsize, dio_conn_readmax (m->conns[0]));
+  m->wsize = clamp_rpc_size (opts->wsize, dio_conn_writemax (m->conns[0]));
   if (conn_params (m, &cp) == -1)
     goto err;
   for (; m->nconn < opts->nconnect; m->nconn++) {
@@ -537,6 +537,7 @@ linger_main (void *arg)
 static int
 linger_start_locked (void)
 {
+  DIO_ASSERT_HELD (&registry_lock);
   if (linger_running)
     return 0;
   if (dio_thread_start (&linger_thread, false, "dio-linger", linger_main,

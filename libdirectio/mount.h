@@ -39,6 +39,12 @@ struct dio_mount {
   /* Guarded by inode_lock: the inodes open on this mount. */
   pthread_mutex_t inode_lock;
   struct dio_inode *inodes;
+
+  /* Guarded by buffered.c's cache_lock: the mount's page cache, made
+   * when its first inode attaches and freed when its last detaches
+   * (buffered.c), and how many inodes are attached. */
+  struct dio_cache *cache;
+  unsigned cache_refs;
 };
 
 /* Find or create the mount serving u->path with opts; *rel is set to the

@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "conn.h"
+
 void
 dio_waiter_init (struct dio_waiter *w)
 {
@@ -26,9 +28,12 @@ dio_waiter_destroy (struct dio_waiter *w)
   sem_destroy (&w->sem);
 }
 
+/* Never on a service thread: only a service thread could signal it
+ * (README.md, "Threads"). */
 void
 dio_waiter_wait (struct dio_waiter *w)
 {
+  assert (!dio_conn_on_service_thread ());
   while (sem_wait (&w->sem) == -1)
     if (errno != EINTR)
       abort ();                 /* EINVAL: not a semaphore */

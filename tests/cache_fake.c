@@ -12,8 +12,8 @@
 #include "cache_fake.h"
 #include "iov.h"
 
-struct xfer {
-  struct xfer *next;
+struct fake_io {
+  struct fake_io *next;
   struct fake_file *f;
   bool write;
   struct iovec *iov;
@@ -25,7 +25,7 @@ struct xfer {
 
 static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
-static struct xfer *queue_head, **queue_tail = &queue_head;
+static struct fake_io *queue_head, **queue_tail = &queue_head;
 static bool async_mode, stopping;
 static pthread_t completer;
 static struct dio_cache *the_cache;
@@ -64,7 +64,7 @@ tick (struct fake_file *f)
 
 /* Do the transfer; the result as the engine gives it. */
 static ssize_t
-perform (struct xfer *x, int *err)
+perform (struct fake_io *x, int *err)
 {
   struct fake_file *f = x->f;
   uint64_t len = 0, n;
@@ -112,7 +112,7 @@ perform (struct xfer *x, int *err)
 }
 
 static void
-complete (struct xfer *x)
+complete (struct fake_io *x)
 {
   int err;
   ssize_t r = perform (x, &err);
@@ -127,7 +127,7 @@ completer_main (void *arg)
 {
   pthread_mutex_lock (&queue_lock);
   for (;;) {
-    struct xfer *x;
+    struct fake_io *x;
     while (queue_head == NULL && !stopping)
       pthread_cond_wait (&queue_cond, &queue_lock);
     if (queue_head == NULL)
@@ -149,7 +149,7 @@ fake_start (struct dio_cache_file *cf, bool write, const struct iovec *iov,
             int iovcnt, uint64_t offset, dio_cache_done_fn done,
             void *opaque)
 {
-  struct xfer *x = calloc (1, sizeof *x);
+  struct fake_io *x = calloc (1, sizeof *x);
   uint64_t n = dio_cache_npages (the_cache);
   uint64_t old = __atomic_load_n (&max_pages_seen, __ATOMIC_RELAXED);
 
