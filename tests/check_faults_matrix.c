@@ -377,29 +377,28 @@ struct fault {
   int applies;                  /* F_*: which procedures */
   int ran;                      /* did the server run the call */
   bool slow;                    /* pauses: fewer cells under a tool */
-  bool soft_only;
 };
 
 static const struct fault faults[] = {
-  { "jukebox:times=2", 0, F_ALL, SERVER_YES, true, false },
-  { "error=STALE:times=all", ESTALE, F_ALL, SERVER_NO, false, false },
-  { "error=IO:times=all", EIO, F_ALL, SERVER_NO, false, false },
-  { "error=ACCES:times=all", EACCES, F_ALL, SERVER_NO, false, false },
-  { "error=NOSPC:times=all", ENOSPC, F_MODIFY, SERVER_NO, false, false },
-  { "error=DQUOT:times=all", EDQUOT, F_MODIFY, SERVER_NO, false, false },
-  { "error=FBIG:times=all", EFBIG, F_WRITE, SERVER_NO, false, false },
-  { "error=ROFS:times=all", EROFS, F_MODIFY, SERVER_NO, false, false },
-  { "short", 0, F_DATA, SERVER_YES, false, false },
-  { "zero", EIO, F_DATA, SERVER_MAYBE, false, false },
-  { "verf", 0, F_VERF, SERVER_YES, false, false },
-  { "fin-before", 0, F_ALL, SERVER_YES, false, false },
-  { "rst-before", 0, F_ALL, SERVER_YES, false, false },
-  { "fin-after", 0, F_ALL, SERVER_YES, false, false },
-  { "rst-after", 0, F_ALL, SERVER_YES, false, false },
-  { "fin-mid", 0, F_ALL, SERVER_YES, false, false },
-  { "delay=150", 0, F_ALL, SERVER_YES, true, false },
-  { "dup", 0, F_ALL, SERVER_YES, false, false },
-  { "drop", 0, F_ALL, SERVER_YES, true, false },
+  { "jukebox:times=2", 0, F_ALL, SERVER_YES, true },
+  { "error=STALE:times=all", ESTALE, F_ALL, SERVER_NO, false },
+  { "error=IO:times=all", EIO, F_ALL, SERVER_NO, false },
+  { "error=ACCES:times=all", EACCES, F_ALL, SERVER_NO, false },
+  { "error=NOSPC:times=all", ENOSPC, F_MODIFY, SERVER_NO, false },
+  { "error=DQUOT:times=all", EDQUOT, F_MODIFY, SERVER_NO, false },
+  { "error=FBIG:times=all", EFBIG, F_WRITE, SERVER_NO, false },
+  { "error=ROFS:times=all", EROFS, F_MODIFY, SERVER_NO, false },
+  { "short", 0, F_DATA, SERVER_YES, false },
+  { "zero", EIO, F_DATA, SERVER_MAYBE, false },
+  { "verf", 0, F_VERF, SERVER_YES, false },
+  { "fin-before", 0, F_ALL, SERVER_YES, false },
+  { "rst-before", 0, F_ALL, SERVER_YES, false },
+  { "fin-after", 0, F_ALL, SERVER_YES, false },
+  { "rst-after", 0, F_ALL, SERVER_YES, false },
+  { "fin-mid", 0, F_ALL, SERVER_YES, false },
+  { "delay=150", 0, F_ALL, SERVER_YES, true },
+  { "dup", 0, F_ALL, SERVER_YES, false },
+  { "drop", 0, F_ALL, SERVER_YES, true },
 };
 #define NFAULTS (sizeof faults / sizeof faults[0])
 
@@ -690,7 +689,7 @@ run_matrix (bool soft)
     for (size_t fi = 0; fi < NFAULTS; fi++) {
       const struct fault *f = &faults[fi];
 
-      if (!applies (f, &calls[ci]) || (f->soft_only && !soft))
+      if (!applies (f, &calls[ci]))
         continue;
       /* Under a tool, the pauses for a few calls only. */
       if (tool && f->slow && ci % 4 != 0) {
