@@ -55,6 +55,11 @@ timed ()
     "$(minus "$(cpu_of "$ganesha_pid")" "$g0")"
 }
 
+# The yardstick plugin (bench/nbdkit-floor.c): built here, not shipped.
+floor_plugin=$work/nbdkit-floor.so
+cc -O2 -Wall -Wextra -fPIC -shared -o "$floor_plugin" \
+   "$(dirname "$0")/nbdkit-floor.c" $(pkg-config --cflags --libs libnfs)
+
 bytes=$(( size_mib << 20 ))
 echo "== making a $size_mib MiB source file"
 head -c "$bytes" /dev/urandom > "$work/src"
@@ -93,6 +98,8 @@ start_server ()
       nbdkit --foreground -U "$sock" "$plugin" "$(ours_url nbd.img)" writes=unstable & ;;
     nbdkit-memory)      # nbdkit's own cost: a plugin that does no I/O
       nbdkit --foreground -U "$sock" memory "${size_mib}M" & ;;
+    nbdkit-floor)       # nbdkit and libnfs alone: a plugin that waits for NFS
+      nbdkit --foreground -U "$sock" "$floor_plugin" url="$(ours_url nbd.img)" & ;;
     qemu-nbd)
       qemu-nbd --persistent --shared=16 -k "$sock" -f raw --cache=none \
         "$(pm_url nbd.img)" & ;;
@@ -219,6 +226,13 @@ nbd_round ()
   fio_job randread-4K-qd16 nbdkit-memory "$rep" randread 4K 16
   fio_job randwrite-4K-qd16-unstable nbdkit-memory "$rep" randwrite 4K 16
   fio_job seqwrite-1M-qd16 nbdkit-memory "$rep" write 1M 16
+  stop_server
+  # The floor under any plugin that waits for the NFS server in nbdkit's
+  # thread: one libnfs context per thread, synchronous calls, no engine.
+  start_server nbdkit-floor
+  fio_job randread-4K-qd16 nbdkit-floor "$rep" randread 4K 16
+  fio_job randread-4K-qd64 nbdkit-floor "$rep" randread 4K 64
+  fio_job randwrite-4K-qd16-unstable nbdkit-floor "$rep" randwrite 4K 16
   stop_server
 }
 
