@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,20 +144,21 @@ floor_get_size (void *handle)
   return file_size;
 }
 
+/* COUNT bytes at OFFSET, in as many calls as libnfs needs. */
 static int
-floor_pread (void *handle, void *buf, uint32_t count, uint64_t offset,
-             uint32_t flags)
+transfer (bool write, char *buf, uint32_t count, uint64_t offset)
 {
   struct thread_ctx *t = ctx_get ();
 
-  (void) handle; (void) flags;
   while (t && count > 0) {
-    int n = nfs_pread (t->nfs, t->fh, offset, count, buf);
+    int n = write ? nfs_pwrite (t->nfs, t->fh, offset, count, buf)
+                  : nfs_pread (t->nfs, t->fh, offset, count, buf);
     if (n <= 0) {
-      nbdkit_error ("floor: pread: %s", n ? nfs_get_error (t->nfs) : "EOF");
+      nbdkit_error ("floor: %s: %s", write ? "pwrite" : "pread",
+                    n ? nfs_get_error (t->nfs) : "no progress");
       break;
     }
-    buf = (char *) buf + n;
+    buf += n;
     offset += n;
     count -= n;
   }
@@ -167,26 +169,19 @@ floor_pread (void *handle, void *buf, uint32_t count, uint64_t offset,
 }
 
 static int
+floor_pread (void *handle, void *buf, uint32_t count, uint64_t offset,
+             uint32_t flags)
+{
+  (void) handle; (void) flags;
+  return transfer (false, buf, count, offset);
+}
+
+static int
 floor_pwrite (void *handle, const void *buf, uint32_t count, uint64_t offset,
               uint32_t flags)
 {
-  struct thread_ctx *t = ctx_get ();
-
   (void) handle; (void) flags;
-  while (t && count > 0) {
-    int n = nfs_pwrite (t->nfs, t->fh, offset, count, (void *) buf);
-    if (n <= 0) {
-      nbdkit_error ("floor: pwrite: %s", n ? nfs_get_error (t->nfs) : "0");
-      break;
-    }
-    buf = (const char *) buf + n;
-    offset += n;
-    count -= n;
-  }
-  if (count == 0)
-    return 0;
-  errno = EIO;
-  return -1;
+  return transfer (true, (char *) buf, count, offset);
 }
 
 static int
