@@ -294,6 +294,45 @@ for rep in $(seq 1 "$reps"); do
   bench_read "$rep"
 done
 
+# ---- where a 4 KiB read's CPU goes ----------------------------------------
+# perf record of each NBD server through one more randread-4K-qd16 run (not
+# one of the measured ones: recording costs CPU): its samples by binary and
+# the top symbols, saved beside the CSV.
+profile="${csv%.csv}-profile.txt"
+profile_server ()
+{
+  local server=$1 rec
+  start_server "$server"
+  perf record -q -g -p "$server_pid" -o "$work/prof.data" 2>/dev/null &
+  rec=$!
+  fio --name=profile --ioengine=nbd --uri="nbd+unix:///?socket=$sock" \
+      --rw=randread --bs=4K --iodepth=16 --size="${size_mib}m" \
+      --time_based --runtime="$runtime" >/dev/null 2>&1 || true
+  kill -INT "$rec"; wait "$rec" || true
+  stop_server
+  perf report -i "$work/prof.data" --no-children --sort dso --stdio -g none \
+    > "$work/by-dso.txt" 2>/dev/null || true
+  perf report -i "$work/prof.data" --no-children --sort dso,sym --stdio \
+    -g none > "$work/by-sym.txt" 2>/dev/null || true
+  {
+    echo "=== $server: fio nbd randread 4K iodepth 16, samples by binary"
+    grep -v -e '^#' -e '^$' "$work/by-dso.txt" | head -n 6 || true
+    echo "--- top symbols"
+    grep -v -e '^#' -e '^$' "$work/by-sym.txt" | head -n 10 || true
+  } >> "$profile"
+  rm -f "$work/prof.data"
+}
+if command -v perf >/dev/null 2>&1; then
+  echo "== profiles of the NBD servers (4 KiB random reads)"
+  : > "$profile"
+  for server in nbdkit nbdkit-floor qemu-nbd; do profile_server "$server"; done
+fi
+
 echo
 echo "== medians ($reps runs each; samples in $csv)"
 python3 "$(dirname "$0")/peers-report.py" "$csv"
+if [ -s "${profile:-}" ]; then
+  echo
+  echo "== where the NBD servers' CPU goes, 4 KiB random reads ($profile)"
+  cat "$profile"
+fi

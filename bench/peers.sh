@@ -34,6 +34,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+for v in "$size_mib" "$reps" "$runtime"; do
+  case $v in
+    ''|*[!0-9]*|0) echo "peers.sh: --size, --reps and --time take a positive whole number, not '$v'" >&2; exit 2 ;;
+  esac
+done
+
 if [ -z "${BUILD:-}" ]; then
   if [ -f "$top/config.status" ]; then BUILD=$top; else BUILD=$top/_build; fi
 fi
