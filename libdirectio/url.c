@@ -125,10 +125,10 @@ dio_url_parse (const char *url, struct dio_options *opts,
   host = url + 6;
   slash = strchr (host, '/');
   query = strchr (host, '?');
+  if (*host == '\0' || host == slash || host == query)
+    return dio_error_msg (EINVAL, "no server name");
   if (slash == NULL || (query && query < slash))
     return dio_error_msg (EINVAL, "no path after the server");
-  if (slash == host)
-    return dio_error_msg (EINVAL, "no server name");
   out->server = strndup (host, slash - host);
   path = query ? strndup (slash, query - slash) : strdup (slash);
   if (out->server == NULL || path == NULL) {

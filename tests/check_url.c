@@ -67,6 +67,8 @@ START_TEST (test_url_errors)
   parse_bad ("nfs://hostonly", "no path");
   parse_bad ("nfs://h?x=1/y", "no path");
   parse_bad ("nfs:///e/f", "no server");
+  parse_bad ("nfs://", "no server");
+  parse_bad ("nfs://?x=1", "no server");
   parse_bad ("nfs://h/e/../f", "..");
 }
 END_TEST
