@@ -5,8 +5,9 @@
  * Linux's VFS walks a path once more (LOOKUP_REVAL) when a step of the
  * walk, or the first call on the handle it found, answers ESTALE: a
  * directory was removed and made again by another client in between.
- * The engine does the same for dio_open and the shim's path calls
- * (stat, unlink, mkdir, rmdir, rename, access, opendir, truncate): one
+ * The engine does the same for dio_open, the shim's path calls (stat,
+ * unlink, mkdir, rmdir, rename, access, opendir, truncate) and the walk
+ * of `directio mount` to its directory (dio__fs_new): one
  * NFS3ERR_STALE is walked past, a second is ESTALE with a message that
  * says so.
  *
@@ -28,6 +29,7 @@
 
 #include "directio.h"
 #include "engine_helpers.h"
+#include "fsops.h"
 #include "nfsproxy-client.h"
 #include "proxy_helpers.h"
 #include "private.h"
@@ -201,6 +203,29 @@ START_TEST (test_namespace_stale_once)
 }
 END_TEST
 
+/* `directio mount`'s walk to the URL's directory (dio__fs_new). */
+START_TEST (test_fs_root_stale_once)
+{
+  int keep = keep_mount ();
+  struct dio__fs *fs = NULL;
+  int id;
+
+  ck_assert_int_eq (mkdir (test_local ("fd"), 0755), 0);
+  ck_assert_int_eq (mkdir (test_local ("fd/sub"), 0755), 0);
+  id = test_proxy_arm (px, "LOOKUP:error=STALE");
+  assert_walked_past (id, dio__fs_new (purl ("fd/sub"), NULL, &fs),
+                      "directio mount's root");
+  dio__fs_free (fs);
+  id = test_proxy_arm (px, "LOOKUP:error=STALE:times=2");
+  ck_assert_int_eq (dio__fs_new (purl ("fd/sub"), NULL, &fs), -1);
+  ck_assert_int_eq (errno, ESTALE);
+  ck_assert_msg (strstr (dio_last_error (), "again after a fresh lookup"),
+                 "%s", dio_last_error ());
+  assert_fired (id, 2, "directio mount's root, twice");
+  ck_assert_int_eq (dio_close (keep), 0);
+}
+END_TEST
+
 /* ---- twice: ESTALE --------------------------------------------------- */
 
 static void
@@ -312,6 +337,7 @@ suite_faults_stale (void)
   tcase_set_timeout (tc, 120);
   tcase_add_test (tc, test_open_stale_once);
   tcase_add_test (tc, test_namespace_stale_once);
+  tcase_add_test (tc, test_fs_root_stale_once);
   tcase_add_test (tc, test_stale_twice);
   tcase_add_test (tc, test_directory_made_again);
   suite_add_tcase (s, tc);
