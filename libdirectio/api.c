@@ -77,17 +77,59 @@ refuse_directory_truncate (struct dio_ofd *f, struct dio_cache_attr *attr,
   return 0;
 }
 
+/* One walk of the path to a started open file description in *out.  -1
+ * with dio_error (errno ESTALE: a handle it looked up went stale). */
 static int
-open_file (const char *path, int flags, mode_t mode, const char *options)
+open_walk (const struct dio_url *u, const struct dio_options *o,
+           const char *path, int flags, mode_t mode, struct dio_ofd **out)
 {
-  struct dio_options o;
-  struct dio_url u;
   struct dio_mount *m;
   struct dio_ofd *f;
   struct dio_cache_attr attr;
   struct dio_cache_asked asked;
   const char *rel;
-  int fd;
+
+  if (dio_mount_get (u, o, &m, &rel) == -1)
+    return -1;
+  /* The export itself, found through a mount made for a file in it: the
+   * same answer as when the mount is made for this path. */
+  if (strcmp (rel, "/") == 0) {
+    dio_error_msg (EISDIR, "%s is an exported directory, not a file",
+                   m->export);
+    dio_mount_put (m);
+    return -1;
+  }
+  if (dio_file_open (m, rel, path, flags, mode, &f) == -1) {
+    int err = errno;
+    dio_mount_put (m);
+    errno = err;
+    return -1;
+  }
+  if (refuse_directory_truncate (f, &attr, &asked) == -1
+      || dio_ofd_start (f, &attr, &asked) == -1) {
+    int err = errno;
+    dio_ofd_put (f);
+    errno = err;
+    return -1;
+  }
+  *out = f;
+  return 0;
+}
+
+/* ESTALE from the walk (a LOOKUP, the CREATE, or the first calls on the
+ * handle it found: the GETATTR, O_TRUNC's SETATTR) walks the path once
+ * more from the export's root, as Linux's VFS does (LOOKUP_REVAL): a
+ * directory or the file was removed and made again by another client
+ * between two steps.  The engine keeps no handle but the export root's
+ * (each walk starts there; the stale descriptor's inode goes with it),
+ * so a second ESTALE is the answer. */
+static int
+open_file (const char *path, int flags, mode_t mode, const char *options)
+{
+  struct dio_options o;
+  struct dio_url u;
+  struct dio_ofd *f;
+  int fd, r;
 
   if (path == NULL)
     return dio_error_msg (EFAULT, "path is NULL");
@@ -99,36 +141,19 @@ open_file (const char *path, int flags, mode_t mode, const char *options)
     dio_url_free (&u);
     return dio_error_msg (EROFS, "mounted read-only (ro)");
   }
-  if (dio_mount_get (&u, &o, &m, &rel) == -1) {
-    int err = errno;
-    dio_url_free (&u);
-    errno = err;
-    return -1;
+  r = open_walk (&u, &o, path, flags, mode, &f);
+  if (r == -1 && errno == ESTALE) {
+    r = open_walk (&u, &o, path, flags, mode, &f);
+    if (r == -1 && errno == ESTALE)
+      dio_error_before ("again after a fresh lookup");
   }
-  /* The export itself, found through a mount made for a file in it: the
-   * same answer as when the mount is made for this path. */
-  if (strcmp (rel, "/") == 0) {
-    dio_error_msg (EISDIR, "%s is an exported directory, not a file",
-                   m->export);
-    dio_mount_put (m);
-    dio_url_free (&u);
-    return -1;
-  }
-  if (dio_file_open (m, rel, path, flags, mode, &f) == -1) {
+  if (r == -1) {
     int err = errno;
-    dio_mount_put (m);
     dio_url_free (&u);
     errno = err;
     return -1;
   }
   dio_url_free (&u);
-  if (refuse_directory_truncate (f, &attr, &asked) == -1
-      || dio_ofd_start (f, &attr, &asked) == -1) {
-    int err = errno;
-    dio_ofd_put (f);
-    errno = err;
-    return -1;
-  }
   fd = dio_fd_install (f);
   if (fd == -1)
     dio_ofd_put (f);

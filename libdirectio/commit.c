@@ -22,14 +22,24 @@
 #include "mount.h"
 #include "test-hook.h"
 
-/* Tests set this to act between the UNSTABLE replies and the COMMIT
- * (restart the server, say).  NULL in normal use. */
+/* Tests set this to act at named points (test-hook.h): between the
+ * UNSTABLE replies and the COMMIT (restart the server, say), before a
+ * guarded SETATTR.  NULL in normal use. */
 static void (*test_hook) (const char *point);
 
 void
 dio__set_test_hook (void (*fn) (const char *point))
 {
   __atomic_store_n (&test_hook, fn, __ATOMIC_RELEASE);
+}
+
+void
+dio_test_point (const char *point)
+{
+  void (*hook) (const char *) = __atomic_load_n (&test_hook, __ATOMIC_ACQUIRE);
+
+  if (hook)
+    hook (point);
 }
 
 static struct dio_commit_group *
@@ -106,11 +116,9 @@ static int
 commit_start (struct dio_job *job, struct dio_conn *conn)
 {
   struct dio_commit_group *g = group_of (job);
-  void (*hook) (const char *) = __atomic_load_n (&test_hook, __ATOMIC_ACQUIRE);
   COMMIT3args a;
 
-  if (hook)
-    hook ("before-commit");
+  dio_test_point ("before-commit");
   a = (COMMIT3args) {
     .file = dio_inode_fh3 (g->ino),
     .offset = g->offset,

@@ -509,6 +509,8 @@ struct fh_args {
   struct dio_inode *ino;
   uint64_t size;                /* SETATTR */
   nfstime3 ctime;               /* SETATTR: the ctime before it */
+  bool guard;                   /* SETATTR: guarded from its first send */
+  bool not_sync;                /* SETATTR: refused, NFS3ERR_NOT_SYNC */
   struct stat *st;              /* GETATTR */
 };
 
@@ -556,22 +558,30 @@ dio_inode_getattr (struct dio_inode *ino, struct stat *st)
 
 /* ---- SETATTR size ---------------------------------------------------- */
 
+/* How many times a truncate is sent again over a file that another
+ * client changed between our GETATTR and our SETATTR. */
+#define TRUNCATE_RESENDS 3
+
 /* A SETATTR of the size sent again on a new connection (its reply was
  * lost: a new XID, which the server's duplicate request cache cannot
- * match) is guarded with the ctime seen before the first was sent: if
- * the first ran, or another client changed the file since, the server
- * refuses it (NFS3ERR_NOT_SYNC) rather than cut what was written after
- * the first, and that refusal is the first one's success. */
+ * match) is guarded with the ctime seen before the first was sent, so
+ * that it is never applied over a version of the file we have not seen.
+ * The server refuses it (NFS3ERR_NOT_SYNC) if the first ran, or if
+ * another client changed the file meanwhile: which of the two is told
+ * by the size (dio_inode_truncate_seen). */
 static void
 setattr_cb (struct rpc_context *rpc, int status, void *data, void *priv)
 {
   struct dio_call *call = priv;
+  struct fh_args *a = call->arg;
   SETATTR3res *res = data;
   int err = dio_call_rpc_errno (call, status, data);
 
-  if (err && call->job.replays > 0 && status == RPC_STATUS_SUCCESS
-      && res->status == NFS3ERR_NOT_SYNC)
+  if (err && status == RPC_STATUS_SUCCESS
+      && res->status == NFS3ERR_NOT_SYNC) {
+    a->not_sync = true;         /* not a failure: the caller looks */
     err = 0;
+  }
   dio_call_rpc_done (call, status, data, err);
 }
 
@@ -584,10 +594,12 @@ issue_setattr (struct dio_call *call, struct dio_conn *conn)
     .new_attributes.size = { .set_it = 1, .set_size3_u.size = a->size },
   };
 
-  if (call->job.replays > 0)
+  if (a->guard || call->job.replays > 0) {
+    dio_test_point ("setattr-guarded");
     args.guard = (sattrguard3) { .check = 1,
                                  .sattrguard3_u.obj_ctime = a->ctime };
-
+  }
+  a->not_sync = false;
   return rpc_nfs3_setattr_async (dio_conn_rpc (conn), setattr_cb, &args,
                                  call) == 0 ? 0 : EIO;
 }
@@ -603,21 +615,52 @@ dio_inode_truncate (struct dio_inode *ino, uint64_t size)
   return dio_inode_truncate_seen (ino, size, &st);
 }
 
+static nfstime3
+ctime_of (const struct stat *st)
+{
+  return (nfstime3) { .seconds = st->st_ctim.tv_sec,
+                      .nseconds = st->st_ctim.tv_nsec };
+}
+
+/* The SETATTR, sent until it is applied or found applied.  NOT_SYNC
+ * means the file changed since the ctime it was guarded with: by our own
+ * first send (reply lost), or by another client before a send of ours
+ * reached the server.  A GETATTR tells: the size asked for is done;
+ * another is a truncate not made, sent again guarded with the ctime just
+ * seen (what another client wrote meanwhile goes, as if it came before
+ * the truncate: the call was in progress).  A file that keeps changing
+ * fails the truncate after TRUNCATE_RESENDS such sends. */
 int
 dio_inode_truncate_seen (struct dio_inode *ino, uint64_t size,
                          const struct stat *before)
 {
-  struct fh_args a = { .ino = ino, .size = size };
+  struct fh_args a = { .ino = ino, .size = size,
+                       .ctime = ctime_of (before) };
   struct dio_call call;
+  struct stat now;
   int err;
 
-  a.ctime = (nfstime3) { .seconds = before->st_ctim.tv_sec,
-                         .nseconds = before->st_ctim.tv_nsec };
-  err = dio_call_run (ino->mount, &call, issue_setattr, &a);
-
-  return err ? dio_error_msg (err, "SETATTR size=%" PRIu64 ": %s%s%s", size,
-                              strerror (err), call.msg[0] ? ": " : "",
-                              call.msg) : 0;
+  for (int sends = 0; ; sends++) {
+    err = dio_call_run (ino->mount, &call, issue_setattr, &a);
+    if (err)
+      return dio_error_msg (err, "SETATTR size=%" PRIu64 ": %s%s%s", size,
+                            strerror (err), call.msg[0] ? ": " : "",
+                            call.msg);
+    if (!a.not_sync)
+      return 0;
+    if (dio_inode_getattr (ino, &now) == -1)
+      return dio_error_before ("SETATTR size=%" PRIu64 " refused "
+                               "(NFS3ERR_NOT_SYNC), then", size);
+    if ((uint64_t) now.st_size == size)
+      return 0;
+    if (sends == TRUNCATE_RESENDS)
+      return dio_error_msg (EIO, "SETATTR size=%" PRIu64 ": the file kept "
+                            "changing (another client writing?): refused "
+                            "%d times (NFS3ERR_NOT_SYNC), its size is %lld",
+                            size, sends + 1, (long long) now.st_size);
+    a.ctime = ctime_of (&now);
+    a.guard = true;
+  }
 }
 
 /* ---- COMMIT and the unstable-write ledger ---------------------------- */

@@ -134,7 +134,10 @@ int dio_inode_getattr (struct dio_inode *ino, struct stat *st);
 int dio_inode_truncate (struct dio_inode *ino, uint64_t size);
 
 /* SETATTR size, a replay guarded with before's ctime (the file's
- * attributes seen just before). */
+ * attributes seen just before).  A guarded send the server refuses
+ * (NFS3ERR_NOT_SYNC) is done if the file has the size asked for, and
+ * otherwise sent again guarded with the ctime a GETATTR sees, at most 3
+ * times (then EIO: the file kept changing). */
 int dio_inode_truncate_seen (struct dio_inode *ino, uint64_t size,
                              const struct stat *before);
 

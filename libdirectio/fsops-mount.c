@@ -155,11 +155,17 @@ find_root (struct dio__fs *fs, const char *url, const char *rel)
   struct root_args a = { .rel = rel };
   struct dio_call call;
   struct stat st;
-  int err = dio_call_run (fs->m, &call, issue_root, &a);
+  int err, walks = 0;
 
+  /* ESTALE in the walk (a directory on it made again by another
+   * client): once more from the export's root, as namespace.c does. */
+  do
+    err = dio_call_run (fs->m, &call, issue_root, &a);
+  while (err == ESTALE && ++walks < 2);
   if (err)
-    return dio_error_msg (err, "%s%s%s", strerror (err),
-                          call.msg[0] ? ": " : "", call.msg);
+    return dio_error_msg (err, "%s%s%s%s", strerror (err),
+                          err == ESTALE ? " (again after a fresh lookup)"
+                          : "", call.msg[0] ? ": " : "", call.msg);
   fs->root = a.fh;
   err = dio__fs_getattr (fs, &fs->root, &st);
   dio_error_context ("mount", url);     /* the GETATTR set its own */

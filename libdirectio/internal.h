@@ -49,6 +49,10 @@ dio_now_ms (void)
 /* Hold this leaf lock across fork (fork.c); call from a constructor. */
 void dio_fork_hold (pthread_mutex_t *lock);
 
+/* Run the tests' hook, if one is set, at a named point (test-hook.h
+ * lists them; commit.c keeps the hook). */
+void dio_test_point (const char *point);
+
 void dio_waiter_init (struct dio_waiter *w);
 void dio_waiter_destroy (struct dio_waiter *w);
 void dio_waiter_wait (struct dio_waiter *w);

@@ -139,18 +139,32 @@ ns_cb (int err, struct nfs_context *nfs, void *data, void *priv)
  * RENAME finds no name (ENOENT) and a replayed MKDIR finds its directory
  * (EEXIST).  That answer is then the first attempt's success (as far as
  * can be told: the first may also have died in libnfs's LOOKUPs before
- * it). */
+ * it).
+ *
+ * ESTALE (a directory of the path, or the object, was removed and made
+ * again by another client between two steps of the walk; or the call's
+ * own RPC on the handle the walk found) walks the path once more from
+ * the export's root, as Linux's VFS does (LOOKUP_REVAL).  libnfs keeps
+ * no directory handles between calls, only the export root's, so the
+ * second walk looks every name up afresh; a second ESTALE is the
+ * answer.  The call failed on the stale handle, so nothing was done. */
 static int
 ns_run (struct ns *ns, dio_call_issue_fn issue, struct ns_args *a)
 {
   struct dio_call call;
-  int err = dio_call_run (ns->m, &call, issue, a);
+  bool replayed = false;
+  int err, walks = 0;
 
-  if (err && err == a->replay_ok && call.job.replays > 0)
+  do {
+    err = dio_call_run (ns->m, &call, issue, a);
+    replayed |= call.job.replays > 0;
+  } while (err == ESTALE && ++walks < 2);
+  if (err && err == a->replay_ok && replayed)
     err = 0;
   if (err == 0)
     return 0;
-  return dio_error_msg (err, "%s%s%s", strerror (err),
+  return dio_error_msg (err, "%s%s%s%s", strerror (err),
+                        err == ESTALE ? " (again after a fresh lookup)" : "",
                         call.msg[0] ? ": " : "", call.msg);
 }
 

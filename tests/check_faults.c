@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Runner for the fault-injection suites.  Run inside with-ganesha.sh:
  *
- *   check_faults restart|relay|relay-anywhere|server|proxy|matrix|replay...
+ *   check_faults restart|relay|relay-anywhere|server|proxy|matrix|replay|
+ *                stale...
  *
  * Each suite expects its own fresh server (one test-faults-*.sh wrapper
  * per suite), so naming none is a usage error. */
@@ -25,6 +26,7 @@ static const struct {
   { "proxy", suite_faults_proxy },
   { "matrix", suite_faults_matrix },
   { "replay", suite_faults_replay },
+  { "stale", suite_faults_stale },
 };
 
 #define NSUITES (sizeof suites / sizeof suites[0])
@@ -46,7 +48,7 @@ main (int argc, char **argv)
 
   if (argc < 2) {
     fprintf (stderr, "usage: %s restart|relay|relay-anywhere|server|proxy|"
-             "matrix|replay...\n", argv[0]);
+             "matrix|replay|stale...\n", argv[0]);
     return 2;
   }
   for (int a = 1; a < argc; a++) {

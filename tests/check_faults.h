@@ -9,6 +9,7 @@ Suite *suite_faults_relay (void);
 Suite *suite_faults_relay_anywhere (void);
 Suite *suite_faults_server (void);
 Suite *suite_faults_replay (void);
+Suite *suite_faults_stale (void);
 Suite *suite_faults_proxy (void);
 Suite *suite_faults_matrix (void);
 #endif

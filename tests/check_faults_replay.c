@@ -11,9 +11,12 @@
  * the server's duplicate request cache cannot match.  An O_EXCL create,
  * a REMOVE, RMDIR, RENAME and MKDIR must still succeed (EXCLUSIVE create
  * with a verifier; the replay's ENOENT/EEXIST is the first attempt's
- * success), and a replayed truncate must not cut what another client
- * wrote after the first one ran (it is guarded with the ctime the first
- * saw).
+ * success).  A replayed truncate is guarded with the ctime seen before
+ * the first send; when the server refuses it (NFS3ERR_NOT_SYNC) the size
+ * says whether the truncate was made, and if it was not (the first send
+ * never arrived and another client wrote meanwhile: the tests' hook
+ * writes just before each guarded send) it is sent again, guarded with
+ * the new ctime, at most three times.
  *
  * errno: the proxy answers in the server's place with an NFS3ERR_*, and
  * the call fails with the errno Linux's NFSv3 client gives: EDQUOT (not
@@ -33,11 +36,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <nfsc/libnfs.h>
+
 #include "directio.h"
 #include "engine_helpers.h"
 #include "nfsproxy-client.h"
 #include "proxy_helpers.h"
 #include "private.h"
+#include "test-hook.h"
 #include "check_faults.h"
 
 #define KiB 1024
@@ -245,96 +251,232 @@ START_TEST (test_rename_reply_lost)
 }
 END_TEST
 
-struct truncator {
-  int fd, r, err;
-  bool at_open;                 /* O_TRUNC, not ftruncate to 4 KiB */
-  char msg[512];
-};
+/* ---- truncate: a guarded replay ------------------------------------- */
 
-static void *
-truncate_thread (void *arg)
+/* Another client, straight to the server: a libnfs context of the
+ * test's own.  It writes from the tests' hook (test-hook.h), on the
+ * engine's service thread just before a guarded SETATTR is sent, so the
+ * interleaving is exact; the hook cannot call the engine, nor fail the
+ * test (it records). */
+static struct {
+  struct nfs_context *nfs;
+  struct nfsfh *fh;
+  char *buf;
+  size_t len;
+  uint64_t off;
+  int writes, max_writes, failed;
+} other;
+
+static void
+other_open (const char *file, size_t len, uint64_t off, int max_writes)
 {
-  struct truncator *t = arg;
+  struct nfs_url *u;
+  char path[256];
 
-  if (t->at_open) {
-    t->fd = dio_open (purl ("trunc"), O_RDWR | O_TRUNC);
-    t->r = t->fd >= 0 ? 0 : -1;
-  }
-  else
-    t->r = dio_ftruncate (t->fd, 4 * KiB);
-  t->err = errno;
-  snprintf (t->msg, sizeof t->msg, "%s", dio_last_error ());
-  return NULL;
+  other.nfs = nfs_init_context ();
+  ck_assert_ptr_nonnull (other.nfs);
+  u = nfs_parse_url_dir (other.nfs, getenv ("DIO_TEST_URL"));
+  ck_assert_msg (u != NULL, "%s", nfs_get_error (other.nfs));
+  ck_assert_msg (nfs_mount (other.nfs, u->server, u->path) == 0,
+                 "mount: %s", nfs_get_error (other.nfs));
+  nfs_destroy_url (u);
+  snprintf (path, sizeof path, "/%s", file);
+  ck_assert_msg (nfs_open (other.nfs, path, O_WRONLY, &other.fh) == 0,
+                 "open %s: %s", path, nfs_get_error (other.nfs));
+  other.buf = malloc (len);
+  ck_assert_ptr_nonnull (other.buf);
+  test_fill (other.buf, len, off, 8);
+  other.len = len;
+  other.off = off;
+  other.writes = other.failed = 0;
+  other.max_writes = max_writes;
 }
 
-/* The first SETATTR ran and its reply was lost; before the replay
- * arrives (the new connection's MOUNT is held 1.5 s) another client
- * writes past the new end.  The replay must not cut that.  For
- * ftruncate and for open's O_TRUNC. */
 static void
-truncate_replay_guarded (bool at_open)
+other_close (void)
 {
-  size_t len = 64 * KiB;
-  char *buf = malloc (len), *back = malloc (len);
-  struct truncator t = { .r = -2, .fd = -1, .at_open = at_open };
-  pthread_t th;
-  struct stat st;
-  int fd, other, id, fd_local;
+  nfs_close (other.nfs, other.fh);
+  nfs_destroy_context (other.nfs);
+  free (other.buf);
+  ck_assert_msg (!other.failed, "the other client's write failed");
+}
+
+static void
+other_writes_before_guarded_setattr (const char *point)
+{
+  if (strcmp (point, "setattr-guarded") != 0
+      || other.writes >= other.max_writes)
+    return;
+  other.writes++;
+  if (nfs_pwrite (other.nfs, other.fh, other.off, other.len, other.buf)
+      != (int) other.len)
+    other.failed = 1;
+}
+
+/* The file trunc: 64 KiB of seed 7 on the server's disk. */
+#define TRUNC_LEN (64 * KiB)
+
+static void
+make_trunc_file (void)
+{
+  char *buf = malloc (TRUNC_LEN);
+  int fd = open (test_local ("trunc"), O_CREAT | O_WRONLY | O_TRUNC, 0644);
 
   ck_assert_ptr_nonnull (buf);
-  ck_assert_ptr_nonnull (back);
-  test_fill (buf, len, 0, 7);
-  fd_local = open (test_local ("trunc"), O_CREAT | O_WRONLY | O_TRUNC, 0644);
-  ck_assert_int_ge (fd_local, 0);
-  ck_assert_int_eq (write (fd_local, buf, len), len);
-  ck_assert_int_eq (close (fd_local), 0);
-
-  fd = dio_open (purl (at_open ? "keep" : "trunc"), O_RDWR | O_CREAT, 0644);
-  ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
-  test_proxy_arm (px, "MNT:delay=1500");
-  id = test_proxy_arm (px, "SETATTR:fin-after");
-  if (!at_open)
-    t.fd = fd;
-  ck_assert_int_eq (pthread_create (&th, NULL, truncate_thread, &t), 0);
-  for (int i = 0; i < 2000 && nfsproxy_fired (px, id) < 1; i++)
-    usleep (10000);
-  assert_fired_once (id, "SETATTR");
-
-  /* Another client, straight to the server. */
-  other = dio_open (test_url ("trunc", NULL), O_RDWR);
-  ck_assert_msg (other >= 0, "dio_open: %s", dio_last_error ());
-  test_fill (buf, len, 8 * KiB, 8);
-  ck_assert_int_eq (dio_pwrite (other, buf, len, 8 * KiB), len);
-  ck_assert_int_eq (dio_close (other), 0);
-
-  pthread_join (th, NULL);
-  ck_assert_msg (t.r == 0, "%s: %s", at_open ? "open O_TRUNC" : "ftruncate",
-                 t.msg);
-  if (at_open)
-    ck_assert_int_eq (dio_close (t.fd), 0);
-  ck_assert_int_eq (stat (test_local ("trunc"), &st), 0);
-  ck_assert_msg (st.st_size == (off_t) (8 * KiB + len), "the replayed "
-                 "truncate cut the other client's data: size %lld",
-                 (long long) st.st_size);
-  fd_local = open (test_local ("trunc"), O_RDONLY);
-  ck_assert_int_ge (fd_local, 0);
-  ck_assert_int_eq (pread (fd_local, back, len, 8 * KiB), len);
-  ck_assert (test_check (back, len, 8 * KiB, 8));
-  close (fd_local);
-  ck_assert_int_eq (dio_close (fd), 0);
+  ck_assert_int_ge (fd, 0);
+  test_fill (buf, TRUNC_LEN, 0, 7);
+  ck_assert_int_eq (write (fd, buf, TRUNC_LEN), TRUNC_LEN);
+  ck_assert_int_eq (close (fd), 0);
   free (buf);
+}
+
+/* trunc on the server: size bytes, the first head of them seed 7. */
+static void
+assert_trunc_file (off_t size, size_t head)
+{
+  char *back;
+  struct stat st;
+  int fd;
+
+  ck_assert_int_eq (stat (test_local ("trunc"), &st), 0);
+  ck_assert_msg (st.st_size == size, "trunc is %lld bytes, not %lld",
+                 (long long) st.st_size, (long long) size);
+  if (head == 0)
+    return;
+  back = malloc (head);
+  ck_assert_ptr_nonnull (back);
+  fd = open (test_local ("trunc"), O_RDONLY);
+  ck_assert_int_ge (fd, 0);
+  ck_assert_int_eq (pread (fd, back, head, 0), head);
+  ck_assert (test_check (back, head, 0, 7));
+  close (fd);
   free (back);
 }
 
-START_TEST (test_truncate_replay_guarded)
+/* SETATTRs the last truncate_under sent. */
+static long setattrs;
+
+/* The first send and its replay, then one more after each write. */
+static void
+assert_setattrs (void)
 {
-  truncate_replay_guarded (false);
+  ck_assert_msg (setattrs == other.writes + 2, "%ld SETATTRs for %d "
+                 "writes (log: %s)", setattrs, other.writes,
+                 nfsproxy_log (px));
+}
+
+/* ftruncate to 4 KiB (at_open: dio_open with O_TRUNC, to 0) under rule
+ * on its SETATTR, while the other client writes 64 KiB at 8 KiB before
+ * each of the first writes guarded SETATTRs.  Returns the result and
+ * leaves the error in errno and dio_last_error (). */
+static int
+truncate_under (const char *rule, bool at_open, int writes)
+{
+  int fd = -1, r, err, id, pass;
+
+  make_trunc_file ();
+  if (!at_open) {
+    fd = dio_open (purl ("trunc"), O_RDWR);
+    ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
+  }
+  other_open ("trunc", TRUNC_LEN, 8 * KiB, writes);
+  pass = test_proxy_arm (px, "SETATTR:pass");
+  id = test_proxy_arm (px, rule);
+  dio__set_test_hook (other_writes_before_guarded_setattr);
+  if (at_open) {
+    fd = dio_open (purl ("trunc"), O_RDWR | O_TRUNC);
+    r = fd >= 0 ? 0 : -1;
+  }
+  else
+    r = dio_ftruncate (fd, 4 * KiB);
+  err = errno;
+  dio__set_test_hook (NULL);
+  other_close ();
+  assert_fired_once (id, rule);
+  setattrs = nfsproxy_fired (px, pass);
+  if (fd >= 0)
+    ck_assert_int_eq (dio_close (fd), 0);
+  errno = err;
+  return r;
+}
+
+/* The first SETATTR ran and its reply was lost; the replay, guarded with
+ * the ctime seen before the first, is refused (NFS3ERR_NOT_SYNC) and the
+ * size says the first was applied: done, not sent again.  For ftruncate
+ * and for open's O_TRUNC. */
+static void
+truncate_reply_lost (bool at_open)
+{
+  ck_assert_msg (truncate_under ("SETATTR:fin-after", at_open, 0) == 0,
+                 "%s", dio_last_error ());
+  ck_assert_int_eq (other.writes, 0);
+  assert_trunc_file (at_open ? 0 : 4 * KiB, at_open ? 0 : 4 * KiB);
+  assert_setattrs ();
+}
+
+START_TEST (test_truncate_reply_lost)
+{
+  truncate_reply_lost (false);
 }
 END_TEST
 
-START_TEST (test_open_trunc_replay_guarded)
+START_TEST (test_open_trunc_reply_lost)
 {
-  truncate_replay_guarded (true);
+  truncate_reply_lost (true);
+}
+END_TEST
+
+/* The first SETATTR never reached the server (FIN before it), and the
+ * other client wrote before the replay: the replay is refused
+ * (NFS3ERR_NOT_SYNC), but the file does not have the size asked for, so
+ * the truncate was not made and is sent again guarded with the new
+ * ctime (before: reported done, the file untouched).  The same when the
+ * first ran (reply lost) and the other client wrote after it: the two
+ * cannot be told apart, and the other client's write, made while the
+ * truncate was in progress, goes as if it came first; the replay must
+ * still never apply to a version of the file it has not seen. */
+static void
+truncate_replay_after_other_write (const char *rule, bool at_open)
+{
+  ck_assert_msg (truncate_under (rule, at_open, 1) == 0, "%s: %s", rule,
+                 dio_last_error ());
+  ck_assert_int_eq (other.writes, 1);
+  assert_trunc_file (at_open ? 0 : 4 * KiB, at_open ? 0 : 4 * KiB);
+  assert_setattrs ();
+}
+
+START_TEST (test_truncate_not_sent_other_wrote)
+{
+  truncate_replay_after_other_write ("SETATTR:fin-before", false);
+}
+END_TEST
+
+START_TEST (test_open_trunc_not_sent_other_wrote)
+{
+  truncate_replay_after_other_write ("SETATTR:fin-before", true);
+}
+END_TEST
+
+START_TEST (test_truncate_reply_lost_other_wrote)
+{
+  truncate_replay_after_other_write ("SETATTR:fin-after", false);
+}
+END_TEST
+
+/* The other client writes before every guarded send: after the replay
+ * and three more sends the truncate fails, saying why, and the file is
+ * as the other client left it. */
+START_TEST (test_truncate_file_keeps_changing)
+{
+  int r = truncate_under ("SETATTR:fin-before", false, 100);
+
+  ck_assert_msg (r == -1 && errno == EIO, "ftruncate: returned %d, errno "
+                 "%d (%s)", r, errno, strerror (errno));
+  ck_assert_msg (strstr (dio_last_error (), "kept changing")
+                 && strstr (dio_last_error (), "NFS3ERR_NOT_SYNC"), "%s",
+                 dio_last_error ());
+  ck_assert_int_eq (other.writes, 4);
+  assert_trunc_file (8 * KiB + TRUNC_LEN, 8 * KiB);
 }
 END_TEST
 
@@ -412,8 +554,12 @@ suite_faults_replay (void)
   tcase_add_test (tc, test_rmdir_reply_lost);
   tcase_add_test (tc, test_mkdir_reply_lost);
   tcase_add_test (tc, test_rename_reply_lost);
-  tcase_add_test (tc, test_truncate_replay_guarded);
-  tcase_add_test (tc, test_open_trunc_replay_guarded);
+  tcase_add_test (tc, test_truncate_reply_lost);
+  tcase_add_test (tc, test_open_trunc_reply_lost);
+  tcase_add_test (tc, test_truncate_not_sent_other_wrote);
+  tcase_add_test (tc, test_open_trunc_not_sent_other_wrote);
+  tcase_add_test (tc, test_truncate_reply_lost_other_wrote);
+  tcase_add_test (tc, test_truncate_file_keeps_changing);
   suite_add_tcase (s, tc);
   tc = tcase_create ("errno");
   tcase_add_checked_fixture (tc, setup, teardown);
