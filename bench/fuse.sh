@@ -20,14 +20,13 @@
 # the ratio is at most t_engine / (t_engine + t_floor).  Also the CPU and
 # context switches per request (per MiB sequential) of the engine
 # (directio bench's own count), of the daemon and of the floor's process
-# (perf stat -p over each fio run).  ganesha's page cache is warm.  A
-# private loopback nfs-ganesha is started and stopped by
+# (perf stat -p over each fio run, else /proc).  ganesha's page cache is
+# warm.  A private loopback nfs-ganesha is started and stopped by
 # tests/with-ganesha.sh.
 #
 # Usage: bench/fuse.sh [--size MIB] [--reps N] [--time SECONDS]
-# Needs root, /dev/fuse, fio, cc and pkg-config with fuse3's headers, perf
-# (optional: without it no CPU figures), and a built tree (_build, or
-# BUILD=DIR).
+# Needs root, /dev/fuse, fio, cc and pkg-config with fuse3's headers,
+# and a built tree (_build, or BUILD=DIR); perf if it is there.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -41,7 +40,7 @@ if [ -z "${DIO_TEST_DIR:-}" ]; then
       --size) size_mib=$2; shift 2 ;;
       --reps) reps=$2; shift 2 ;;
       --time) runtime=$2; shift 2 ;;
-      -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+      -h|--help) sed -n '3,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
       *) echo "fuse.sh: unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
   done
@@ -103,12 +102,26 @@ mounted ()
   return 1
 }
 
-# perf stat on a process during one run: CPU time and context switches
-# of all its threads.  perf_start PID; perf_stop prints "msec switches".
+# CPU time and context switches of all of a process's threads during one
+# run: perf_start PID; perf_stop prints "msec switches".  From perf stat
+# -p where perf is installed; else, or if perf counted nothing, from
+# /proc (CPU in clock ticks; switches of the threads alive at the end,
+# which for these daemons are all that ran: they keep their threads).
 have_perf=false
 command -v perf >/dev/null 2>&1 && have_perf=true
+proc_use ()
+{
+  local ticks
+  ticks=$(awk '{print $14 + $15}' "/proc/$1/stat")
+  cat /proc/"$1"/task/*/status 2>/dev/null |
+    awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" \
+      '/ctxt_switches/ {s += $2} END {print t * 1000 / hz, s + 0}'
+}
+perf_of= proc0=
 perf_start ()
 {
+  perf_of=$1
+  proc0=$(proc_use "$1")
   $have_perf || return 0
   rm -f "$work/perf.txt"
   perf stat -x, -e task-clock,context-switches -p "$1" \
@@ -123,12 +136,20 @@ perf_start ()
 }
 perf_stop ()
 {
-  $have_perf || return 0
-  kill -INT "$perf_pid"
-  wait "$perf_pid" || true
-  perf_pid=
-  awk -F, '/task-clock/ {ms = $1} /context-switches/ {sw = $1}
-           END {print ms, sw}' "$work/perf.txt"
+  local use=
+  if $have_perf; then
+    kill -INT "$perf_pid"
+    wait "$perf_pid" || true
+    perf_pid=
+    use=$(awk -F, '/task-clock/ {ms = $1} /context-switches/ {sw = $1}
+                   END {if (ms ~ /^[0-9.]+$/ && sw ~ /^[0-9]+$/)
+                          print ms, sw}' "$work/perf.txt")
+    [ -n "$use" ] || echo "fuse.sh: perf stat counted nothing" \
+      "($(tr '\n' ' ' < "$work/perf.txt")); using /proc" >&2
+  fi
+  [ -n "$use" ] || use=$(echo "$proc0 $(proc_use "$perf_of")" |
+                           awk '{print $3 - $1, $4 - $2}')
+  echo "$use"
 }
 
 # bench_rate RW BS QD FILE: directio bench's MiB/s (sequential) or IOPS;
