@@ -6,7 +6,8 @@
 #   through NBD (fio's nbd engine, the same jobs):  nbdkit nfsdirect  vs  qemu-nbd --cache=none
 #   the physical ceiling:    O_DIRECT reads and writes on the export's own disk (fio)
 #   the engine directly:     directio bench, sequential direct read
-#   directio mount (FUSE):   fio and dd on the mount vs directio bench (fuse.sh)
+#   directio mount (FUSE):   fio and dd on the mount vs directio bench, and on
+#                            a null FUSE file system for the floor (fuse.sh)
 #
 # Runs alternate between tools, REPS times each; prints a table of medians,
 # our ratio to each peer, peak RSS and CPU seconds of each client, and
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
     --reps) reps=$2; shift 2 ;;
     --time) runtime=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "peers.sh: unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
 done
