@@ -36,7 +36,8 @@ assert_error (int r, int err, const char *words)
 START_TEST (test_malformed_urls)
 {
   assert_error (dio_open ("http://h/x", O_RDONLY), ENOENT, "http://h/x");
-  assert_error (dio_open ("nfs://", O_RDONLY), EINVAL, "no path");
+  assert_error (dio_open ("nfs://", O_RDONLY), EINVAL, "no server name");
+  assert_error (dio_open ("nfs://h", O_RDONLY), EINVAL, "no path");
   assert_error (dio_open ("nfs:///export/f", O_RDONLY), EINVAL, "no server");
   assert_error (dio_open ("nfs://h/e/../f", O_RDONLY), EINVAL, "..");
   assert_error (dio_open ("nfs://h/e/f?rsize=abc", O_RDONLY), EINVAL,
