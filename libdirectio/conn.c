@@ -130,6 +130,9 @@ struct dio_conn {
   uint64_t retry_at_ms;
   uint64_t woke_ns;             /* the last poll's return: when the replies
                                    it brought came (per-RPC times) */
+  int watch_fd;                 /* an outside descriptor: dio_conn_watch */
+  dio_conn_watch_fn watch_fn;
+  void *watch_arg;
 };
 
 static __thread struct dio_conn *serving; /* this thread's connection */
@@ -764,10 +767,24 @@ poll_timeout (struct dio_conn *c)
   return timeout;
 }
 
+/* The watched descriptor was ready: its callback runs here, on the
+ * service thread with the context lock held (see dio_conn_watch). */
+static void
+run_watch (struct dio_conn *c, const struct pollfd *p)
+{
+  if (p->revents == 0 || c->watch_fn == NULL || p->fd != c->watch_fd)
+    return;                     /* changed while we slept */
+  if (!c->watch_fn (c->watch_arg)) {
+    c->watch_fd = -1;
+    c->watch_fn = NULL;
+    c->watch_arg = NULL;
+  }
+}
+
 static void
 serve_once (struct dio_conn *c)
 {
-  struct pollfd p[3];
+  struct pollfd p[4];
   uint64_t woke_ns;
   int timeout;
 
@@ -780,6 +797,9 @@ serve_once (struct dio_conn *c)
   p[2].fd = c->timerfd;
   p[2].events = POLLIN;
   p[2].revents = 0;
+  p[3].fd = c->watch_fn ? c->watch_fd : -1;
+  p[3].events = POLLIN;
+  p[3].revents = 0;
 
   /* Submitters write the eventfd only while we sleep on it: under load
    * the thread stays busy with replies and picks jobs up without it. */
@@ -793,7 +813,7 @@ serve_once (struct dio_conn *c)
   pthread_mutex_unlock (&c->lock);
   /* Asleep, the context is free for submitters to send on. */
   pthread_mutex_unlock (&c->ctx_lock);
-  if (poll (p, 3, timeout) == -1 && errno != EINTR)
+  if (poll (p, 4, timeout) == -1 && errno != EINTR)
     abort ();                   /* EFAULT/EINVAL/ENOMEM: nothing to retry */
   woke_ns = dio_now_ns ();
   pthread_mutex_lock (&c->lock);
@@ -813,6 +833,7 @@ serve_once (struct dio_conn *c)
    * out already: then maintain replaces the context). */
   if (c->nfs && !c->need_reset && nfs_service (c->nfs, p[1].revents) < 0)
     c->need_reset = true;
+  run_watch (c, &p[3]);
 }
 
 /* Replace a broken context, and mount again when the time comes. */
@@ -937,6 +958,22 @@ service_thread (void *arg)
   return NULL;
 }
 
+void
+dio_conn_watch (struct dio_conn *c, int fd, dio_conn_watch_fn fn, void *arg)
+{
+  assert (serving != c);        /* its own thread holds the context lock */
+  pthread_mutex_lock (&c->ctx_lock);
+  c->watch_fd = fn ? fd : -1;
+  c->watch_fn = fn;
+  c->watch_arg = fn ? arg : NULL;
+  /* A thread asleep in poll waits on the old set: wake it to take the
+   * new one. */
+  pthread_mutex_lock (&c->lock);
+  wake_locked (c);
+  pthread_mutex_unlock (&c->lock);
+  pthread_mutex_unlock (&c->ctx_lock);
+}
+
 /* ---- start and stop ------------------------------------------------- */
 
 static void
@@ -968,6 +1005,7 @@ dio_conn_start (const struct dio_conn_params *p)
   }
   c->wakefd = -1;
   c->timerfd = -1;
+  c->watch_fd = -1;
   pthread_mutex_init (&c->lock, NULL);
   pthread_mutex_init (&c->ctx_lock, NULL);
   dio_waiter_init (&c->started);

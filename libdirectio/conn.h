@@ -129,6 +129,20 @@ bool dio_conn_lost (struct dio_conn *c);
 struct nfs_context *dio_conn_nfs (struct dio_conn *c);
 struct rpc_context *dio_conn_rpc (struct dio_conn *c);
 
+/* Watch an outside descriptor on c's service thread: whenever fd is
+ * readable (or in error), fn(arg) runs there, with the context lock
+ * held, between replies; so it must not wait for the engine (no
+ * synchronous call: it may start asynchronous ones, which are sent
+ * when it returns), and should do a bounded amount of work.  It
+ * returns false to stop the watch.  fn NULL stops it too.  Any thread
+ * but c's service thread; once this returns, the old fn is not running
+ * and will not run again.  One descriptor per connection.  This is how
+ * the directio mount daemon reads its FUSE requests on the thread that
+ * completes them, saving a thread's wake-up per request. */
+typedef bool (*dio_conn_watch_fn) (void *arg);
+void dio_conn_watch (struct dio_conn *c, int fd, dio_conn_watch_fn fn,
+                     void *arg);
+
 /* True on any connection's service thread. */
 bool dio_conn_on_service_thread (void);
 

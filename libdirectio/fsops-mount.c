@@ -97,6 +97,12 @@ dio__fs_pwrite_async (struct dio_inode *ino, const void *buf, size_t n,
     ? 0 : errno;
 }
 
+void
+dio__fs_watch (struct dio__fs *fs, int fd, dio__fs_watch_fn fn, void *arg)
+{
+  dio_conn_watch (fs->m->conns[0], fd, fn, arg);
+}
+
 /* ---- the mount and its root ------------------------------------------ */
 
 struct root_args {

@@ -155,4 +155,15 @@ int dio__fs_pread_async (struct dio_inode *ino, void *buf, size_t n,
 int dio__fs_pwrite_async (struct dio_inode *ino, const void *buf, size_t n,
                           uint64_t off, dio__fs_done_fn fn, void *opaque);
 
+/* Run fn(arg) on the engine thread that completes the mount's
+ * asynchronous requests (its first connection's) whenever fd, a
+ * non-blocking descriptor, is readable: fn may start asynchronous
+ * requests (dio__fs_pread_async) but must not wait for the engine, and
+ * returns false to stop.  fn NULL stops the watch; once that returns,
+ * fn is not running and will not run again.  Not from fn itself.  The
+ * directio mount daemon reads its FUSE requests so (mount-loop.c). */
+typedef bool (*dio__fs_watch_fn) (void *arg);
+void dio__fs_watch (struct dio__fs *fs, int fd, dio__fs_watch_fn fn,
+                    void *arg);
+
 #endif /* DIO_FSOPS_H */

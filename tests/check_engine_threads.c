@@ -5,6 +5,7 @@
 #include <config.h>
 
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 
 #include "directio.h"
 #include "engine_helpers.h"
+#include "fsops.h"
 #include "check_engine.h"
 
 #define NTHREADS 8
@@ -159,6 +161,147 @@ START_TEST (test_group_commit)
 }
 END_TEST
 
+/* dio__fs_watch: a watched descriptor's callback runs on the engine's
+ * connection thread, may start asynchronous reads from there (they
+ * complete), and runs no more once the watch is stopped or it said
+ * stop. */
+struct watch_test {
+  int rfd;
+  struct dio_inode *ino;
+  bool keep;                    /* what the callback returns */
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  /* Guarded by lock. */
+  unsigned calls, reads;
+  char thread[16];
+  ssize_t got;
+  int start_err;
+  char buf[4096];
+};
+
+static void
+watch_read_done (void *opaque, ssize_t result, int err)
+{
+  struct watch_test *w = opaque;
+
+  pthread_mutex_lock (&w->lock);
+  w->got = result < 0 ? -err : result;
+  w->reads++;
+  pthread_cond_broadcast (&w->cond);
+  pthread_mutex_unlock (&w->lock);
+}
+
+static bool
+watch_cb (void *arg)
+{
+  struct watch_test *w = arg;
+  char c;
+  int err;
+
+  while (read (w->rfd, &c, 1) == 1)
+    ;
+  pthread_mutex_lock (&w->lock);
+  w->calls++;
+  pthread_getname_np (pthread_self (), w->thread, sizeof w->thread);
+  pthread_mutex_unlock (&w->lock);
+  err = dio__fs_pread_async (w->ino, w->buf, sizeof w->buf, 0,
+                             watch_read_done, w);
+  if (err) {
+    pthread_mutex_lock (&w->lock);
+    w->start_err = err;
+    w->reads++;
+    pthread_cond_broadcast (&w->cond);
+    pthread_mutex_unlock (&w->lock);
+  }
+  return w->keep;
+}
+
+/* Make the descriptor readable and wait (10 s at most) for the read
+ * the callback starts to complete. */
+static void
+watch_poke_and_wait (struct watch_test *w, int wfd, unsigned reads)
+{
+  struct timespec until;
+
+  ck_assert_int_eq (write (wfd, "x", 1), 1);
+  clock_gettime (CLOCK_REALTIME, &until);
+  until.tv_sec += 10;
+  pthread_mutex_lock (&w->lock);
+  while (w->reads < reads
+         && pthread_cond_timedwait (&w->cond, &w->lock, &until) == 0)
+    ;
+  ck_assert_msg (w->reads == reads, "%u reads done, wanted %u",
+                 w->reads, reads);
+  ck_assert_int_eq (w->start_err, 0);
+  ck_assert_int_eq (w->got, (ssize_t) sizeof w->buf);
+  ck_assert_str_eq (w->thread, "dio-conn");
+  pthread_mutex_unlock (&w->lock);
+  ck_assert (test_check (w->buf, sizeof w->buf, 0, 31));
+}
+
+/* Readable again, then two synchronous calls: each reply is taken in
+ * by the connection thread after a poll that saw the descriptor
+ * readable, and the second only after the first's round has ended, so
+ * a live watch would have been called by then. */
+static void
+watch_poke_unheard (struct watch_test *w, struct dio__fs *fs, int wfd,
+                    const struct dio__fh *fh, unsigned calls)
+{
+  struct stat st;
+
+  ck_assert_int_eq (write (wfd, "x", 1), 1);
+  ck_assert_int_eq (dio__fs_getattr (fs, fh, &st), 0);
+  ck_assert_int_eq (dio__fs_getattr (fs, fh, &st), 0);
+  pthread_mutex_lock (&w->lock);
+  ck_assert_uint_eq (w->calls, calls);
+  pthread_mutex_unlock (&w->lock);
+}
+
+START_TEST (test_fs_watch)
+{
+  struct watch_test w = { .keep = true };
+  struct dio__fs *fs;
+  struct dio__fh fh;
+  struct stat st;
+  char data[4096];
+  int p[2];
+
+  pthread_mutex_init (&w.lock, NULL);
+  pthread_cond_init (&w.cond, NULL);
+  test_mkdir ("watch");
+  ck_assert_msg (dio__fs_new (test_url ("watch", NULL), NULL, &fs) == 0,
+                 "dio__fs_new: %s", dio_last_error ());
+  ck_assert_int_eq (dio__fs_create (fs, dio__fs_root (fs), "f", NULL, false,
+                                    &fh, &st), 0);
+  ck_assert_int_eq (dio__fs_open (fs, &fh, &w.ino), 0);
+  test_fill (data, sizeof data, 0, 31);
+  ck_assert_int_eq (dio__fs_pwrite (w.ino, data, sizeof data, 0),
+                    (ssize_t) sizeof data);
+  ck_assert_int_eq (pipe2 (p, O_NONBLOCK | O_CLOEXEC), 0);
+  w.rfd = p[0];
+
+  dio__fs_watch (fs, p[0], watch_cb, &w);
+  watch_poke_and_wait (&w, p[1], 1);
+  watch_poke_and_wait (&w, p[1], 2);
+  dio__fs_watch (fs, -1, NULL, NULL);
+  watch_poke_unheard (&w, fs, p[1], &fh, 2);
+
+  while (read (p[0], data, sizeof data) > 0)
+    ;
+  w.keep = false;
+  dio__fs_watch (fs, p[0], watch_cb, &w);
+  watch_poke_and_wait (&w, p[1], 3);
+  watch_poke_unheard (&w, fs, p[1], &fh, 3);
+
+  close (p[0]);
+  close (p[1]);
+  dio__fs_close (w.ino);
+  dio__fs_free (fs);
+  pthread_cond_destroy (&w.cond);
+  pthread_mutex_destroy (&w.lock);
+}
+END_TEST
+
 Suite *
 suite_engine_threads (void)
 {
@@ -168,6 +311,7 @@ suite_engine_threads (void)
   tcase_set_timeout (tc, 300);
   tcase_add_test (tc, test_threads_model);
   tcase_add_test (tc, test_group_commit);
+  tcase_add_test (tc, test_fs_watch);
   suite_add_tcase (s, tc);
   return s;
 }

@@ -560,10 +560,9 @@ serve (const struct mount_args *a, const char *url, const char *options,
   }
   mount_log (LOG_INFO, "%s mounted on %s%s", a->spec, a->mountpoint,
              st.forcedirectio ? " (forcedirectio)" : "");
-  /* Up to 64 workers, kept once started, on the one /dev/fuse
-   * descriptor, each receiving into a huge-page buffer
-   * (mount-loop.c). */
-  r = mount_loop (se, st.bufs, 64);
+  /* The engine's thread reads /dev/fuse and serves reads itself; up
+   * to 64 workers, kept once started, serve the rest (mount-loop.c). */
+  r = mount_loop (se, st.fs, st.bufs, 64);
   fuse_session_unmount (se);
   mount_log (LOG_INFO, "%s unmounted from %s", a->spec, a->mountpoint);
   /* A signal's end is a failure, as libfuse's loop reported it. */

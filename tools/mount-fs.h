@@ -77,16 +77,18 @@ bool node_same_version (fuse_ino_t id, const struct stat *st);
 
 /* ---- the loop (mount-loop.c) ---------------------------------------- */
 
-/* Serve se with up to max_threads workers until the session ends (an
- * unmount, or fuse_session_exit from a signal handler).  0, or a
- * receive's -errno. */
-int mount_loop (struct fuse_session *se, struct mount_bufs *bufs,
-                unsigned max_threads);
+/* Serve se until the session ends (an unmount, or fuse_session_exit
+ * from a signal handler): fs's engine thread reads the requests and
+ * serves reads, up to max_threads workers the rest.  0, or a receive's
+ * -errno. */
+int mount_loop (struct fuse_session *se, struct dio__fs *fs,
+                struct mount_bufs *bufs, unsigned max_threads);
 
 /* In an operation, on a worker: the buffer the request was received
  * into, now the caller's (to give back with mount_buf_put), the worker
  * taking a fresh one for its next request (give it back with
- * mount_buf_unlend); NULL if this is no worker, 64 are lent already or
+ * mount_buf_unlend); NULL if this is no worker, the request was small
+ * (copied for the worker), 64 are lent already or
  * out of memory (the request's data is then valid only until the
  * operation returns, as usual). */
 void *mount_loop_take_buf (void);
