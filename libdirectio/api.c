@@ -25,7 +25,9 @@
 #include "dreq.h"
 #include "errors.h"
 #include "fdtable.h"
+#include "conn.h"
 #include "file.h"
+#include "fsops.h"
 #include "mount.h"
 #include "options.h"
 #include "profiles-global.h"
@@ -562,6 +564,20 @@ dio_aio_pwrite (int fd, const void *buf, size_t count, off_t offset,
   if (flags & ~DIO_WRITE_UNSTABLE)
     return dio_error_msg (EINVAL, "unknown flags 0x%x", flags);
   return aio (fd, true, flags, (void *) buf, count, offset, fn, opaque);
+}
+
+int
+dio__fd_watch (int fd, int watch_fd, dio__fs_watch_fn fn, void *arg)
+{
+  struct dio_ofd *f;
+
+  dio_error_context ("watch", NULL);
+  f = lookup (fd);
+  if (f == NULL)
+    return -1;
+  dio_conn_watch (f->ino->mount->conns[0], watch_fd, fn, arg);
+  dio_ofd_put (f);
+  return 0;
 }
 
 /* ---- metadata -------------------------------------------------------- */

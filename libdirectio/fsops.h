@@ -166,4 +166,11 @@ typedef bool (*dio__fs_watch_fn) (void *arg);
 void dio__fs_watch (struct dio__fs *fs, int fd, dio__fs_watch_fn fn,
                     void *arg);
 
+/* The same for the mount of dio_fd, a descriptor from dio_open: the
+ * thread is the one that completes its asynchronous requests
+ * (dio_aio_pread) on the mount's first connection.  0, or -1 with
+ * errno EBADF.  The directio nbd server reads its clients' requests so
+ * (tools/nbd-serve.c). */
+int dio__fd_watch (int dio_fd, int fd, dio__fs_watch_fn fn, void *arg);
+
 #endif /* DIO_FSOPS_H */

@@ -33,6 +33,7 @@ extern int cmd_profile (int argc, char *argv[]);
 extern int cmd_mount (int argc, char *argv[]);      /* cmd-mount.c */
 extern int cmd_umount (int argc, char *argv[]);     /* cmd-umount.c */
 extern int cmd_stat (int argc, char *argv[]);
+extern int cmd_nbd (int argc, char *argv[]);        /* cmd-nbd.c */
 
 /* ---- messages --------------------------------------------------------- */
 

@@ -31,6 +31,7 @@ static const struct subcommand subcommands[] = {
   { "mount", cmd_mount, "mount an export for every program (FUSE)" },
   { "umount", cmd_umount, "unmount what directio mount mounted" },
 #endif
+  { "nbd", cmd_nbd, "serve an NFS file as an NBD export, uncached" },
   { "stat", cmd_stat, "print running engine users' NFS counters (nfsiostat)" },
 };
 

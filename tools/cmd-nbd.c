@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* directio nbd: serve one NFS file as an NBD export, uncached.
+ *
+ *   directio nbd [-U SOCKET | -p PORT [-b ADDRESS]] [-r] FILE
+ *
+ * The main thread listens, accepts and runs each client's handshake
+ * (nbd-handshake.c); transmission is the engine thread's (nbd-serve.c).
+ * It runs until SIGINT, SIGTERM or SIGHUP (or, with --once, until its
+ * first client has gone), then cuts the clients off once the requests
+ * they sent are answered.
+ *
+ * Signals: blocked in every thread (the engine's threads inherit the
+ * mask from dio_open), and let in only while the main thread waits in
+ * ppoll, so a stop is seen at once and never lost between a check and
+ * the wait. */
+#include <config.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "directio.h"
+#include "common.h"
+#include "nbd-server.h"
+
+#define DEFAULT_PORT "10809"
+#define DEFAULT_SHARED 16
+#define MAX_LISTENERS 4
+#define HANDSHAKE_TIMEOUT_S 10
+#define STOP_WAIT_S 30
+
+struct nbd_opts {
+  const char *unix_path, *port, *bind;
+  unsigned shared;
+  bool once;
+  struct nbd_export e;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void
+on_signal (int sig)
+{
+  stop_signal = sig;
+}
+
+static void
+usage (FILE *fp)
+{
+  fprintf (fp,
+"Usage: directio nbd [OPTION...] FILE\n"
+"\n"
+"Serve FILE, an nfs:// URL or a path under a mount profile, as an NBD\n"
+"export: uncached, every read and write goes to the NFS server through the\n"
+"engine, and a write is on stable storage when it is answered.  Clients:\n"
+"nbd+unix:///?socket=SOCKET or nbd://HOST:PORT, under any export name.\n"
+"\n"
+"  -U, --unix=SOCKET     listen on a Unix domain socket (made here, removed\n"
+"                        at exit; it must not exist)\n"
+"  -p, --port=PORT       listen on TCP PORT (default " DEFAULT_PORT ")\n"
+"  -b, --bind=ADDRESS    listen on this address only (default: all)\n"
+"  -r, --readonly        refuse writes\n"
+"      --writes=stable|unstable\n"
+"                        stable (default): durable when answered;\n"
+"                        unstable: sent UNSTABLE, durable at the client's\n"
+"                        next flush (which fails if the server restarted\n"
+"                        and may have lost them); a FUA write is stable\n"
+"  -e, --shared=N        serve up to N clients at once (default %d);\n"
+"                        more wait for one to go\n"
+"      --once            exit when the first client has gone\n"
+"  -v, --verbose         say where it listens and when clients come and go\n"
+"  -h, --help            print this and exit\n"
+"\n"
+"Stops on SIGINT, SIGTERM or SIGHUP.  See directio(1).\n", DEFAULT_SHARED);
+}
+
+static int
+parse_args (int argc, char *argv[], struct nbd_opts *o)
+{
+  enum { OPT_WRITES = 256, OPT_ONCE };
+  static const struct option long_options[] = {
+    { "unix", required_argument, NULL, 'U' },
+    { "port", required_argument, NULL, 'p' },
+    { "bind", required_argument, NULL, 'b' },
+    { "readonly", no_argument, NULL, 'r' },
+    { "writes", required_argument, NULL, OPT_WRITES },
+    { "shared", required_argument, NULL, 'e' },
+    { "once", no_argument, NULL, OPT_ONCE },
+    { "verbose", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  unsigned port;
+  int c;
+
+  *o = (struct nbd_opts) { .shared = DEFAULT_SHARED };
+  while ((c = getopt_long (argc, argv, "U:p:b:re:vh", long_options, NULL))
+         != -1) {
+    switch (c) {
+    case 'U': o->unix_path = optarg; break;
+    case 'p':
+      if (parse_uint (optarg, 1, 65535, &port) == -1)
+        return usage_error ("--port: '%s': need a TCP port, 1 to 65535",
+                            optarg);
+      o->port = optarg;
+      break;
+    case 'b': o->bind = optarg; break;
+    case 'r': o->e.readonly = true; break;
+    case OPT_WRITES:
+      if (strcmp (optarg, "unstable") == 0)
+        o->e.unstable = true;
+      else if (strcmp (optarg, "stable") != 0)
+        return usage_error ("--writes: '%s': need stable or unstable",
+                            optarg);
+      break;
+    case 'e':
+      if (parse_uint_option ("--shared", optarg, 1, 1024, &o->shared) == -1)
+        return EXIT_USAGE;
+      break;
+    case OPT_ONCE: o->once = true; break;
+    case 'v': o->e.verbose = true; break;
+    case 'h':
+      usage (stdout);
+      exit (EXIT_SUCCESS);
+    default:
+      return usage_error ("bad option");
+    }
+  }
+  if (optind != argc - 1)
+    return usage_error (optind == argc ? "need the FILE to serve"
+                        : "one FILE only: '%s' is extra", argv[optind + 1]);
+  if (o->unix_path && (o->port || o->bind))
+    return usage_error ("--unix and --port/--bind: choose one");
+  if (o->unix_path && strlen (o->unix_path) >= sizeof
+      ((struct sockaddr_un *) 0)->sun_path)
+    return usage_error ("--unix: '%s': longer than a socket path may be",
+                        o->unix_path);
+  o->e.name = argv[optind];
+  return 0;
+}
+
+/* ---- the file ------------------------------------------------------------ */
+
+static int
+open_export (struct nbd_export *e)
+{
+  struct stat st;
+
+  e->fd = dio_open (e->name, (e->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+  if (e->fd == -1) {
+    error_msg ("%s", dio_last_error ());
+    return -1;
+  }
+  if (dio_fstat (e->fd, &st) == -1) {
+    error_msg ("%s", dio_last_error ());
+    return -1;
+  }
+  if (!S_ISREG (st.st_mode)) {
+    error_msg ("%s: not a regular file", e->name);
+    return -1;
+  }
+  e->size = st.st_size;
+  return 0;
+}
+
+/* ---- listening ----------------------------------------------------------- */
+
+static int
+listen_unix (const char *path, int *fds)
+{
+  struct sockaddr_un a = { .sun_family = AF_UNIX };
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  strcpy (a.sun_path, path);            /* length checked by parse_args */
+  if (fd == -1 || bind (fd, (struct sockaddr *) &a, sizeof a) == -1
+      || listen (fd, SOMAXCONN) == -1) {
+    error_msg ("--unix %s: %s%s", path, strerror (errno),
+               errno == EADDRINUSE ? " (remove it if no server uses it)" : "");
+    if (fd != -1)
+      close (fd);
+    return -1;
+  }
+  fds[0] = fd;
+  return 1;
+}
+
+/* Every address bind (or all of this host's) resolves to: the number
+ * listened on, or -1. */
+static int
+listen_tcp (const char *bind_to, const char *port, int *fds)
+{
+  struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_ADDRCONFIG,
+                            .ai_socktype = SOCK_STREAM }, *res, *a;
+  int n = 0, err, saved = 0;
+
+  err = getaddrinfo (bind_to, port, &hints, &res);
+  if (err) {
+    error_msg ("--bind %s: %s", bind_to ? bind_to : "(all)",
+               gai_strerror (err));
+    return -1;
+  }
+  for (a = res; a && n < MAX_LISTENERS; a = a->ai_next) {
+    int one = 1, fd = socket (a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
+                              a->ai_protocol);
+    if (fd == -1) {
+      saved = errno;
+      continue;
+    }
+    setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (a->ai_family == AF_INET6)       /* the IPv4 socket takes those */
+      setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind (fd, a->ai_addr, a->ai_addrlen) == -1
+        || listen (fd, SOMAXCONN) == -1) {
+      saved = errno;
+      close (fd);
+      continue;
+    }
+    fds[n++] = fd;
+  }
+  freeaddrinfo (res);
+  if (n == 0) {
+    error_msg ("cannot listen on %s port %s: %s",
+               bind_to ? bind_to : "any address", port, strerror (saved));
+    return -1;
+  }
+  return n;
+}
+
+/* ---- clients --------------------------------------------------------------- */
+
+static void
+name_peer (int sock, unsigned long nr, char *buf, size_t len)
+{
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  char host[INET6_ADDRSTRLEN] = "", port[8] = "";
+
+  if (getpeername (sock, (struct sockaddr *) &ss, &sl) == 0
+      && ss.ss_family != AF_UNIX
+      && getnameinfo ((struct sockaddr *) &ss, sl, host, sizeof host, port,
+                      sizeof port, NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+    snprintf (buf, len, "client %lu (%s port %s)", nr, host, port);
+  else
+    snprintf (buf, len, "client %lu", nr);
+}
+
+/* Accept one client, shake hands and hand it to the server.  The
+ * handshake runs here, blocking, bounded by HANDSHAKE_TIMEOUT_S. */
+static void
+accept_client (int lfd, struct nbd_server *s, const struct nbd_export *e,
+               unsigned long nr)
+{
+  struct timeval t = { .tv_sec = HANDSHAKE_TIMEOUT_S }, none = { 0 };
+  char peer[80], why[256];
+  int one = 1, sock = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC);
+
+  if (sock == -1) {
+    if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+      error_msg ("accept: %s", strerror (errno));
+    return;
+  }
+  name_peer (sock, nr, peer, sizeof peer);
+  setsockopt (sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt (sock, SOL_SOCKET, SO_RCVTIMEO, &t, sizeof t);
+  setsockopt (sock, SOL_SOCKET, SO_SNDTIMEO, &t, sizeof t);
+  if (nbd_handshake (sock, e, why, sizeof why) != 1) {
+    if (why[0])
+      error_msg ("%s: %s: handshake: %s", e->name, peer, why);
+    close (sock);
+    return;
+  }
+  setsockopt (sock, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
+  if (nbd_server_add (s, sock, peer) == -1)
+    error_msg ("%s: %s: %s", e->name, peer, strerror (errno));
+  else if (e->verbose)
+    error_msg ("%s: %s: connected", e->name, peer);
+}
+
+/* Until a signal (or, with --once, the first client's end). */
+static void
+serve (const struct nbd_opts *o, struct nbd_server *s, int *lfds, int nl,
+       const sigset_t *unblocked)
+{
+  unsigned long accepted = 0;
+
+  while (!stop_signal) {
+    struct pollfd p[MAX_LISTENERS + 1];
+    bool room = nbd_server_clients (s) < o->shared;
+    int n = 0;
+
+    p[n++] = (struct pollfd) { .fd = nbd_server_gone_fd (s), .events = POLLIN };
+    for (int i = 0; i < nl && room; i++)
+      p[n++] = (struct pollfd) { .fd = lfds[i], .events = POLLIN };
+    if (ppoll (p, n, NULL, unblocked) == -1)
+      continue;                 /* EINTR: a signal, seen above */
+    if (p[0].revents) {
+      uint64_t v;
+      if (read (p[0].fd, &v, sizeof v) == -1 && errno != EAGAIN)
+        error_msg ("eventfd: %s", strerror (errno));
+      if (o->once && accepted > 0 && nbd_server_clients (s) == 0)
+        return;
+    }
+    for (int i = 1; i < n; i++)
+      if (p[i].revents)
+        accept_client (p[i].fd, s, &o->e, ++accepted);
+  }
+}
+
+static void
+say_where (const struct nbd_opts *o)
+{
+  const struct nbd_export *e = &o->e;
+
+  if (!e->verbose)
+    return;
+  if (o->unix_path)
+    error_msg ("serving %s (%llu bytes%s) at nbd+unix:///?socket=%s",
+               e->name, (unsigned long long) e->size,
+               e->readonly ? ", read-only" : "", o->unix_path);
+  else
+    error_msg ("serving %s (%llu bytes%s) at nbd://%s:%s", e->name,
+               (unsigned long long) e->size, e->readonly ? ", read-only" : "",
+               o->bind ? o->bind : "*", o->port ? o->port : DEFAULT_PORT);
+}
+
+int
+cmd_nbd (int argc, char *argv[])
+{
+  struct sigaction sa = { .sa_handler = on_signal };
+  struct nbd_opts o;
+  struct nbd_server *s;
+  sigset_t stops, unblocked;
+  int lfds[MAX_LISTENERS], nl, r;
+
+  if ((r = parse_args (argc, argv, &o)) != 0)
+    return r;
+  sigemptyset (&stops);
+  sigaddset (&stops, SIGINT);
+  sigaddset (&stops, SIGTERM);
+  sigaddset (&stops, SIGHUP);
+  pthread_sigmask (SIG_BLOCK, &stops, &unblocked);
+  sigdelset (&unblocked, SIGINT);
+  sigdelset (&unblocked, SIGTERM);
+  sigdelset (&unblocked, SIGHUP);
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+  sigaction (SIGHUP, &sa, NULL);
+  signal (SIGPIPE, SIG_IGN);
+
+  if (open_export (&o.e) == -1)
+    return EXIT_FAILURE;
+  nl = o.unix_path ? listen_unix (o.unix_path, lfds)
+    : listen_tcp (o.bind, o.port ? o.port : DEFAULT_PORT, lfds);
+  if (nl == -1 || nbd_server_start (&o.e, &s) == -1) {
+    if (nl > 0 && o.unix_path)
+      unlink (o.unix_path);
+    dio_close (o.e.fd);
+    return EXIT_FAILURE;
+  }
+  say_where (&o);
+  serve (&o, s, lfds, nl, &unblocked);
+  for (int i = 0; i < nl; i++)
+    close (lfds[i]);
+  if (o.unix_path)
+    unlink (o.unix_path);
+  if (nbd_server_stop (s, STOP_WAIT_S) == -1) {
+    error_msg ("%s: requests still wait for the NFS server after %d s: "
+               "exiting without their answers", o.e.name, STOP_WAIT_S);
+    return EXIT_FAILURE;
+  }
+  if (dio_close (o.e.fd) == -1) {
+    error_msg ("%s", dio_last_error ());
+    return EXIT_FAILURE;
+  }
+  return EXIT_SUCCESS;
+}

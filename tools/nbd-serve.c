@@ -1,0 +1,856 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* directio nbd: the transmission phase, on the engine's thread.
+ *
+ * The clients' sockets are in an epoll set whose descriptor the engine
+ * thread watches (dio__fd_watch): when a client has sent something, that
+ * thread reads its requests, starts each read and write as an
+ * asynchronous engine request (dio_aio_pread, dio_aio_pwrite), and the
+ * completion, on an engine thread, sends the reply.  A small request
+ * that arrives while the engine thread is awake with replies costs no
+ * thread wake-up at all; one that arrives while it sleeps wakes only
+ * it.  This is what nbdkit's thread-per-request model cannot do: there a
+ * request passes from the thread that reads it to a worker that sleeps
+ * on the NFS reply (bench/README.md, issue 14).
+ *
+ * FLUSH (with --writes=unstable; otherwise every answered write is
+ * already durable and a flush is answered at once) and WRITE_ZEROES
+ * wait for the engine, which its thread must never do: they go to a
+ * worker thread.
+ *
+ * Memory: a request's buffer is allocated when its header is read (the
+ * read's data, or the write's payload) and freed when it is answered.
+ * A client with MAX_INFLIGHT_BYTES or MAX_INFLIGHT requests unanswered
+ * is paused: its socket stays in the set with no events, and the
+ * completion that brings it under half puts it back, asking for
+ * EPOLLOUT as well so that the engine thread looks at it once even if
+ * nothing new arrives (its buffer may hold requests already).
+ *
+ * Threading: a client's receive state (rbuf, partial) is the engine
+ * thread's, the watcher's, alone (and the stopping thread's once the
+ * watch is stopped).  Its counts and flags are guarded by its lock;
+ * replies are sent whole under send_lock, from whichever thread
+ * completes them.  A client is freed by whoever finds it closing with
+ * nothing in flight.  The server's list of clients is guarded by its
+ * lock, the worker's queue and the flush bookkeeping by wlock.  Lock
+ * order: the server's lock, then a client's. */
+#include <config.h>
+
+#include <endian.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "directio.h"
+#include "fsops.h"
+#include "common.h"
+#include "nbd-proto.h"
+#include "nbd-server.h"
+
+#define RBUF_SIZE (256 * 1024)
+#define EVENTS_PER_WAKE 16
+#define RECVS_PER_WAKE 8        /* per client, so others are not held up */
+#define MAX_INFLIGHT_BYTES (64u * 1024 * 1024)
+#define MAX_INFLIGHT 512u
+#define ZERO_BUF_SIZE (1024 * 1024)
+#define ZERO_IOVS 32
+#define SEND_TIMEOUT_S 60       /* a client that reads no replies */
+#define MAX_LOGGED_ERRORS 10    /* per client */
+
+struct nbd_client;
+
+struct nbd_req {
+  struct nbd_client *c;
+  struct nbd_req *next;         /* the worker's queue */
+  uint64_t handle, offset;
+  uint32_t len;
+  uint16_t type, flags;
+  uint32_t admitted;            /* bytes counted in c->inflight_bytes */
+  char *data;                   /* read: the reply's data; write: payload */
+  char buf[];                   /* read: reply header + data; write: data */
+};
+
+struct nbd_client {
+  struct nbd_server *s;
+  struct nbd_client *next;      /* the server's list */
+  int sock;
+  char peer[80];
+  /* The watcher's. */
+  char *rbuf;
+  size_t rstart, rend;
+  struct nbd_req *partial;      /* a write whose payload is arriving */
+  size_t partial_got;
+  pthread_mutex_t lock;
+  /* Guarded by lock. */
+  uint64_t inflight_bytes;
+  unsigned inflight;
+  bool paused, closing;
+  unsigned errors_logged;
+  pthread_mutex_t send_lock;
+  bool send_failed;             /* guarded by send_lock */
+  uint64_t lost_seen;           /* guarded by the server's wlock */
+};
+
+struct nbd_server {
+  const struct nbd_export *e;
+  int ep;                       /* epoll: the clients' sockets */
+  int gone_fd;                  /* eventfd: a client has gone */
+  char *zero_buf;
+  pthread_mutex_t lock;
+  pthread_cond_t idle;          /* nclients reached 0 */
+  struct nbd_client *clients;   /* guarded by lock */
+  unsigned nclients;
+  pthread_t worker;
+  pthread_mutex_t wlock;
+  pthread_cond_t wcond;
+  /* Guarded by wlock. */
+  struct nbd_req *whead, *wtail;
+  bool wexit;
+  uint64_t lost_writes;         /* flushes that found writes lost */
+};
+
+/* ---- replies and the end of a request ---------------------------------- */
+
+static uint32_t
+nbd_error (int err)
+{
+  switch (err) {
+  case 0: return 0;
+  case EPERM: case EACCES: case EROFS: return NBD_EPERM;
+  case ENOMEM: return NBD_ENOMEM;
+  case EINVAL: return NBD_EINVAL;
+  case ENOSPC: case EDQUOT: case EFBIG: return NBD_ENOSPC;
+  case EOVERFLOW: return NBD_EOVERFLOW;
+  case ENOTSUP: return NBD_ENOTSUP;
+  case ESHUTDOWN: return NBD_ESHUTDOWN;
+  default: return NBD_EIO;
+  }
+}
+
+/* Say why a request failed, for the first few failures of a client. */
+static void
+log_failure (struct nbd_req *r, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+
+static void
+log_failure (struct nbd_req *r, const char *fmt, ...)
+{
+  static const char *const names[] = {
+    [NBD_CMD_READ] = "read", [NBD_CMD_WRITE] = "write",
+    [NBD_CMD_FLUSH] = "flush", [NBD_CMD_WRITE_ZEROES] = "zero",
+  };
+  struct nbd_client *c = r->c;
+  const char *name = r->type < 7 && names[r->type] ? names[r->type] : "request";
+  char msg[512];
+  unsigned n;
+  va_list ap;
+
+  pthread_mutex_lock (&c->lock);
+  n = ++c->errors_logged;
+  pthread_mutex_unlock (&c->lock);
+  if (n > MAX_LOGGED_ERRORS)
+    return;
+  va_start (ap, fmt);
+  vsnprintf (msg, sizeof msg, fmt, ap);
+  va_end (ap);
+  error_msg ("%s: %s: %s of %u bytes at offset %llu: %s%s", c->s->e->name,
+             c->peer, name, r->len, (unsigned long long) r->offset, msg,
+             n == MAX_LOGGED_ERRORS ? " (further failures of this client "
+             "are not logged)" : "");
+}
+
+/* Send the reply to r: a header, and the data of a successful read. */
+static void
+reply (struct nbd_req *r, uint32_t nbd_err)
+{
+  struct nbd_client *c = r->c;
+  char own[NBD_SIMPLE_REPLY_SIZE];
+  bool with_data = nbd_err == 0 && r->type == NBD_CMD_READ;
+  char *h = with_data ? r->buf : own;
+  uint32_t magic = htobe32 (NBD_SIMPLE_REPLY_MAGIC), e = htobe32 (nbd_err);
+  const char *p = h;
+  size_t left = NBD_SIMPLE_REPLY_SIZE + (with_data ? r->len : 0);
+
+  memcpy (h, &magic, 4);
+  memcpy (h + 4, &e, 4);
+  memcpy (h + 8, &r->handle, 8);        /* the client's bytes, as sent */
+  pthread_mutex_lock (&c->send_lock);
+  while (left > 0 && !c->send_failed) {
+    ssize_t n = send (c->sock, p, left, MSG_NOSIGNAL);
+    if (n == -1 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      /* Gone, or not reading for SEND_TIMEOUT_S: cut it off; the
+       * watcher sees the end and closes it. */
+      c->send_failed = true;
+      shutdown (c->sock, SHUT_RDWR);
+      break;
+    }
+    p += n;
+    left -= n;
+  }
+  pthread_mutex_unlock (&c->send_lock);
+}
+
+static void client_free (struct nbd_client *c);
+
+/* A request of bytes is answered (or dropped): count it out, start the
+ * client reading again if it was paused and is now under half its
+ * limits, free it if it was closing and this was its last. */
+static void
+count_out (struct nbd_client *c, uint32_t bytes)
+{
+  bool last;
+
+  pthread_mutex_lock (&c->lock);
+  c->inflight--;
+  c->inflight_bytes -= bytes;
+  if (c->paused && !c->closing && c->inflight_bytes <= MAX_INFLIGHT_BYTES / 2
+      && c->inflight <= MAX_INFLIGHT / 2) {
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
+    c->paused = false;
+    epoll_ctl (c->s->ep, EPOLL_CTL_MOD, c->sock, &ev);
+  }
+  last = c->closing && c->inflight == 0;
+  pthread_mutex_unlock (&c->lock);
+  if (last)
+    client_free (c);
+}
+
+static void
+finish (struct nbd_req *r)
+{
+  struct nbd_client *c = r->c;
+  uint32_t bytes = r->admitted;
+
+  free (r);
+  count_out (c, bytes);
+}
+
+static void
+answer (struct nbd_req *r, int err)
+{
+  reply (r, nbd_error (err));
+  finish (r);
+}
+
+/* ---- the engine's completions ------------------------------------------ */
+
+static void
+read_done (void *opaque, ssize_t result, int err)
+{
+  struct nbd_req *r = opaque;
+
+  if (result == (ssize_t) r->len)
+    err = 0;
+  else if (result >= 0) {
+    log_failure (r, "only %zd bytes before the end of the file (truncated "
+                 "on the server?)", result);
+    err = EIO;
+  }
+  else
+    log_failure (r, "%s", strerror (err));
+  answer (r, err);
+}
+
+static void
+write_done (void *opaque, ssize_t result, int err)
+{
+  struct nbd_req *r = opaque;
+
+  if (result == (ssize_t) r->len)
+    err = 0;
+  else if (result >= 0) {
+    log_failure (r, "the server wrote only %zd bytes", result);
+    err = EIO;
+  }
+  else
+    log_failure (r, "%s", strerror (err));
+  answer (r, err);
+}
+
+/* ---- the worker: flushes and zeroes ------------------------------------ */
+
+static void
+queue_for_worker (struct nbd_server *s, struct nbd_req *r)
+{
+  pthread_mutex_lock (&s->wlock);
+  r->next = NULL;
+  if (s->wtail)
+    s->wtail->next = r;
+  else
+    s->whead = r;
+  s->wtail = r;
+  pthread_cond_signal (&s->wcond);
+  pthread_mutex_unlock (&s->wlock);
+}
+
+/* Every write answered before the flush arrived must be durable.  With
+ * --writes=unstable dio_fsync COMMITs, and fails with EIO when the
+ * server restarted since the writes (their verifier changed): a flush
+ * never succeeds over writes that may be lost.  The loss is told once to
+ * every client connected when it was found, at its next flush, since
+ * the lost writes may have come through any of them. */
+static int
+run_flush (struct nbd_req *r)
+{
+  struct nbd_server *s = r->c->s;
+  int err = 0;
+
+  if (dio_fsync (s->e->fd) == -1) {
+    err = errno;
+    log_failure (r, "%s", dio_last_error ());
+  }
+  pthread_mutex_lock (&s->wlock);
+  if (err == EIO)
+    s->lost_writes++;
+  else if (err == 0 && r->c->lost_seen != s->lost_writes) {
+    err = EIO;
+    log_failure (r, "writes may have been lost: an earlier flush found "
+                 "that the server restarted before they were committed");
+  }
+  if (err == EIO)
+    r->c->lost_seen = s->lost_writes;
+  pthread_mutex_unlock (&s->wlock);
+  return err;
+}
+
+/* Zeroes are written (stable: FUA holds) from one zeroed buffer
+ * repeated in an iovec: parallel chunks, nothing allocated. */
+static int
+run_zero (struct nbd_req *r)
+{
+  struct nbd_server *s = r->c->s;
+  struct iovec iov[ZERO_IOVS];
+  uint64_t pos = r->offset;
+  uint32_t left = r->len;
+
+  while (left > 0) {
+    uint32_t len = 0;
+    int n;
+    ssize_t w;
+
+    for (n = 0; n < ZERO_IOVS && len < left; n++) {
+      iov[n].iov_base = s->zero_buf;
+      iov[n].iov_len = left - len < ZERO_BUF_SIZE ? left - len : ZERO_BUF_SIZE;
+      len += iov[n].iov_len;
+    }
+    w = dio_pwritev (s->e->fd, iov, n, pos);
+    if (w <= 0) {
+      int err = w == 0 ? EIO : errno;
+      log_failure (r, "%s", w == 0 ? "the server wrote nothing"
+                   : dio_last_error ());
+      return err;
+    }
+    pos += w;
+    left -= w;
+  }
+  return 0;
+}
+
+static void *
+worker (void *arg)
+{
+  struct nbd_server *s = arg;
+
+  for (;;) {
+    struct nbd_req *r;
+
+    pthread_mutex_lock (&s->wlock);
+    while (!s->wexit && s->whead == NULL)
+      pthread_cond_wait (&s->wcond, &s->wlock);
+    r = s->whead;
+    if (r == NULL) {
+      pthread_mutex_unlock (&s->wlock);
+      return NULL;
+    }
+    s->whead = r->next;
+    if (s->whead == NULL)
+      s->wtail = NULL;
+    pthread_mutex_unlock (&s->wlock);
+    answer (r, r->type == NBD_CMD_FLUSH ? run_flush (r) : run_zero (r));
+  }
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+/* The error for a request the export cannot take, or 0. */
+static int
+check_request (const struct nbd_export *e, const struct nbd_req *r)
+{
+  bool data = r->type == NBD_CMD_READ || r->type == NBD_CMD_WRITE
+    || r->type == NBD_CMD_WRITE_ZEROES;
+
+  if (r->flags & ~(NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE))
+    return EINVAL;
+  if (!data)
+    return r->type == NBD_CMD_FLUSH ? 0 : EINVAL;
+  if (r->type != NBD_CMD_READ && e->readonly)
+    return EPERM;
+  if (r->len == 0 || (r->type != NBD_CMD_WRITE_ZEROES
+                      && r->len > NBD_MAX_REQUEST))
+    return EINVAL;
+  if (r->len > e->size || r->offset > e->size - r->len)
+    return r->type == NBD_CMD_READ ? EINVAL : ENOSPC;
+  return 0;
+}
+
+static void
+start_request (struct nbd_req *r, int err)
+{
+  const struct nbd_export *e = r->c->s->e;
+  int flags = e->unstable && !(r->flags & NBD_CMD_FLAG_FUA)
+    ? DIO_WRITE_UNSTABLE : 0;
+
+  if (err == 0) {
+    switch (r->type) {
+    case NBD_CMD_READ:
+      if (dio_aio_pread (e->fd, r->data, r->len, r->offset, read_done, r)
+          == 0)
+        return;
+      break;
+    case NBD_CMD_WRITE:
+      if (dio_aio_pwrite (e->fd, r->data, r->len, r->offset, flags,
+                          write_done, r) == 0)
+        return;
+      break;
+    case NBD_CMD_FLUSH:
+      if (!e->unstable)
+        break;                  /* every answered write is durable */
+      queue_for_worker (r->c->s, r);
+      return;
+    default:                    /* WRITE_ZEROES */
+      queue_for_worker (r->c->s, r);
+      return;
+    }
+    if (r->type != NBD_CMD_FLUSH) {
+      err = errno;
+      log_failure (r, "%s", dio_last_error ());
+    }
+  }
+  answer (r, err);
+}
+
+/* Count a request of bytes in; false (and the client paused) if it is
+ * over its limits and must wait. */
+static bool
+admit (struct nbd_client *c, uint32_t bytes)
+{
+  bool ok;
+
+  pthread_mutex_lock (&c->lock);
+  ok = c->inflight == 0 || (c->inflight < MAX_INFLIGHT
+                            && c->inflight_bytes + bytes <= MAX_INFLIGHT_BYTES);
+  if (ok) {
+    c->inflight++;
+    c->inflight_bytes += bytes;
+  }
+  else {
+    struct epoll_event ev = { .events = 0, .data.ptr = c };
+    c->paused = true;
+    epoll_ctl (c->s->ep, EPOLL_CTL_MOD, c->sock, &ev);
+  }
+  pthread_mutex_unlock (&c->lock);
+  return ok;
+}
+
+/* The client is done sending (it went away, disconnected, broke the
+ * protocol, or the server stops): it is freed once its requests are
+ * answered.  The watcher does not touch it after this. */
+static void
+end_reading (struct nbd_client *c)
+{
+  bool last;
+
+  epoll_ctl (c->s->ep, EPOLL_CTL_DEL, c->sock, NULL);
+  if (c->partial) {
+    struct nbd_req *r = c->partial;
+    c->partial = NULL;
+    finish (r);                 /* not closing yet: c stays */
+  }
+  pthread_mutex_lock (&c->lock);
+  c->closing = true;
+  last = c->inflight == 0;
+  pthread_mutex_unlock (&c->lock);
+  if (last)
+    client_free (c);
+}
+
+struct wire_request {
+  uint32_t magic;
+  uint16_t flags, type;
+  uint64_t handle, offset;
+  uint32_t len;
+} __attribute__ ((packed));
+
+/* Start the requests whole in the buffer; a write whose payload is not
+ * all there becomes the partial one.  False if the client is paused or
+ * has ended. */
+static bool
+parse_buffered (struct nbd_client *c)
+{
+  const struct nbd_export *e = c->s->e;
+
+  while (c->partial == NULL && c->rend - c->rstart >= NBD_REQUEST_SIZE) {
+    struct wire_request w;
+    struct nbd_req h, *r;
+    int err;
+    size_t extra, have;
+
+    memcpy (&w, c->rbuf + c->rstart, sizeof w);
+    if (be32toh (w.magic) != NBD_REQUEST_MAGIC) {
+      error_msg ("%s: %s: bad request magic 0x%08x: disconnecting", e->name,
+                 c->peer, be32toh (w.magic));
+      end_reading (c);
+      return false;
+    }
+    h = (struct nbd_req) {
+      .c = c, .handle = w.handle, .offset = be64toh (w.offset),
+      .len = be32toh (w.len), .flags = be16toh (w.flags),
+      .type = be16toh (w.type)
+    };
+    if (h.type == NBD_CMD_DISC) {
+      end_reading (c);
+      return false;
+    }
+    if (h.type == NBD_CMD_WRITE && h.len > NBD_MAX_REQUEST) {
+      error_msg ("%s: %s: a write of %u bytes, over the %u the server "
+                 "advertised: disconnecting", e->name, c->peer, h.len,
+                 NBD_MAX_REQUEST);
+      end_reading (c);
+      return false;
+    }
+    err = check_request (e, &h);
+    /* A write's payload is read even if it is refused. */
+    extra = h.type == NBD_CMD_WRITE || (h.type == NBD_CMD_READ && err == 0)
+      ? h.len : 0;
+    if (!admit (c, extra))
+      return false;
+    h.admitted = extra;
+    r = malloc (sizeof *r + extra + NBD_SIMPLE_REPLY_SIZE);
+    if (r == NULL) {
+      error_msg ("%s: %s: out of memory for a request of %u bytes: "
+                 "disconnecting", e->name, c->peer, h.len);
+      count_out (c, extra);
+      end_reading (c);
+      return false;
+    }
+    *r = h;
+    r->data = r->buf + (h.type == NBD_CMD_READ ? NBD_SIMPLE_REPLY_SIZE : 0);
+    c->rstart += NBD_REQUEST_SIZE;
+    if (h.type == NBD_CMD_WRITE) {
+      have = c->rend - c->rstart < h.len ? c->rend - c->rstart : h.len;
+      memcpy (r->data, c->rbuf + c->rstart, have);
+      c->rstart += have;
+      if (have < h.len) {
+        c->partial = r;
+        c->partial_got = have;
+        break;
+      }
+    }
+    start_request (r, err);
+  }
+  if (c->rstart == c->rend)
+    c->rstart = c->rend = 0;
+  return true;
+}
+
+/* One receive: into the partial write's payload, or the buffer.  1 if
+ * something came, 0 if nothing is waiting, -1 at the end (EOF, error). */
+static int
+receive (struct nbd_client *c)
+{
+  struct nbd_req *r = c->partial;
+  ssize_t n;
+
+  if (r) {
+    n = recv (c->sock, r->data + c->partial_got, r->len - c->partial_got,
+              MSG_DONTWAIT);
+    if (n > 0 && (c->partial_got += n) == r->len) {
+      c->partial = NULL;
+      start_request (r, check_request (c->s->e, r));
+    }
+  }
+  else {
+    if (c->rend == RBUF_SIZE) {         /* a header split at the end */
+      memmove (c->rbuf, c->rbuf + c->rstart, c->rend - c->rstart);
+      c->rend -= c->rstart;
+      c->rstart = 0;
+    }
+    n = recv (c->sock, c->rbuf + c->rend, RBUF_SIZE - c->rend, MSG_DONTWAIT);
+    if (n > 0)
+      c->rend += n;
+  }
+  if (n > 0)
+    return 1;
+  if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    return 0;
+  if (n == -1 && errno != ECONNRESET && errno != EPIPE)
+    error_msg ("%s: %s: receiving: %s", c->s->e->name, c->peer,
+               strerror (errno));
+  return -1;
+}
+
+/* On the engine thread: start what the client has sent. */
+static void
+serve_client (struct nbd_client *c, uint32_t events)
+{
+  bool paused;
+
+  pthread_mutex_lock (&c->lock);
+  paused = c->paused;
+  pthread_mutex_unlock (&c->lock);
+  if (paused) {
+    /* Only a hang-up or an error is reported now: nobody is left to
+     * read the replies. */
+    end_reading (c);
+    return;
+  }
+  if (events & EPOLLOUT) {              /* put back by count_out */
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+    epoll_ctl (c->s->ep, EPOLL_CTL_MOD, c->sock, &ev);
+  }
+  if (!parse_buffered (c))
+    return;
+  for (int i = 0; i < RECVS_PER_WAKE; i++) {
+    int r = receive (c);
+    if (r == 0)
+      return;
+    if (r == -1) {
+      end_reading (c);
+      return;
+    }
+    if (!parse_buffered (c))
+      return;
+  }
+}
+
+/* The watch: runs on the engine thread whenever a client's socket is
+ * ready. */
+static bool
+watch_clients (void *arg)
+{
+  struct nbd_server *s = arg;
+  struct epoll_event ev[EVENTS_PER_WAKE];
+  int n = epoll_wait (s->ep, ev, EVENTS_PER_WAKE, 0);
+
+  for (int i = 0; i < n; i++)
+    serve_client (ev[i].data.ptr, ev[i].events);
+  return true;
+}
+
+/* ---- clients come and go ------------------------------------------------ */
+
+static void
+client_free (struct nbd_client *c)
+{
+  struct nbd_server *s = c->s;
+  struct nbd_client **pp;
+  uint64_t one = 1;
+
+  pthread_mutex_lock (&s->lock);
+  for (pp = &s->clients; *pp != c; pp = &(*pp)->next)
+    ;
+  *pp = c->next;
+  if (--s->nclients == 0)
+    pthread_cond_broadcast (&s->idle);
+  pthread_mutex_unlock (&s->lock);
+  if (s->e->verbose)
+    error_msg ("%s: %s: disconnected", s->e->name, c->peer);
+  close (c->sock);
+  free (c->rbuf);
+  pthread_mutex_destroy (&c->lock);
+  pthread_mutex_destroy (&c->send_lock);
+  free (c);
+  /* Fails only when the count is full, which is readable anyway. */
+  (void) !write (s->gone_fd, &one, sizeof one);
+}
+
+int
+nbd_server_add (struct nbd_server *s, int sock, const char *peer)
+{
+  struct nbd_client *c = calloc (1, sizeof *c);
+  struct timeval t = { .tv_sec = SEND_TIMEOUT_S };
+  struct epoll_event ev = { .events = EPOLLIN };
+  int err;
+
+  if (c == NULL || (c->rbuf = malloc (RBUF_SIZE)) == NULL) {
+    free (c);
+    close (sock);
+    errno = ENOMEM;
+    return -1;
+  }
+  c->s = s;
+  c->sock = sock;
+  snprintf (c->peer, sizeof c->peer, "%s", peer);
+  pthread_mutex_init (&c->lock, NULL);
+  pthread_mutex_init (&c->send_lock, NULL);
+  setsockopt (sock, SOL_SOCKET, SO_SNDTIMEO, &t, sizeof t);
+  pthread_mutex_lock (&s->wlock);
+  c->lost_seen = s->lost_writes;
+  pthread_mutex_unlock (&s->wlock);
+  pthread_mutex_lock (&s->lock);
+  c->next = s->clients;
+  s->clients = c;
+  s->nclients++;
+  pthread_mutex_unlock (&s->lock);
+  ev.data.ptr = c;
+  if (epoll_ctl (s->ep, EPOLL_CTL_ADD, sock, &ev) == 0)
+    return 0;
+  err = errno;
+  pthread_mutex_lock (&c->lock);
+  c->closing = true;            /* nothing in flight: freed here */
+  pthread_mutex_unlock (&c->lock);
+  client_free (c);
+  errno = err;
+  return -1;
+}
+
+unsigned
+nbd_server_clients (struct nbd_server *s)
+{
+  unsigned n;
+
+  pthread_mutex_lock (&s->lock);
+  n = s->nclients;
+  pthread_mutex_unlock (&s->lock);
+  return n;
+}
+
+int
+nbd_server_gone_fd (struct nbd_server *s)
+{
+  return s->gone_fd;
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+static void
+server_free (struct nbd_server *s)
+{
+  if (s->ep >= 0)
+    close (s->ep);
+  if (s->gone_fd >= 0)
+    close (s->gone_fd);
+  free (s->zero_buf);
+  pthread_cond_destroy (&s->wcond);
+  pthread_mutex_destroy (&s->wlock);
+  pthread_cond_destroy (&s->idle);
+  pthread_mutex_destroy (&s->lock);
+  free (s);
+}
+
+int
+nbd_server_start (const struct nbd_export *e, struct nbd_server **out)
+{
+  struct nbd_server *s = calloc (1, sizeof *s);
+  sigset_t all, old;
+  int err;
+
+  if (s == NULL) {
+    error_msg ("out of memory");
+    return -1;
+  }
+  s->e = e;
+  pthread_mutex_init (&s->lock, NULL);
+  pthread_cond_init (&s->idle, NULL);
+  pthread_mutex_init (&s->wlock, NULL);
+  pthread_cond_init (&s->wcond, NULL);
+  s->ep = epoll_create1 (EPOLL_CLOEXEC);
+  s->gone_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (s->ep == -1 || s->gone_fd == -1) {
+    error_msg ("cannot make the server's descriptors: %s", strerror (errno));
+    server_free (s);
+    return -1;
+  }
+  if (!e->readonly && (s->zero_buf = calloc (1, ZERO_BUF_SIZE)) == NULL) {
+    error_msg ("out of memory");
+    server_free (s);
+    return -1;
+  }
+  sigfillset (&all);
+  pthread_sigmask (SIG_BLOCK, &all, &old);
+  err = pthread_create (&s->worker, NULL, worker, s);
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  if (err) {
+    error_msg ("cannot start a thread: %s", strerror (err));
+    server_free (s);
+    return -1;
+  }
+  if (dio__fd_watch (e->fd, s->ep, watch_clients, s) == -1) {
+    error_msg ("%s", dio_last_error ());
+    nbd_server_stop (s, 0);
+    return -1;
+  }
+  *out = s;
+  return 0;
+}
+
+/* Watch stopped: end every client's reading, as the watcher would.
+ * Each pass marks clients closing until it finds one to free, so the
+ * loop ends after at most one pass per client. */
+static void
+disconnect_all (struct nbd_server *s)
+{
+  for (;;) {
+    struct nbd_client *c, *last = NULL;
+
+    pthread_mutex_lock (&s->lock);
+    for (c = s->clients; c && last == NULL; c = c->next) {
+      pthread_mutex_lock (&c->lock);
+      if (!c->closing) {
+        shutdown (c->sock, SHUT_RDWR);  /* replies fail at once */
+        if (c->partial) {
+          c->inflight--;
+          c->inflight_bytes -= c->partial->admitted;
+          free (c->partial);
+          c->partial = NULL;
+        }
+        c->closing = true;
+        if (c->inflight == 0)
+          last = c;
+      }
+      pthread_mutex_unlock (&c->lock);
+    }
+    pthread_mutex_unlock (&s->lock);
+    if (last == NULL)
+      return;
+    client_free (last);
+  }
+}
+
+int
+nbd_server_stop (struct nbd_server *s, unsigned wait_s)
+{
+  struct timespec until;
+  int r = 0;
+
+  dio__fd_watch (s->e->fd, -1, NULL, NULL);
+  disconnect_all (s);
+  clock_gettime (CLOCK_REALTIME, &until);
+  until.tv_sec += wait_s;
+  pthread_mutex_lock (&s->lock);
+  while (s->nclients > 0 && r == 0)
+    r = pthread_cond_timedwait (&s->idle, &s->lock, &until);
+  r = s->nclients > 0 ? -1 : 0;
+  pthread_mutex_unlock (&s->lock);
+  if (r == -1)
+    return -1;                  /* completions may still come: keep all */
+  pthread_mutex_lock (&s->wlock);
+  s->wexit = true;
+  pthread_cond_signal (&s->wcond);
+  pthread_mutex_unlock (&s->wlock);
+  pthread_join (s->worker, NULL);
+  server_free (s);
+  return 0;
+}

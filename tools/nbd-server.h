@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* directio nbd: one NFS file served as an NBD export, uncached, by the
+ * engine's own thread.  cmd-nbd.c listens, accepts and runs the
+ * handshake (nbd-handshake.c) in the main thread; a client that reaches
+ * transmission is handed to the server (nbd-serve.c), whose requests the
+ * engine thread reads, starts and answers itself. */
+#ifndef NBD_SERVER_H
+#define NBD_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest read or write a client may send (advertised as the maximum
+ * block size); a larger write ends its connection. */
+#define NBD_MAX_REQUEST (32u * 1024 * 1024)
+
+/* The export: immutable once the server runs. */
+struct nbd_export {
+  const char *name;             /* the file, as the user named it */
+  int fd;                       /* from dio_open */
+  uint64_t size;
+  bool readonly;
+  bool unstable;                /* writes UNSTABLE until a flush */
+  bool verbose;                 /* say when clients come and go */
+};
+
+/* Run the fixed newstyle handshake on sock (blocking).  1: the client
+ * chose the export, go on to transmission; 0: it went away or aborted
+ * (said in why if it did something wrong, else why is ""). */
+int nbd_handshake (int sock, const struct nbd_export *e, char *why,
+                   size_t whylen);
+
+struct nbd_server;
+
+/* 0, or -1 with errno (the messages said on stderr). */
+int nbd_server_start (const struct nbd_export *e, struct nbd_server **out);
+
+/* Serve sock (after nbd_handshake): the server owns it from now on.
+ * 0, or -1 with errno (sock closed). */
+int nbd_server_add (struct nbd_server *s, int sock, const char *peer);
+
+/* Clients being served; and a descriptor that is readable after one
+ * has gone (read it to clear). */
+unsigned nbd_server_clients (struct nbd_server *s);
+int nbd_server_gone_fd (struct nbd_server *s);
+
+/* Disconnect every client, wait up to wait_s seconds for the requests
+ * they left with the server, and free.  0, or -1 if some are still
+ * waiting for the NFS server (then nothing is freed: exit). */
+int nbd_server_stop (struct nbd_server *s, unsigned wait_s);
+
+#endif /* NBD_SERVER_H */
