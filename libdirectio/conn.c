@@ -143,6 +143,12 @@ dio_conn_on_service_thread (void)
   return serving != NULL;
 }
 
+struct dio_conn *
+dio_conn_serving (void)
+{
+  return serving;
+}
+
 struct nfs_context *
 dio_conn_nfs (struct dio_conn *c)
 {

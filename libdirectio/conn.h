@@ -146,6 +146,9 @@ void dio_conn_watch (struct dio_conn *c, int fd, dio_conn_watch_fn fn,
 /* True on any connection's service thread. */
 bool dio_conn_on_service_thread (void);
 
+/* The connection whose service thread this is, or NULL. */
+struct dio_conn *dio_conn_serving (void);
+
 /* The server's transfer maxima, read once after mounting. */
 uint32_t dio_conn_readmax (const struct dio_conn *c);
 uint32_t dio_conn_writemax (const struct dio_conn *c);

@@ -93,6 +93,11 @@ static void result_of_prefix (struct dio_dreq *d, uint64_t prefix,
 static void
 submit_batch (struct dio_dreq *d, struct dio_chunk *batch)
 {
+  if (batch && batch->job.next == NULL
+      && batch->job.bytes <= DIO_MOUNT_NEAR_MAX) {
+    dio_mount_submit_near (d->m, &batch->job);
+    return;
+  }
   while (batch) {
     struct dio_chunk *next = (struct dio_chunk *) batch->job.next;
     dio_mount_submit (d->m, &batch->job);

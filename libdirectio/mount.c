@@ -617,3 +617,16 @@ dio_mount_submit (struct dio_mount *m, struct dio_job *job)
   uint32_t i = __atomic_fetch_add (&m->next_conn, 1, __ATOMIC_RELAXED);
   dio_conn_submit (m->conns[i % m->nconn], job);
 }
+
+void
+dio_mount_submit_near (struct dio_mount *m, struct dio_job *job)
+{
+  struct dio_conn *here = dio_conn_serving ();
+
+  for (unsigned i = 0; here && i < m->nconn; i++)
+    if (m->conns[i] == here) {
+      dio_conn_submit (here, job);
+      return;
+    }
+  dio_mount_submit (m, job);
+}

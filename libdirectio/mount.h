@@ -69,4 +69,13 @@ void dio_statsfile_detach (struct dio_mount *m);
 /* Hand a job to the next connection of the pool. */
 void dio_mount_submit (struct dio_mount *m, struct dio_job *job);
 
+/* The same for a small request's only RPC, which stays on the calling
+ * thread's connection if that is a service thread of m: its reply then
+ * wakes no other thread, and the thread that started it (a completion
+ * starting the next request, or a watch reading an NBD or FUSE client's
+ * requests) completes it.  Only for requests small enough that parallel
+ * connections do not matter to them. */
+#define DIO_MOUNT_NEAR_MAX (64 * 1024)
+void dio_mount_submit_near (struct dio_mount *m, struct dio_job *job);
+
 #endif /* DIO_MOUNT_H */

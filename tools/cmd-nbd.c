@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -348,6 +349,13 @@ cmd_nbd (int argc, char *argv[])
 
   if ((r = parse_args (argc, argv, &o)) != 0)
     return r;
+  /* A request's buffer is malloc'd and freed per request (nbd-serve.c).
+   * glibc would give each of a megabyte its own mmap, and the kernel
+   * zero-fill it page by page on every request: keep them in the heap,
+   * and keep the heap.  What stays allocated is bounded by the most
+   * that was ever in flight (the server's per-client limits). */
+  mallopt (M_MMAP_THRESHOLD, NBD_MAX_REQUEST + 4096);
+  mallopt (M_TRIM_THRESHOLD, 256 * 1024 * 1024);
   sigemptyset (&stops);
   sigaddset (&stops, SIGINT);
   sigaddset (&stops, SIGTERM);

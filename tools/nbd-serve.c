@@ -57,7 +57,10 @@
 #include "nbd-proto.h"
 #include "nbd-server.h"
 
-#define RBUF_SIZE (256 * 1024)
+/* Requests are received into this buffer, many small ones at a time; a
+ * write's payload beyond what it holds is received straight into the
+ * request's own buffer, so at most this much of one is copied. */
+#define RBUF_SIZE (64 * 1024)
 #define EVENTS_PER_WAKE 16
 #define RECVS_PER_WAKE 8        /* per client, so others are not held up */
 #define MAX_INFLIGHT_BYTES (64u * 1024 * 1024)
