@@ -123,3 +123,50 @@ ganesha_pause ()
 {
   "$DIO_GANESHA" pause || fail "could not pause ganesha"
 }
+
+# ---- the NBD server under test ------------------------------------------
+# Tests that hold for any NBD server over the engine run against nbdkit
+# nfsdirect, or, when DIO_NBD_SERVER=directio (the test-nbd-*.sh
+# wrappers set it), against `directio nbd`.
+nbd_server=${DIO_NBD_SERVER:-nbdkit}
+
+# requires_nbd_server
+# Skip unless the server under test can run here.
+requires_nbd_server ()
+{
+  if [ "$nbd_server" = directio ]; then
+    requires directio --version
+  else
+    requires_nfsdirect
+  fi
+}
+
+# nbd_serve URL [PARAM=VALUE...] [--run COMMAND]
+# Serve URL on a private Unix socket, captive ($uri and $unixsocket in
+# COMMAND's environment; the server's status is COMMAND's).  PARAMs are
+# the plugin's: for directio nbd, writes= and readonly=true become its
+# options and the rest (mount options) go into the URL's query.
+nbd_serve ()
+{
+  local url=$1 q= opts=()
+  shift
+  if [ "$nbd_server" != directio ]; then
+    $nbdkit -U - "$nfsdirect" "$url" "$@"
+    return
+  fi
+  while [ $# -gt 0 ] && [ "$1" != --run ]; do
+    case $1 in
+      writes=*) opts+=("--writes=${1#writes=}") ;;
+      readonly=true) opts+=(--readonly) ;;
+      *=true) q+="&${1%=true}" ;;       # soft=true: the query's soft
+      *) q+="&$1" ;;
+    esac
+    shift
+  done
+  case $url in
+    *\?*) url+=$q ;;
+    *) [ -z "$q" ] || url+="?${q#&}" ;;
+  esac
+  ${DIO_TEST_WRAPPER:+$DIO_TEST_WRAPPER }directio nbd -U - "${opts[@]}" \
+    "$url" "$@"
+}

@@ -18,7 +18,7 @@
 set -e
 
 requires_ganesha
-requires_nfsdirect
+requires_nbd_server
 requires python3 --version
 tmp=$(mktemp -d)
 cleanup_fn rm -rf "$tmp"
@@ -128,7 +128,7 @@ for mode in hard soft; do
   [ "$mode" = hard ] || opts=(soft=true timeo=5 retrans=2)
   steps "$mode" > "$tmp/steps"
   status=0
-  $nbdkit -U - "$nfsdirect" "$(nfsproxy_url "mx-$mode.img")" writes=unstable \
+  nbd_serve "$(nfsproxy_url "mx-$mode.img")" writes=unstable \
     "${opts[@]}" --run '"$tmp/drive" "$unixsocket"' > "$tmp/log" 2>&1 ||
     status=$?
   grep -c 'nbd-steps: ok: sh "$tmp/fired"' "$tmp/log" |

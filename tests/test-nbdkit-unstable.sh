@@ -13,7 +13,7 @@ set -e
 set -x
 
 requires_ganesha
-requires_nfsdirect
+requires_nbd_server
 requires python3 --version
 
 tmp=$(mktemp -d)
@@ -24,7 +24,7 @@ export nbd_steps
 # other connection that was open (its writes may be among the lost), once
 # each.  A connection opened afterwards is not told.
 truncate -s 16M "$DIO_TEST_DIR/unstable.img"
-$nbdkit -U - "$nfsdirect" "$(dio_url unstable.img)" writes=unstable --run '
+nbd_serve "$(dio_url unstable.img)" writes=unstable --run '
   python3 "$nbd_steps" "$unixsocket" \
     "a write 0 1M 0x55" \
     "b write 1M 3M 0xaa" \
@@ -50,7 +50,7 @@ esac
 
 # The restart may also come between two writes: the second write's
 # verifier differs from the first's, and the flush still fails.
-$nbdkit -U - "$nfsdirect" "$(dio_url unstable.img)" writes=unstable --run '
+nbd_serve "$(dio_url unstable.img)" writes=unstable --run '
   python3 "$nbd_steps" "$unixsocket" \
     "a write 4M 2M 0x11" \
     "sh \"\$DIO_GANESHA\" restart --new-verifier" \
@@ -60,7 +60,7 @@ $nbdkit -U - "$nfsdirect" "$(dio_url unstable.img)" writes=unstable --run '
 '
 
 # No restart: flush succeeds and the file holds the data.
-$nbdkit -U - "$nfsdirect" "$(dio_url unstable.img)" writes=unstable --run '
+nbd_serve "$(dio_url unstable.img)" writes=unstable --run '
   python3 "$nbd_steps" "$unixsocket" \
     "a write 0 5M 0x33" \
     "a write 5M 1000 0x44" \
@@ -74,7 +74,7 @@ cmp -n $((5 * 1024 * 1024 + 1000)) "$tmp/expect" "$DIO_TEST_DIR/unstable.img" ||
 
 # FUA in unstable mode is a stable write: a restart after it loses nothing
 # and the next flush succeeds.
-$nbdkit -U - "$nfsdirect" "$(dio_url unstable.img)" writes=unstable --run '
+nbd_serve "$(dio_url unstable.img)" writes=unstable --run '
   python3 "$nbd_steps" "$unixsocket" \
     "a write 0 3M 0x66 fua" \
     "sh \"\$DIO_GANESHA\" restart --new-verifier" \
@@ -83,7 +83,7 @@ $nbdkit -U - "$nfsdirect" "$(dio_url unstable.img)" writes=unstable --run '
 '
 
 # The default (stable) mode: a restart after a write loses nothing either.
-$nbdkit -U - "$nfsdirect" "$(dio_url unstable.img)" --run '
+nbd_serve "$(dio_url unstable.img)" --run '
   python3 "$nbd_steps" "$unixsocket" \
     "a write 0 3M 0x77" \
     "sh \"\$DIO_GANESHA\" restart --new-verifier" \

@@ -10,7 +10,7 @@ set -e
 set -x
 
 requires_ganesha
-requires_nfsdirect
+requires_nbd_server
 requires_all python3 cmp
 
 tmp=$(mktemp -d)
@@ -20,7 +20,7 @@ export nbd_steps
 head -c 48M /dev/zero | tr '\0' '\132' > "$DIO_TEST_DIR/zero.img"
 cp "$DIO_TEST_DIR/zero.img" "$tmp/expect"
 
-$nbdkit -U - "$nfsdirect" "$(dio_url zero.img)" --run '
+nbd_serve "$(dio_url zero.img)" --run '
   python3 "$nbd_steps" "$unixsocket" \
     "a zero 1000 35M" \
     "a zero 40M 4097 fua" \

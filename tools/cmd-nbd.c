@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio nbd: serve one NFS file as an NBD export, uncached.
  *
- *   directio nbd [-U SOCKET | -p PORT [-b ADDRESS]] [-r] FILE
+ *   directio nbd [-U SOCKET | -p PORT [-b ADDRESS]] [-r] FILE [--run CMD]
  *
  * The main thread listens, accepts and runs each client's handshake
  * (nbd-handshake.c); transmission is the engine thread's (nbd-serve.c).
  * It runs until SIGINT, SIGTERM or SIGHUP (or, with --once, until its
- * first client has gone), then cuts the clients off once the requests
- * they sent are answered.
+ * first client has gone; with --run, until the command has ended), then
+ * cuts the clients off once the requests they sent are answered.
  *
  * Signals: blocked in every thread (the engine's threads inherit the
  * mask from dio_open), and let in only while the main thread waits in
@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
@@ -32,6 +33,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "directio.h"
@@ -46,17 +48,22 @@
 
 struct nbd_opts {
   const char *unix_path, *port, *bind;
+  const char *run;              /* --run: a shell command */
+  char *tmpdir;                 /* -U -: the private socket's directory */
   unsigned shared;
   bool once;
   struct nbd_export e;
 };
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, child_changed;
 
 static void
 on_signal (int sig)
 {
-  stop_signal = sig;
+  if (sig == SIGCHLD)
+    child_changed = 1;
+  else
+    stop_signal = sig;
 }
 
 static void
@@ -71,7 +78,8 @@ usage (FILE *fp)
 "nbd+unix:///?socket=SOCKET or nbd://HOST:PORT, under any export name.\n"
 "\n"
 "  -U, --unix=SOCKET     listen on a Unix domain socket (made here, removed\n"
-"                        at exit; it must not exist)\n"
+"                        at exit; it must not exist); -U - makes a private\n"
+"                        one in a new directory under $TMPDIR or /tmp\n"
 "  -p, --port=PORT       listen on TCP PORT (default " DEFAULT_PORT ")\n"
 "  -b, --bind=ADDRESS    listen on this address only (default: all)\n"
 "  -r, --readonly        refuse writes\n"
@@ -83,16 +91,20 @@ usage (FILE *fp)
 "  -e, --shared=N        serve up to N clients at once (default %d);\n"
 "                        more wait for one to go\n"
 "      --once            exit when the first client has gone\n"
+"      --run=COMMAND     run COMMAND (with sh -c) once the export is ready,\n"
+"                        with $uri (and, on a Unix socket, $unixsocket) set;\n"
+"                        stop when it ends, and exit with its status\n"
 "  -v, --verbose         say where it listens and when clients come and go\n"
 "  -h, --help            print this and exit\n"
 "\n"
-"Stops on SIGINT, SIGTERM or SIGHUP.  See directio(1).\n", DEFAULT_SHARED);
+"Stops on SIGINT, SIGTERM or SIGHUP; exit status 0, 1 on an error, 2 on\n"
+"a bad command line.  See directio(1).\n", DEFAULT_SHARED);
 }
 
 static int
 parse_args (int argc, char *argv[], struct nbd_opts *o)
 {
-  enum { OPT_WRITES = 256, OPT_ONCE };
+  enum { OPT_WRITES = 256, OPT_ONCE, OPT_RUN };
   static const struct option long_options[] = {
     { "unix", required_argument, NULL, 'U' },
     { "port", required_argument, NULL, 'p' },
@@ -101,6 +113,7 @@ parse_args (int argc, char *argv[], struct nbd_opts *o)
     { "writes", required_argument, NULL, OPT_WRITES },
     { "shared", required_argument, NULL, 'e' },
     { "once", no_argument, NULL, OPT_ONCE },
+    { "run", required_argument, NULL, OPT_RUN },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -133,6 +146,7 @@ parse_args (int argc, char *argv[], struct nbd_opts *o)
         return EXIT_USAGE;
       break;
     case OPT_ONCE: o->once = true; break;
+    case OPT_RUN: o->run = optarg; break;
     case 'v': o->e.verbose = true; break;
     case 'h':
       usage (stdout);
@@ -179,6 +193,42 @@ open_export (struct nbd_export *e)
 }
 
 /* ---- listening ----------------------------------------------------------- */
+
+/* -U -: a socket in a new private directory. */
+static int
+private_socket (struct nbd_opts *o)
+{
+  const char *t = getenv ("TMPDIR");
+  static char path[108];
+  char *dir;
+
+  if (t == NULL || t[0] == '\0' || strlen (t) > 60)
+    t = "/tmp";
+  if (asprintf (&dir, "%s/directio-nbd.XXXXXX", t) == -1) {
+    error_msg ("out of memory");
+    return -1;
+  }
+  if (mkdtemp (dir) == NULL) {
+    error_msg ("-U -: cannot make a directory in %s: %s", t, strerror (errno));
+    free (dir);
+    return -1;
+  }
+  snprintf (path, sizeof path, "%s/sock", dir);
+  o->tmpdir = dir;
+  o->unix_path = path;
+  return 0;
+}
+
+static void
+remove_socket (struct nbd_opts *o)
+{
+  unlink (o->unix_path);
+  if (o->tmpdir) {
+    rmdir (o->tmpdir);
+    free (o->tmpdir);
+    o->tmpdir = NULL;
+  }
+}
 
 static int
 listen_unix (const char *path, int *fds)
@@ -291,12 +341,57 @@ accept_client (int lfd, struct nbd_server *s, const struct nbd_export *e,
     error_msg ("%s: %s: connected", e->name, peer);
 }
 
-/* Until a signal (or, with --once, the first client's end). */
-static void
+/* --run: the command, in a child with the signal mask this process
+ * started with, and $uri (and $unixsocket) describing the export. */
+static pid_t
+start_command (const struct nbd_opts *o, const sigset_t *start_mask)
+{
+  char uri[256];
+  pid_t pid;
+
+  if (o->unix_path)
+    snprintf (uri, sizeof uri, "nbd+unix:///?socket=%s", o->unix_path);
+  else
+    snprintf (uri, sizeof uri, "nbd://%s:%s",
+              o->bind ? o->bind : "localhost",
+              o->port ? o->port : DEFAULT_PORT);
+  pid = fork ();
+  if (pid == -1) {
+    error_msg ("--run: cannot fork: %s", strerror (errno));
+    return -1;
+  }
+  if (pid > 0)
+    return pid;
+  setenv ("uri", uri, 1);
+  if (o->unix_path)
+    setenv ("unixsocket", o->unix_path, 1);
+  signal (SIGPIPE, SIG_DFL);
+  pthread_sigmask (SIG_SETMASK, start_mask, NULL);
+  execl ("/bin/sh", "sh", "-c", o->run, (char *) NULL);
+  fprintf (stderr, "%s: --run: /bin/sh: %s\n", progname, strerror (errno));
+  _exit (127);
+}
+
+/* The command's exit status as a shell gives it, once it has ended;
+ * -1 while it runs. */
+static int
+command_status (pid_t pid)
+{
+  int st;
+
+  if (waitpid (pid, &st, WNOHANG) != pid)
+    return -1;
+  return WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
+}
+
+/* Until a signal (or, with --once, the first client's end; with --run,
+ * the command's).  The command's status, or -1. */
+static int
 serve (const struct nbd_opts *o, struct nbd_server *s, int *lfds, int nl,
-       const sigset_t *unblocked)
+       const sigset_t *unblocked, pid_t child)
 {
   unsigned long accepted = 0;
+  int status;
 
   while (!stop_signal) {
     struct pollfd p[MAX_LISTENERS + 1];
@@ -306,6 +401,11 @@ serve (const struct nbd_opts *o, struct nbd_server *s, int *lfds, int nl,
     p[n++] = (struct pollfd) { .fd = nbd_server_gone_fd (s), .events = POLLIN };
     for (int i = 0; i < nl && room; i++)
       p[n++] = (struct pollfd) { .fd = lfds[i], .events = POLLIN };
+    if (child > 0 && child_changed) {
+      child_changed = 0;
+      if ((status = command_status (child)) >= 0)
+        return status;
+    }
     if (ppoll (p, n, NULL, unblocked) == -1)
       continue;                 /* EINTR: a signal, seen above */
     if (p[0].revents) {
@@ -313,12 +413,18 @@ serve (const struct nbd_opts *o, struct nbd_server *s, int *lfds, int nl,
       if (read (p[0].fd, &v, sizeof v) == -1 && errno != EAGAIN)
         error_msg ("eventfd: %s", strerror (errno));
       if (o->once && accepted > 0 && nbd_server_clients (s) == 0)
-        return;
+        return -1;
     }
     for (int i = 1; i < n; i++)
       if (p[i].revents)
         accept_client (p[i].fd, s, &o->e, ++accepted);
   }
+  if (child > 0) {              /* stopped by a signal: end the command */
+    kill (child, SIGTERM);
+    if (waitpid (child, &status, 0) == child)
+      return 128 + stop_signal;
+  }
+  return -1;
 }
 
 static void
@@ -344,8 +450,9 @@ cmd_nbd (int argc, char *argv[])
   struct sigaction sa = { .sa_handler = on_signal };
   struct nbd_opts o;
   struct nbd_server *s;
-  sigset_t stops, unblocked;
-  int lfds[MAX_LISTENERS], nl, r;
+  sigset_t stops, start_mask, unblocked;
+  int lfds[MAX_LISTENERS], nl = 0, r, status;
+  pid_t child = 0;
 
   if ((r = parse_args (argc, argv, &o)) != 0)
     return r;
@@ -354,37 +461,47 @@ cmd_nbd (int argc, char *argv[])
    * zero-fill it page by page on every request: keep them in the heap,
    * and keep the heap.  What stays allocated is bounded by the most
    * that was ever in flight (the server's per-client limits). */
-  mallopt (M_MMAP_THRESHOLD, NBD_MAX_REQUEST + 4096);
+  mallopt (M_MMAP_THRESHOLD, NBD_HARD_MAX + 4096);
   mallopt (M_TRIM_THRESHOLD, 256 * 1024 * 1024);
   sigemptyset (&stops);
   sigaddset (&stops, SIGINT);
   sigaddset (&stops, SIGTERM);
   sigaddset (&stops, SIGHUP);
-  pthread_sigmask (SIG_BLOCK, &stops, &unblocked);
+  sigaddset (&stops, SIGCHLD);
+  pthread_sigmask (SIG_BLOCK, &stops, &start_mask);
+  unblocked = start_mask;
   sigdelset (&unblocked, SIGINT);
   sigdelset (&unblocked, SIGTERM);
   sigdelset (&unblocked, SIGHUP);
+  sigdelset (&unblocked, SIGCHLD);
   sigaction (SIGINT, &sa, NULL);
   sigaction (SIGTERM, &sa, NULL);
   sigaction (SIGHUP, &sa, NULL);
+  sigaction (SIGCHLD, &sa, NULL);
   signal (SIGPIPE, SIG_IGN);
 
   if (open_export (&o.e) == -1)
     return EXIT_FAILURE;
+  if (o.unix_path && strcmp (o.unix_path, "-") == 0
+      && private_socket (&o) == -1) {
+    dio_close (o.e.fd);
+    return EXIT_FAILURE;
+  }
   nl = o.unix_path ? listen_unix (o.unix_path, lfds)
     : listen_tcp (o.bind, o.port ? o.port : DEFAULT_PORT, lfds);
-  if (nl == -1 || nbd_server_start (&o.e, &s) == -1) {
-    if (nl > 0 && o.unix_path)
-      unlink (o.unix_path);
+  if (nl == -1 || nbd_server_start (&o.e, &s) == -1
+      || (o.run && (child = start_command (&o, &start_mask)) == -1)) {
+    if (o.unix_path)
+      remove_socket (&o);
     dio_close (o.e.fd);
     return EXIT_FAILURE;
   }
   say_where (&o);
-  serve (&o, s, lfds, nl, &unblocked);
+  status = serve (&o, s, lfds, nl, &unblocked, child);
   for (int i = 0; i < nl; i++)
     close (lfds[i]);
   if (o.unix_path)
-    unlink (o.unix_path);
+    remove_socket (&o);
   if (nbd_server_stop (s, STOP_WAIT_S) == -1) {
     error_msg ("%s: requests still wait for the NFS server after %d s: "
                "exiting without their answers", o.e.name, STOP_WAIT_S);
@@ -394,5 +511,5 @@ cmd_nbd (int argc, char *argv[])
     error_msg ("%s", dio_last_error ());
     return EXIT_FAILURE;
   }
-  return EXIT_SUCCESS;
+  return status >= 0 ? status : EXIT_SUCCESS;
 }

@@ -140,7 +140,9 @@ nbd_error (int err)
   }
 }
 
-/* Say why a request failed, for the first few failures of a client. */
+/* Say why a request failed, for the first few failures of a client:
+ * "FILE: client N: read of COUNT bytes at offset OFF: reason" (the file
+ * left out when the reason, the engine's, names it already). */
 static void
 log_failure (struct nbd_req *r, const char *fmt, ...)
   __attribute__ ((format (printf, 2, 3)));
@@ -153,8 +155,9 @@ log_failure (struct nbd_req *r, const char *fmt, ...)
     [NBD_CMD_FLUSH] = "flush", [NBD_CMD_WRITE_ZEROES] = "zero",
   };
   struct nbd_client *c = r->c;
+  const char *file = c->s->e->name;
   const char *name = r->type < 7 && names[r->type] ? names[r->type] : "request";
-  char msg[512];
+  char msg[512], what[96] = "";
   unsigned n;
   va_list ap;
 
@@ -166,8 +169,11 @@ log_failure (struct nbd_req *r, const char *fmt, ...)
   va_start (ap, fmt);
   vsnprintf (msg, sizeof msg, fmt, ap);
   va_end (ap);
-  error_msg ("%s: %s: %s of %u bytes at offset %llu: %s%s", c->s->e->name,
-             c->peer, name, r->len, (unsigned long long) r->offset, msg,
+  if (r->type != NBD_CMD_FLUSH)
+    snprintf (what, sizeof what, " of %u bytes at offset %llu", r->len,
+              (unsigned long long) r->offset);
+  error_msg ("%s%s%s: %s%s: %s%s", strstr (msg, file) ? "" : file,
+             strstr (msg, file) ? "" : ": ", c->peer, name, what, msg,
              n == MAX_LOGGED_ERRORS ? " (further failures of this client "
              "are not logged)" : "");
 }
@@ -400,11 +406,12 @@ check_request (const struct nbd_export *e, const struct nbd_req *r)
     return r->type == NBD_CMD_FLUSH ? 0 : EINVAL;
   if (r->type != NBD_CMD_READ && e->readonly)
     return EPERM;
-  if (r->len == 0 || (r->type != NBD_CMD_WRITE_ZEROES
-                      && r->len > NBD_MAX_REQUEST))
-    return EINVAL;
   if (r->len > e->size || r->offset > e->size - r->len)
     return r->type == NBD_CMD_READ ? EINVAL : ENOSPC;
+  if (r->len == 0)
+    return EINVAL;
+  if (r->type != NBD_CMD_WRITE_ZEROES && r->len > NBD_HARD_MAX)
+    return ENOMEM;
   return 0;
 }
 
@@ -526,16 +533,10 @@ parse_buffered (struct nbd_client *c)
       end_reading (c);
       return false;
     }
-    if (h.type == NBD_CMD_WRITE && h.len > NBD_MAX_REQUEST) {
-      error_msg ("%s: %s: a write of %u bytes, over the %u the server "
-                 "advertised: disconnecting", e->name, c->peer, h.len,
-                 NBD_MAX_REQUEST);
-      end_reading (c);
-      return false;
-    }
     err = check_request (e, &h);
-    /* A write's payload is read even if it is refused. */
-    extra = h.type == NBD_CMD_WRITE || (h.type == NBD_CMD_READ && err == 0)
+    /* A write's payload is read even if it is refused: into its buffer,
+     * or (data NULL) dropped. */
+    extra = (h.type == NBD_CMD_WRITE || h.type == NBD_CMD_READ) && err == 0
       ? h.len : 0;
     if (!admit (c, extra))
       return false;
@@ -550,10 +551,13 @@ parse_buffered (struct nbd_client *c)
     }
     *r = h;
     r->data = r->buf + (h.type == NBD_CMD_READ ? NBD_SIMPLE_REPLY_SIZE : 0);
+    if (h.type == NBD_CMD_WRITE && err)
+      r->data = NULL;
     c->rstart += NBD_REQUEST_SIZE;
     if (h.type == NBD_CMD_WRITE) {
       have = c->rend - c->rstart < h.len ? c->rend - c->rstart : h.len;
-      memcpy (r->data, c->rbuf + c->rstart, have);
+      if (r->data)
+        memcpy (r->data, c->rbuf + c->rstart, have);
       c->rstart += have;
       if (have < h.len) {
         c->partial = r;
@@ -577,7 +581,11 @@ receive (struct nbd_client *c)
   ssize_t n;
 
   if (r) {
-    n = recv (c->sock, r->data + c->partial_got, r->len - c->partial_got,
+    size_t left = r->len - c->partial_got;
+    /* A refused write's payload is dropped into the buffer, which is
+     * empty while a partial request is being received. */
+    n = r->data ? recv (c->sock, r->data + c->partial_got, left, MSG_DONTWAIT)
+      : recv (c->sock, c->rbuf, left < RBUF_SIZE ? left : RBUF_SIZE,
               MSG_DONTWAIT);
     if (n > 0 && (c->partial_got += n) == r->len) {
       c->partial = NULL;

@@ -12,8 +12,11 @@
 #include <stdint.h>
 
 /* Largest read or write a client may send (advertised as the maximum
- * block size); a larger write ends its connection. */
+ * block size).  Larger ones, which a client should not send, are served
+ * up to NBD_HARD_MAX (as nbdkit does) and refused with ENOMEM beyond it,
+ * a write's payload read and dropped. */
 #define NBD_MAX_REQUEST (32u * 1024 * 1024)
+#define NBD_HARD_MAX (64u * 1024 * 1024)
 
 /* The export: immutable once the server runs. */
 struct nbd_export {
