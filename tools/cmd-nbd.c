@@ -50,6 +50,7 @@ struct nbd_opts {
   const char *unix_path, *port, *bind;
   const char *run;              /* --run: a shell command */
   char *tmpdir;                 /* -U -: the private socket's directory */
+  bool socket_made;             /* unix_path is ours to remove */
   unsigned shared;
   bool once;
   struct nbd_export e;
@@ -222,7 +223,8 @@ private_socket (struct nbd_opts *o)
 static void
 remove_socket (struct nbd_opts *o)
 {
-  unlink (o->unix_path);
+  if (o->socket_made)
+    unlink (o->unix_path);
   if (o->tmpdir) {
     rmdir (o->tmpdir);
     free (o->tmpdir);
@@ -231,14 +233,16 @@ remove_socket (struct nbd_opts *o)
 }
 
 static int
-listen_unix (const char *path, int *fds)
+listen_unix (struct nbd_opts *o, int *fds)
 {
   struct sockaddr_un a = { .sun_family = AF_UNIX };
+  const char *path = o->unix_path;
   int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
   strcpy (a.sun_path, path);            /* length checked by parse_args */
-  if (fd == -1 || bind (fd, (struct sockaddr *) &a, sizeof a) == -1
-      || listen (fd, SOMAXCONN) == -1) {
+  if (fd != -1 && bind (fd, (struct sockaddr *) &a, sizeof a) == 0)
+    o->socket_made = true;
+  if (fd == -1 || !o->socket_made || listen (fd, SOMAXCONN) == -1) {
     error_msg ("--unix %s: %s%s", path, strerror (errno),
                errno == EADDRINUSE ? " (remove it if no server uses it)" : "");
     if (fd != -1)
@@ -487,7 +491,7 @@ cmd_nbd (int argc, char *argv[])
     dio_close (o.e.fd);
     return EXIT_FAILURE;
   }
-  nl = o.unix_path ? listen_unix (o.unix_path, lfds)
+  nl = o.unix_path ? listen_unix (&o, lfds)
     : listen_tcp (o.bind, o.port ? o.port : DEFAULT_PORT, lfds);
   if (nl == -1 || nbd_server_start (&o.e, &s) == -1
       || (o.run && (child = start_command (&o, &start_mask)) == -1)) {

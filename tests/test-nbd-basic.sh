@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# directio nbd: what a user sees.  The export's size and flags (nbdinfo);
+# nbdcopy in and out over several connections at once, byte for byte
+# against the server's file; a read-only export refuses writes with
+# EPERM; TCP on the default port; --once; SIGTERM with a client
+# connected ends it with status 0 and removes the socket; a write stream
+# rides through a server restart on a hard mount with nothing lost; and
+# every bad command line or file gets one clear line and status 2 or 1.
+
+. "$(dirname "$0")/functions.sh"
+. "$(dirname "$0")/nbdkit-functions.sh"
+set -e
+set -x
+
+requires_ganesha
+requires directio --version
+requires_all nbdinfo nbdcopy python3 cmp
+nbd_server=directio
+
+tmp=$(mktemp -d)
+cleanup_fn rm -rf "$tmp"
+export tmp nbd_steps
+directio="${DIO_TEST_WRAPPER:+$DIO_TEST_WRAPPER }directio"
+
+# ---- the command line ------------------------------------------------------
+expect_status 0 directio nbd --help
+grep -q -- '--writes=stable|unstable' "$tmp/out" || fail "--help lacks --writes"
+expect_status 2 directio nbd
+err_has '^directio nbd: need the FILE to serve'
+expect_status 2 directio nbd --writes=sometimes "$(dio_url x.img)"
+err_has "--writes: 'sometimes': need stable or unstable"
+expect_status 2 directio nbd -U "$tmp/s" -p 10809 "$(dio_url x.img)"
+err_has 'choose one'
+expect_status 2 directio nbd -p 70000 "$(dio_url x.img)"
+err_has "--port: '70000'"
+expect_status 2 directio nbd "$(dio_url a.img)" "$(dio_url b.img)"
+err_has "one FILE only"
+# A file that is not there, a directory, no server: exit 1, one line
+# that names the file.
+expect_status 1 directio nbd -U "$tmp/s" "$(dio_url missing.img)"
+err_has 'missing\.img'
+[ "$(wc -l < "$tmp/err")" = 1 ] || fail "more than one line: $(cat "$tmp/err")"
+mkdir -p "$DIO_TEST_DIR/adir"
+expect_status 1 directio nbd -U "$tmp/s" "$(dio_url adir)"
+err_has 'adir'
+expect_status 1 directio nbd -U "$tmp/s" \
+  "nfs://127.0.0.1/export/x.img?nfsport=1&mountport=1&soft&timeo=5&retrans=1&retry=0"
+[ "$(wc -l < "$tmp/err")" = 1 ] || fail "more than one line: $(cat "$tmp/err")"
+[ ! -e "$tmp/s" ] || fail "a failed start left its socket"
+# A socket path that exists is not taken over.
+touch "$tmp/taken"
+truncate -s 1M "$DIO_TEST_DIR/x.img"
+expect_status 1 directio nbd -U "$tmp/taken" "$(dio_url x.img)"
+err_has 'taken: Address already in use'
+[ -f "$tmp/taken" ] || fail "the existing file was removed"
+
+# ---- what a client sees ----------------------------------------------------
+head -c 64M /dev/urandom > "$tmp/in.img"
+truncate -s 64M "$DIO_TEST_DIR/copy.img"
+nbd_serve "$(dio_url copy.img)" --run '
+  nbdinfo --json "$uri" > "$tmp/info.json" &&
+  nbdcopy --connections=4 --requests=16 --flush "$tmp/in.img" "$uri" &&
+  nbdcopy --connections=4 "$uri" "$tmp/out.img"'
+same_bytes "$tmp/in.img" "$DIO_TEST_DIR/copy.img"
+same_bytes "$tmp/in.img" "$tmp/out.img"
+python3 - "$tmp/info.json" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))["exports"][0]
+assert e["export-size"] == 64 << 20, e
+assert e["is_read_only"] is False and e["can_flush"] and e["can_fua"], e
+assert e["can_multi_conn"] and e["can_zero"], e
+assert e["block_size_maximum"] == 32 << 20, e
+PY
+
+# Read-only: reads work, writes and zeroes get EPERM, nothing changes.
+nbd_serve "$(dio_url copy.img)" readonly=true --run '
+  nbdinfo --json "$uri" > "$tmp/ro.json" &&
+  python3 "$nbd_steps" "$unixsocket" "a read 0 4K" \
+    "a write 0 4K 0x11 -> EPERM" "a zero 0 4K -> EPERM" "a flush"'
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["exports"][0]["is_read_only"]' \
+  "$tmp/ro.json" || fail "-r did not advertise a read-only export"
+same_bytes "$tmp/in.img" "$DIO_TEST_DIR/copy.img"
+
+# TCP, on the default port; --once ends the server after its client.
+$directio nbd --once -b 127.0.0.1 "$(dio_url copy.img)" 2> "$tmp/tcp.log" &
+pid=$!
+cleanup_fn kill "$pid"
+retry_until 30 nbdinfo --size nbd://127.0.0.1 > "$tmp/size" ||
+  { cat "$tmp/tcp.log"; fail "no TCP server on port 10809"; }
+[ "$(cat "$tmp/size")" = $((64 << 20)) ] || fail "size over TCP: $(cat "$tmp/size")"
+st=0
+retry_until 30 sh -c "! kill -0 $pid 2>/dev/null" || fail "--once did not end"
+wait "$pid" || st=$?
+[ $st = 0 ] || { cat "$tmp/tcp.log"; fail "--once exited $st"; }
+
+# SIGTERM with a client connected: status 0, socket gone.
+$directio nbd -v -U "$tmp/sock" "$(dio_url copy.img)" 2> "$tmp/term.log" &
+pid=$!
+cleanup_fn kill "$pid"
+retry_until 30 test -S "$tmp/sock" || fail "no socket"
+python3 "$nbd_steps" "$tmp/sock" "a read 0 4K" "sh kill -TERM $pid" \
+  > "$tmp/steps.log" 2>&1 || true
+st=0
+wait "$pid" || st=$?
+cat "$tmp/term.log"
+[ $st = 0 ] || fail "SIGTERM: exited $st"
+[ ! -e "$tmp/sock" ] || fail "SIGTERM left the socket"
+grep -q 'client 1: connected' "$tmp/term.log" || fail "-v did not say who came"
+grep -q 'client 1: disconnected' "$tmp/term.log" || fail "-v did not say who went"
+
+# ---- a write stream through a server restart (hard) --------------------------
+# Once the first MiB has reached the server's file, ganesha restarts
+# under the copy; every byte still lands.
+truncate -s 0 "$DIO_TEST_DIR/copy.img"
+truncate -s 64M "$DIO_TEST_DIR/copy.img"
+cat > "$tmp/restart-run" <<SH
+#!/usr/bin/env bash
+. "$tests_srcdir/functions.sh"
+# Small sequential requests: the copy takes about a second here.
+nbdcopy --connections=1 --requests=1 --request-size=65536 "$tmp/in.img" \
+  "\$uri" &
+copy=\$!
+retry_until 60 cmp -s -n 1048576 "$tmp/in.img" "$DIO_TEST_DIR/copy.img" ||
+  exit 10
+kill -0 \$copy || { echo "the copy ended before the restart" >&2; exit 12; }
+"$DIO_GANESHA" restart || exit 11
+wait \$copy
+SH
+chmod +x "$tmp/restart-run"
+nbd_serve "$(dio_url copy.img)" --run '"$tmp/restart-run"' \
+  2> "$tmp/restart.log" ||
+  { cat "$tmp/restart.log"; fail "the copy through a restart failed"; }
+same_bytes "$tmp/in.img" "$DIO_TEST_DIR/copy.img"
