@@ -96,6 +96,10 @@ start_server ()
     nbdkit) nbdkit --foreground -U "$sock" "$plugin" "$(ours_url nbd.img)" & ;;
     nbdkit-unstable)
       nbdkit --foreground -U "$sock" "$plugin" "$(ours_url nbd.img)" writes=unstable & ;;
+    directio-nbd)       # the engine's own NBD server
+      "$directio" nbd -U "$sock" "$(ours_url nbd.img)" & ;;
+    directio-nbd-unstable)
+      "$directio" nbd -U "$sock" --writes=unstable "$(ours_url nbd.img)" & ;;
     nbdkit-memory)      # nbdkit's own cost: a plugin that does no I/O
       nbdkit --foreground -U "$sock" memory "${size_mib}M" & ;;
     nbdkit-floor)       # nbdkit and libnfs alone: a plugin that waits for NFS
@@ -198,7 +202,7 @@ PY
 nbd_round ()
 {
   local rep=$1 server
-  for server in nbdkit qemu-nbd; do
+  for server in directio-nbd nbdkit qemu-nbd; do
     start_server "$server"
     fio_job seqread-1M-qd16 "$server" "$rep" read 1M 16
     fio_job seqread-1M-qd1 "$server" "$rep" read 1M 1
@@ -216,11 +220,13 @@ nbd_round ()
     stop_server
   done
   # Ours with the durability qemu-nbd has: not committed until a flush.
-  start_server nbdkit-unstable
-  fio_job randwrite-4K-qd16-unstable nbdkit "$rep" randwrite 4K 16
-  fio_job seqwrite-1M-qd16-unstable nbdkit "$rep" write 1M 16
-  fio_job seqwrite-1M-qd1-unstable nbdkit "$rep" write 1M 1
-  stop_server
+  for server in directio-nbd nbdkit; do
+    start_server "$server-unstable"
+    fio_job randwrite-4K-qd16-unstable "$server" "$rep" randwrite 4K 16
+    fio_job seqwrite-1M-qd16-unstable "$server" "$rep" write 1M 16
+    fio_job seqwrite-1M-qd1-unstable "$server" "$rep" write 1M 1
+    stop_server
+  done
   # The floor under any nbdkit plugin: nbdkit's CPU per request alone.
   start_server nbdkit-memory
   fio_job randread-4K-qd16 nbdkit-memory "$rep" randread 4K 16
@@ -325,7 +331,9 @@ profile_server ()
 if command -v perf >/dev/null 2>&1; then
   echo "== profiles of the NBD servers (4 KiB random reads)"
   : > "$profile"
-  for server in nbdkit nbdkit-floor qemu-nbd; do profile_server "$server"; done
+  for server in directio-nbd nbdkit nbdkit-floor qemu-nbd; do
+    profile_server "$server"
+  done
 fi
 
 echo

@@ -6,7 +6,9 @@ import statistics
 import sys
 from collections import defaultdict
 
-OURS = {"directio-cp", "nbdkit", "directio-bench"}
+# Ours, in the order rows are printed: the NBD tests have two of ours
+# (directio nbd and nbdkit nfsdirect), each compared with the peer.
+OURS = ["directio-cp", "directio-nbd", "nbdkit", "directio-bench"]
 
 # (test, peer, required ratio of ours to the peer) from the issue's targets.
 TARGETS = [
@@ -150,6 +152,24 @@ def blocking_floor(rows, med, missed_tests):
     return above
 
 
+def small_cost(rows):
+    """Issue 14's per-request targets for directio nbd: CPU and context
+    switches of the server per 4 KiB request."""
+    by = defaultdict(list)
+    for r in rows:
+        if r["tool"] == "directio-nbd" and r["test"].startswith("rand") \
+           and float(r.get("ops") or 0) > 0:
+            by[r["test"]].append(r)
+    for test in sorted(by):
+        cpu, _, _ = per_request_us(by[test])
+        sw = ctxsw_per_request(by[test])
+        ok = cpu <= SMALL_CPU_US and (sw is None or sw <= SMALL_CTXSW)
+        print(f"directio nbd {test}: {cpu:.1f} us and "
+              + (f"{sw:.2f}" if sw is not None else "-")
+              + f" switches per request ({'ok' if ok else 'over'}: <= "
+              f"{SMALL_CPU_US:.0f} us, <= {SMALL_CTXSW})")
+
+
 def main(path):
     samples = defaultdict(list)
     cpu = defaultdict(list)
@@ -179,12 +199,17 @@ def main(path):
         ours = [t for t in OURS if (test, t) in med]
         if not ours or (test, peer) not in med or med[(test, peer)] == 0:
             continue
-        ratio = med[(test, ours[0])] / med[(test, peer)]
-        ok = ratio >= need
+        # A target is met when one of ours (the best) meets it.
+        best = max(med[(test, t)] / med[(test, peer)] for t in ours)
+        ok = best >= need
         missed += not ok
         if not ok and peer == "qemu-nbd":
             missed_nbd.append((test, need))
-        print(f"{test + ' vs ' + peer:44} {ratio:7.2f} {need:6.1f}x {'ok' if ok else 'MISSED'}")
+        for t in ours:
+            ratio = med[(test, t)] / med[(test, peer)]
+            label = test + " vs " + peer + (f" ({t})" if len(ours) > 1 else "")
+            print(f"{label:44} {ratio:7.2f} {need:6.1f}x "
+                  f"{'ok' if ratio >= need else 'MISSED' if ratio == best else '-'}")
     disk = med.get(("disk-odirect-read", "local-disk"))
     bench = med.get(("seqread-direct", "directio-bench"))
     if disk and bench:
@@ -202,6 +227,13 @@ def main(path):
             b = statistics.median(cpu[(test, "nfs-cp")])
             print(f"CPU s of directio cp vs nfs-cp ({test}): {a:.2f} vs {b:.2f} "
                   f"({'ok' if a <= b else 'MISSED'})")
+    small_cost(rows)
+    nbd_rss = [v for (test, tool), v in rss.items() if tool == "directio-nbd"]
+    if nbd_rss:
+        peak = max(max(v) for v in nbd_rss)
+        missed += peak > 65536
+        print(f"peak RSS of directio nbd: {peak} KiB "
+              f"({'ok' if peak <= 65536 else 'MISSED'}: <= 64 MiB)")
     newfile = med.get(("disk-newfile-write", "local-disk"))
     if newfile and ("copy-out", "qemu-img") in med:
         need = 3.0 * med[("copy-out", "qemu-img")]

@@ -3,7 +3,8 @@
 # Benchmark libdirectio beside its peers, in one run, on this machine:
 #
 #   copy out of / into NFS:  directio cp  vs  nfs-cp  vs  qemu-img convert -t none -T none
-#   through NBD (fio's nbd engine, the same jobs):  nbdkit nfsdirect  vs  qemu-nbd --cache=none
+#   through NBD (fio's nbd engine, the same jobs):  directio nbd  and  nbdkit nfsdirect
+#                            vs  qemu-nbd --cache=none
 #   the physical ceiling:    O_DIRECT reads and writes on the export's own disk (fio)
 #   the engine directly:     directio bench, sequential direct read
 #   directio mount (FUSE):   fio and dd on the mount vs directio bench, and on

@@ -148,7 +148,11 @@ requires_nbd_server ()
 # options and the rest (mount options) go into the URL's query.
 nbd_serve ()
 {
-  local url=$1 q= opts=()
+  # No trace from here: callers redirect the server's stderr to a log
+  # that they grep for errors (and valgrind's command line says
+  # "--error-exitcode").
+  local - url=$1 q= opts=()
+  { set +x; } 2>/dev/null
   shift
   if [ "$nbd_server" != directio ]; then
     $nbdkit -U - "$nfsdirect" "$url" "$@"
