@@ -11,6 +11,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,14 +24,15 @@
 #define MAX_OPTIONS 64
 #define PREFERRED_BLOCK 4096
 
-/* 0, or -1 (EOF or an error). */
+/* Receive (out false) or send n bytes whole: 0, or -1 (EOF or an
+ * error). */
 static int
-recv_full (int sock, void *buf, size_t n)
+transfer_full (int sock, void *buf, size_t n, bool out)
 {
   char *p = buf;
 
   while (n > 0) {
-    ssize_t r = recv (sock, p, n, 0);
+    ssize_t r = out ? send (sock, p, n, MSG_NOSIGNAL) : recv (sock, p, n, 0);
     if (r == -1 && errno == EINTR)
       continue;
     if (r <= 0)
@@ -42,20 +44,15 @@ recv_full (int sock, void *buf, size_t n)
 }
 
 static int
+recv_full (int sock, void *buf, size_t n)
+{
+  return transfer_full (sock, buf, n, false);
+}
+
+static int
 send_full (int sock, const void *buf, size_t n)
 {
-  const char *p = buf;
-
-  while (n > 0) {
-    ssize_t r = send (sock, p, n, MSG_NOSIGNAL);
-    if (r == -1 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      return -1;
-    p += r;
-    n -= r;
-  }
-  return 0;
+  return transfer_full (sock, (void *) buf, n, true);
 }
 
 static int
