@@ -12,7 +12,7 @@ set -e
 set -x
 
 requires_ganesha
-requires_nfsdirect
+requires_nbd_server
 requires python3 --version
 
 tmp=$(mktemp -d)
@@ -31,7 +31,7 @@ chmod +x "$tmp/pause"
 head -c 4M /dev/zero | tr '\0' '\141' > "$DIO_TEST_DIR/outage.img"
 
 # soft, timeo=5 (half a second), one try.
-$nbdkit -U - "$nfsdirect" "$(dio_url outage.img)" soft=true timeo=5 retrans=1 \
+nbd_serve "$(dio_url outage.img)" soft=true timeo=5 retrans=1 \
   --run '
   python3 "$nbd_steps" "$unixsocket" \
     "a read 0 4096 0x61" \
@@ -49,8 +49,13 @@ grep -q 'Connection timed out\|timed out' "$tmp/log" ||
 
 # hard: a read sent while the server is paused waits, and completes with
 # the right data once the server is back.
-$nbdkit -f -v -U "$tmp/sock" "$nfsdirect" "$(dio_url outage.img)" \
-  2> "$tmp/nbdkit.log" &
+if [ "$nbd_server" = directio ]; then
+  ${DIO_TEST_WRAPPER:+$DIO_TEST_WRAPPER }directio nbd -U "$tmp/sock" \
+    "$(dio_url outage.img)" 2> "$tmp/nbdkit.log" &
+else
+  $nbdkit -f -v -U "$tmp/sock" "$nfsdirect" "$(dio_url outage.img)" \
+    2> "$tmp/nbdkit.log" &
+fi
 nbdkit_pid=$!
 cleanup_fn kill "$nbdkit_pid"
 retry_until "$nbdkit_wait_s" test -S "$tmp/sock" || fail "nbdkit did not start"
@@ -58,10 +63,17 @@ retry_until "$nbdkit_wait_s" test -S "$tmp/sock" || fail "nbdkit did not start"
 python3 "$nbd_steps" "$tmp/sock" "a size" "sh \"\$tmp/pause\"" \
   "a read 1M 1M 0x61" > "$tmp/hard.log" 2>&1 &
 reader=$!
-# Once the read has reached the plugin it is waiting on the server.
-retry_until "$nbdkit_wait_s" grep -q \
-  'nfsdirect: pread count=1048576 offset=1048576' "$tmp/nbdkit.log" ||
-  fail "the read did not reach the plugin"
+# Once the read has reached the plugin (directio nbd: once its READ is
+# sent, by the server's counters) it is waiting on the server.
+read_sent ()
+{
+  if [ "$nbd_server" = directio ]; then
+    directio stat --json "$nbdkit_pid" | grep -q '"read_rpcs":[1-9]'
+  else
+    grep -q 'nfsdirect: pread count=1048576 offset=1048576' "$tmp/nbdkit.log"
+  fi
+}
+retry_until "$nbdkit_wait_s" read_sent || fail "the read did not reach the plugin"
 kill -0 "$reader" || { cat "$tmp/hard.log"; fail "hard: the read ended while the server was away"; }
 "$DIO_GANESHA" resume
 wait "$reader" || { cat "$tmp/hard.log"; fail "hard: the read failed"; }
