@@ -5,7 +5,9 @@
 # against the server's file; a read-only export refuses writes with
 # EPERM; TCP on the default port; --once; SIGTERM with a client
 # connected ends it with status 0 and removes the socket; a write stream
-# rides through a server restart on a hard mount with nothing lost; and
+# rides through a server restart on a hard mount with nothing lost;
+# --run exits with its command's status; --shared=1 serves one client at
+# a time; and
 # every bad command line or file gets one clear line and status 2 or 1.
 
 . "$(dirname "$0")/functions.sh"
@@ -81,6 +83,27 @@ nbd_serve "$(dio_url copy.img)" readonly=true --run '
 python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["exports"][0]["is_read_only"]' \
   "$tmp/ro.json" || fail "-r did not advertise a read-only export"
 same_bytes "$tmp/in.img" "$DIO_TEST_DIR/copy.img"
+
+# --run: the command's exit status is the server's.
+st=0
+nbd_serve "$(dio_url copy.img)" --run 'nbdinfo --size "$uri" >/dev/null && exit 7' || st=$?
+[ $st = 7 ] || fail "--run: exited $st, not the command's 7"
+
+# --shared=1: a second client is not served while the first is
+# connected (its handshake does not start within 2 s), and is once the
+# first has gone.
+$directio nbd -e 1 -U "$tmp/one" "$(dio_url copy.img)" 2> "$tmp/one.log" &
+pid=$!
+cleanup_fn kill "$pid"
+retry_until 30 test -S "$tmp/one" || fail "no socket"
+st=0
+python3 "$nbd_steps" "$tmp/one" "a size" \
+  "sh ! timeout 2 nbdinfo --size nbd+unix:///?socket=$tmp/one" || st=$?
+[ $st = 0 ] || fail "--shared=1: a second client was served beside the first"
+nbdinfo --size "nbd+unix:///?socket=$tmp/one" > /dev/null ||
+  fail "--shared=1: the second client was not served after the first"
+kill "$pid"
+wait "$pid" || fail "directio nbd -e 1 exited $?"
 
 # TCP, on the default port; --once ends the server after its client.
 $directio nbd --once -b 127.0.0.1 "$(dio_url copy.img)" 2> "$tmp/tcp.log" &

@@ -181,16 +181,16 @@ open_export (struct nbd_export *e)
     error_msg ("%s", dio_last_error ());
     return -1;
   }
-  if (dio_fstat (e->fd, &st) == -1) {
+  if (dio_fstat (e->fd, &st) == -1)
     error_msg ("%s", dio_last_error ());
-    return -1;
-  }
-  if (!S_ISREG (st.st_mode)) {
+  else if (!S_ISREG (st.st_mode))
     error_msg ("%s: not a regular file", e->name);
-    return -1;
+  else {
+    e->size = st.st_size;
+    return 0;
   }
-  e->size = st.st_size;
-  return 0;
+  dio_close (e->fd);
+  return -1;
 }
 
 /* ---- listening ----------------------------------------------------------- */
@@ -493,8 +493,11 @@ cmd_nbd (int argc, char *argv[])
   }
   nl = o.unix_path ? listen_unix (&o, lfds)
     : listen_tcp (o.bind, o.port ? o.port : DEFAULT_PORT, lfds);
+  s = NULL;
   if (nl == -1 || nbd_server_start (&o.e, &s) == -1
       || (o.run && (child = start_command (&o, &start_mask)) == -1)) {
+    if (s)
+      nbd_server_stop (s, 0);
     if (o.unix_path)
       remove_socket (&o);
     dio_close (o.e.fd);

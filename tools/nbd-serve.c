@@ -255,32 +255,20 @@ answer (struct nbd_req *r, int err)
 
 /* ---- the engine's completions ------------------------------------------ */
 
+/* A read's or write's completion: a short transfer is a failure (the
+ * export's size was checked, so a short read means the file shrank). */
 static void
-read_done (void *opaque, ssize_t result, int err)
+io_done (void *opaque, ssize_t result, int err)
 {
   struct nbd_req *r = opaque;
 
   if (result == (ssize_t) r->len)
     err = 0;
   else if (result >= 0) {
-    log_failure (r, "only %zd bytes before the end of the file (truncated "
-                 "on the server?)", result);
-    err = EIO;
-  }
-  else
-    log_failure (r, "%s", strerror (err));
-  answer (r, err);
-}
-
-static void
-write_done (void *opaque, ssize_t result, int err)
-{
-  struct nbd_req *r = opaque;
-
-  if (result == (ssize_t) r->len)
-    err = 0;
-  else if (result >= 0) {
-    log_failure (r, "the server wrote only %zd bytes", result);
+    log_failure (r, r->type == NBD_CMD_READ
+                 ? "only %zd bytes before the end of the file (truncated "
+                   "on the server?)" : "the server wrote only %zd bytes",
+                 result);
     err = EIO;
   }
   else
@@ -425,13 +413,13 @@ start_request (struct nbd_req *r, int err)
   if (err == 0) {
     switch (r->type) {
     case NBD_CMD_READ:
-      if (dio_aio_pread (e->fd, r->data, r->len, r->offset, read_done, r)
+      if (dio_aio_pread (e->fd, r->data, r->len, r->offset, io_done, r)
           == 0)
         return;
       break;
     case NBD_CMD_WRITE:
       if (dio_aio_pwrite (e->fd, r->data, r->len, r->offset, flags,
-                          write_done, r) == 0)
+                          io_done, r) == 0)
         return;
       break;
     case NBD_CMD_FLUSH:
