@@ -580,6 +580,18 @@ dio__fd_watch (int fd, int watch_fd, dio__fs_watch_fn fn, void *arg)
   return 0;
 }
 
+void
+dio__engine_pass_hook (dio__pass_fn fn)
+{
+  dio_conn_pass_hook (fn);
+}
+
+bool
+dio__engine_thread (void)
+{
+  return dio_conn_on_service_thread ();
+}
+
 /* ---- metadata -------------------------------------------------------- */
 
 /* GETATTR after writing back cached data, so that size and mtime count

@@ -136,6 +136,13 @@ struct dio_conn {
 };
 
 static __thread struct dio_conn *serving; /* this thread's connection */
+static dio_conn_pass_fn pass_hook;        /* atomic: dio_conn_pass_hook */
+
+void
+dio_conn_pass_hook (dio_conn_pass_fn fn)
+{
+  __atomic_store_n (&pass_hook, fn, __ATOMIC_RELEASE);
+}
 
 bool
 dio_conn_on_service_thread (void)
@@ -537,11 +544,26 @@ window_has_room (const struct dio_conn *c)
   return c->state == CONN_UP && c->head != NULL && window_allows (c, c->head);
 }
 
-/* Start queued jobs while the window has room. */
+/* The RPCs just started are only queued in libnfs: write them now, as
+ * start_inline does, rather than after a poll() that would only say the
+ * socket is writable (one system call a batch; libnfs also scans its
+ * whole table of RPCs for timeouts on every nfs_service call).  What the
+ * socket does not take stays queued, and serve_once polls for POLLOUT. */
 static void
-start_ready_jobs (struct dio_conn *c)
+flush_started (struct dio_conn *c)
+{
+  if (c->state == CONN_UP && !c->need_reset
+      && (nfs_which_events (c->nfs) & POLLOUT)
+      && nfs_service (c->nfs, POLLOUT) < 0)
+    c->need_reset = true;
+}
+
+/* Start queued jobs while the window has room; returns how many. */
+static unsigned
+start_queued_jobs (struct dio_conn *c)
 {
   uint64_t now = 0;             /* one clock reading for the batch */
+  unsigned started = 0;
 
   while (c->state == CONN_UP && !c->need_reset) {
     struct dio_job *job;
@@ -551,7 +573,7 @@ start_ready_jobs (struct dio_conn *c)
     job = c->head;
     if (job == NULL || !window_allows (c, job)) {
       pthread_mutex_unlock (&c->lock);
-      return;
+      break;
     }
     c->head = job->next;
     if (c->head == NULL)
@@ -565,18 +587,28 @@ start_ready_jobs (struct dio_conn *c)
       now = dio_now_ns ();
     job->sent_ns = now;
     err = job->start (job, c);
-    if (err != 0) {
-      inflight_remove (c, job);
-      if (dio_conn_lost (c)) {
-        c->need_reset = true;
-        queue_front (c, job);
-        return;
-      }
-      dio_count (c->stats->errors, 1);
-      dio_op_done (c->stats, job->op, job->bytes, 0, job->queued_ns, now, 1);
-      job->fail (job, err);
+    if (err == 0) {
+      started++;
+      continue;
     }
+    inflight_remove (c, job);
+    if (dio_conn_lost (c)) {
+      c->need_reset = true;
+      queue_front (c, job);
+      break;
+    }
+    dio_count (c->stats->errors, 1);
+    dio_op_done (c->stats, job->op, job->bytes, 0, job->queued_ns, now, 1);
+    job->fail (job, err);
   }
+  return started;
+}
+
+static void
+start_ready_jobs (struct dio_conn *c)
+{
+  if (start_queued_jobs (c) > 0)
+    flush_started (c);
 }
 
 /* Wake the service thread if it sleeps in poll (caller holds lock). */
@@ -793,7 +825,10 @@ serve_once (struct dio_conn *c)
   struct pollfd p[4];
   uint64_t woke_ns;
   int timeout;
+  dio_conn_pass_fn hook = __atomic_load_n (&pass_hook, __ATOMIC_ACQUIRE);
 
+  if (hook)
+    hook ();
   p[0].fd = c->wakefd;
   p[0].events = POLLIN;
   p[0].revents = 0;

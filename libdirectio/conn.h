@@ -146,6 +146,16 @@ void dio_conn_watch (struct dio_conn *c, int fd, dio_conn_watch_fn fn,
 /* True on any connection's service thread. */
 bool dio_conn_on_service_thread (void);
 
+/* Run fn on every service thread once a pass of its loop, just before
+ * it polls (and may sleep): after the pass's replies are completed and
+ * the RPCs they started are written.  Completion callbacks can so leave
+ * work to be done once for all of them, such as sending their replies
+ * to a client together (tools/nbd-serve.c).  fn runs with the context
+ * lock held and must not call the engine.  One hook per process; NULL
+ * removes it (a pass already in it may still finish its call). */
+typedef void (*dio_conn_pass_fn) (void);
+void dio_conn_pass_hook (dio_conn_pass_fn fn);
+
 /* The connection whose service thread this is, or NULL. */
 struct dio_conn *dio_conn_serving (void);
 

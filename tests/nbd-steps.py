@@ -15,6 +15,10 @@
 #   CONN zero OFFSET LENGTH [fua]     NBD_CMD_WRITE_ZEROES
 #   CONN flush
 #   CONN size                         print the export size
+#   CONN pipeline COUNT LENGTH        send COUNT reads of LENGTH (at 0,
+#                                     LENGTH, ...) and read no reply yet
+#   CONN replies FILE                 read the pipeline's replies (in any
+#                                     order): each ok, its data FILE's
 #   sh COMMAND                        run COMMAND with sh -c; must exit 0
 #
 # CONN is any name: a connection is opened on first use.  RESULT is "ok"
@@ -59,6 +63,7 @@ class Connection:
         self.sock.settimeout(120)
         self.sock.connect(path)
         self.handle = 0
+        self.pending = {}               # pipelined reads: handle -> (off, len)
         self.size = self.handshake()
 
     def recv(self, n):
@@ -113,6 +118,30 @@ class Connection:
         if cmd == CMD_READ:
             return "ok", self.recv(length)
         return "ok", None
+
+    def pipeline(self, count, length):
+        for i in range(count):
+            self.handle += 1
+            self.pending[self.handle] = (i * length, length)
+            self.sock.sendall(struct.pack(">IHHQQI", REQUEST_MAGIC, 0,
+                                          CMD_READ, self.handle, i * length,
+                                          length))
+
+    def replies(self, path):
+        with open(path, "rb") as f:
+            while self.pending:
+                magic, err, handle = struct.unpack(">IIQ", self.recv(16))
+                if magic != SIMPLE_REPLY_MAGIC or handle not in self.pending:
+                    raise StepFailed("bad reply (magic %#x, handle %d)" %
+                                     (magic, handle))
+                if err:
+                    raise StepFailed("read %d failed: %s" %
+                                     (handle, NBD_ERRORS.get(err, err)))
+                offset, length = self.pending.pop(handle)
+                f.seek(offset)
+                if self.recv(length) != f.read(length):
+                    raise StepFailed("read %d: not the file's bytes at %d" %
+                                     (handle, offset))
 
     def close(self):
         try:
@@ -169,6 +198,12 @@ def run_step(conns, path, step):
         got, _ = c.request(CMD_FLUSH)
     elif verb == "size":
         print(c.size)
+        return
+    elif verb == "pipeline":
+        c.pipeline(number(args[0]), number(args[1]))
+        return
+    elif verb == "replies":
+        c.replies(args[0])
         return
     else:
         raise StepFailed("unknown verb %s" % verb)

@@ -7,7 +7,8 @@
 # connected ends it with status 0 and removes the socket; a write stream
 # rides through a server restart on a hard mount with nothing lost;
 # --run exits with its command's status; --shared=1 serves one client at
-# a time; and
+# a time; a client that does not read its replies holds up nobody else,
+# and gets them all, whole, when it reads; and
 # every bad command line or file gets one clear line and status 2 or 1.
 
 . "$(dirname "$0")/functions.sh"
@@ -104,6 +105,22 @@ nbdinfo --size "nbd+unix:///?socket=$tmp/one" > /dev/null ||
   fail "--shared=1: the second client was not served after the first"
 kill "$pid"
 wait "$pid" || fail "directio nbd -e 1 exited $?"
+
+# A client that sends 64 MiB of reads and reads no reply: another
+# client copies the file meanwhile (in well under the 20 s bound;
+# about a second here), then the first reads all its replies.
+$directio nbd -U "$tmp/slow" "$(dio_url copy.img)" 2> "$tmp/slow.log" &
+pid=$!
+cleanup_fn kill "$pid"
+retry_until 30 test -S "$tmp/slow" || fail "no socket"
+python3 "$nbd_steps" "$tmp/slow" "a pipeline 64 1M" \
+  "sh timeout 20 nbdcopy nbd+unix:///?socket=$tmp/slow $tmp/slow.img" \
+  "a replies $DIO_TEST_DIR/copy.img" ||
+  { cat "$tmp/slow.log"; fail "a client that did not read held up another"; }
+same_bytes "$DIO_TEST_DIR/copy.img" "$tmp/slow.img"
+kill "$pid"
+wait "$pid" || fail "directio nbd exited $?"
+rm -f "$tmp/slow.img"
 
 # TCP, on the default port; --once ends the server after its client.
 $directio nbd --once -b 127.0.0.1 "$(dio_url copy.img)" 2> "$tmp/tcp.log" &

@@ -20,19 +20,20 @@
  * Memory: a request's buffer is allocated when its header is read (the
  * read's data, or the write's payload) and freed when it is answered.
  * A client with MAX_INFLIGHT_BYTES or MAX_INFLIGHT requests unanswered
- * is paused: its socket stays in the set with no events, and the
+ * is paused: its socket stays in the set without EPOLLIN, and the
  * completion that brings it under half puts it back, asking for
  * EPOLLOUT as well so that the engine thread looks at it once even if
- * nothing new arrives (its buffer may hold requests already).
+ * nothing new arrives (its buffer may hold requests already).  Replies
+ * waiting for room in the socket count in flight until they are sent.
  *
  * Threading: a client's receive state (rbuf, partial) is the engine
  * thread's, the watcher's, alone (and the stopping thread's once the
- * watch is stopped).  Its counts and flags are guarded by its lock;
- * replies are sent whole under send_lock, from whichever thread
- * completes them.  A client is freed by whoever finds it closing with
+ * watch is stopped).  Its counts, flags and epoll events are guarded by
+ * its lock; its queue of replies by send_lock, taken by whichever
+ * thread completes a request (see "replies" below).  A client is freed by whoever finds it closing with
  * nothing in flight.  The server's list of clients is guarded by its
  * lock, the worker's queue and the flush bookkeeping by wlock.  Lock
- * order: the server's lock, then a client's. */
+ * order: the server's lock, a client's send_lock, then its lock. */
 #include <config.h>
 
 #include <endian.h>
@@ -67,7 +68,7 @@
 #define MAX_INFLIGHT 512u
 #define ZERO_BUF_SIZE (1024 * 1024)
 #define ZERO_IOVS 32
-#define SEND_TIMEOUT_S 60       /* a client that reads no replies */
+#define REPLIES_PER_SEND 32     /* a header and maybe data each */
 #define MAX_LOGGED_ERRORS 10    /* per client */
 
 struct nbd_client;
@@ -80,7 +81,9 @@ struct nbd_req {
   uint16_t type, flags;
   uint32_t admitted;            /* bytes counted in c->inflight_bytes */
   char *data;                   /* read: the reply's data; write: payload */
-  char buf[];                   /* read: reply header + data; write: data */
+  char head[NBD_SIMPLE_REPLY_SIZE];     /* the reply's header */
+  size_t reply_len, sent;       /* the reply's bytes, and those sent */
+  char buf[];                   /* data */
 };
 
 struct nbd_client {
@@ -98,9 +101,18 @@ struct nbd_client {
   uint64_t inflight_bytes;
   unsigned inflight;
   bool paused, closing;
+  bool want_out;                /* replies wait for room */
+  bool recheck;                 /* requests may wait in rbuf */
+  uint32_t events;              /* what the epoll set watches */
   unsigned errors_logged;
   pthread_mutex_t send_lock;
-  bool send_failed;             /* guarded by send_lock */
+  /* Guarded by send_lock. */
+  struct nbd_req *out_head, *out_tail;  /* replies not all sent */
+  bool out_armed;               /* ...waiting for EPOLLOUT */
+  bool deferred;                /* ...in an engine thread's deferred list */
+  struct nbd_client *deferred_next;
+  bool out_closed;              /* no longer watched: drop, not wait */
+  bool send_failed;
   uint64_t lost_seen;           /* guarded by the server's wlock */
 };
 
@@ -178,40 +190,23 @@ log_failure (struct nbd_req *r, const char *fmt, ...)
              "are not logged)" : "");
 }
 
-/* Send the reply to r: a header, and the data of a successful read. */
-static void
-reply (struct nbd_req *r, uint32_t nbd_err)
-{
-  struct nbd_client *c = r->c;
-  char own[NBD_SIMPLE_REPLY_SIZE];
-  bool with_data = nbd_err == 0 && r->type == NBD_CMD_READ;
-  char *h = with_data ? r->buf : own;
-  uint32_t magic = htobe32 (NBD_SIMPLE_REPLY_MAGIC), e = htobe32 (nbd_err);
-  const char *p = h;
-  size_t left = NBD_SIMPLE_REPLY_SIZE + (with_data ? r->len : 0);
-
-  memcpy (h, &magic, 4);
-  memcpy (h + 4, &e, 4);
-  memcpy (h + 8, &r->handle, 8);        /* the client's bytes, as sent */
-  pthread_mutex_lock (&c->send_lock);
-  while (left > 0 && !c->send_failed) {
-    ssize_t n = send (c->sock, p, left, MSG_NOSIGNAL);
-    if (n == -1 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      /* Gone, or not reading for SEND_TIMEOUT_S: cut it off; the
-       * watcher sees the end and closes it. */
-      c->send_failed = true;
-      shutdown (c->sock, SHUT_RDWR);
-      break;
-    }
-    p += n;
-    left -= n;
-  }
-  pthread_mutex_unlock (&c->send_lock);
-}
-
 static void client_free (struct nbd_client *c);
+
+/* Watch in the epoll set what c needs now: its requests unless it is
+ * paused, and room to send while replies wait for it or a look at
+ * requests that may be buffered already.  Caller holds c->lock. */
+static void
+set_events (struct nbd_client *c)
+{
+  uint32_t want = (c->paused ? 0 : EPOLLIN)
+    | (c->want_out || c->recheck ? EPOLLOUT : 0);
+  struct epoll_event ev = { .events = want, .data.ptr = c };
+
+  if (c->closing || want == c->events)
+    return;
+  c->events = want;
+  epoll_ctl (c->s->ep, EPOLL_CTL_MOD, c->sock, &ev);
+}
 
 /* A request of bytes is answered (or dropped): count it out, start the
  * client reading again if it was paused and is now under half its
@@ -226,9 +221,9 @@ count_out (struct nbd_client *c, uint32_t bytes)
   c->inflight_bytes -= bytes;
   if (c->paused && !c->closing && c->inflight_bytes <= MAX_INFLIGHT_BYTES / 2
       && c->inflight <= MAX_INFLIGHT / 2) {
-    struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
     c->paused = false;
-    epoll_ctl (c->s->ep, EPOLL_CTL_MOD, c->sock, &ev);
+    c->recheck = true;
+    set_events (c);
   }
   last = c->closing && c->inflight == 0;
   pthread_mutex_unlock (&c->lock);
@@ -246,11 +241,232 @@ finish (struct nbd_req *r)
   count_out (c, bytes);
 }
 
+/* ---- replies ------------------------------------------------------------
+ *
+ * A reply goes on its client's queue and is sent at once, without
+ * waiting: from the engine thread that completed it, or the worker.
+ * What the socket does not take waits on the queue, the client's socket
+ * asks for EPOLLOUT, and the watcher sends the rest when there is room:
+ * a client that does not read its replies holds up nobody but itself
+ * (its queued replies still count in flight, so it is soon paused). */
+
+static void
+finish_all (struct nbd_req *done)
+{
+  while (done) {
+    struct nbd_req *next = done->next;
+    finish (done);
+    done = next;
+  }
+}
+
+/* Caller holds send_lock (the lock order: send_lock, then lock). */
+static void
+arm_out (struct nbd_client *c, bool on)
+{
+  if (c->out_armed == on)
+    return;
+  c->out_armed = on;
+  pthread_mutex_lock (&c->lock);
+  c->want_out = on;
+  set_events (c);
+  pthread_mutex_unlock (&c->lock);
+}
+
+/* The queue's first replies as iovecs, from where sending stopped. */
+static int
+queued_iov (struct nbd_client *c, struct iovec *iov)
+{
+  int n = 0;
+
+  for (struct nbd_req *r = c->out_head; r && n + 2 <= 2 * REPLIES_PER_SEND;
+       r = r->next) {
+    size_t skip = r->sent;
+
+    if (skip < NBD_SIMPLE_REPLY_SIZE) {
+      iov[n++] = (struct iovec) { r->head + skip,
+                                  NBD_SIMPLE_REPLY_SIZE - skip };
+      skip = 0;
+    }
+    else
+      skip -= NBD_SIMPLE_REPLY_SIZE;
+    if (r->reply_len > NBD_SIMPLE_REPLY_SIZE)
+      iov[n++] = (struct iovec) { r->data + skip, r->reply_len
+                                  - NBD_SIMPLE_REPLY_SIZE - skip };
+  }
+  return n;
+}
+
+/* n bytes were sent: replies sent whole leave the queue for *done. */
+static void
+consume_sent (struct nbd_client *c, size_t n, struct nbd_req **done)
+{
+  while (n > 0) {
+    struct nbd_req *r = c->out_head;
+    size_t left = r->reply_len - r->sent;
+
+    if (n < left) {
+      r->sent += n;
+      return;
+    }
+    n -= left;
+    c->out_head = r->next;
+    if (c->out_head == NULL)
+      c->out_tail = NULL;
+    r->next = *done;
+    *done = r;
+  }
+}
+
+/* Send what the socket takes of c's queue (caller holds send_lock);
+ * replies sent, or dropped because the client is gone, go to *done, to
+ * be finished once the lock is let go (finishing may free c). */
+static void
+send_queued (struct nbd_client *c, struct nbd_req **done)
+{
+  while (c->out_head && !c->send_failed) {
+    struct iovec iov[2 * REPLIES_PER_SEND];
+    struct msghdr m = { .msg_iov = iov };
+    ssize_t n;
+
+    m.msg_iovlen = queued_iov (c, iov);
+    n = sendmsg (c->sock, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      consume_sent (c, n, done);
+      continue;
+    }
+    if (n == -1 && errno == EINTR)
+      continue;
+    if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)
+        && !c->out_closed) {
+      arm_out (c, true);
+      return;
+    }
+    /* Gone, or no room and nobody watching for it any more: the watcher
+     * sees the end (if it still watches) and closes the client. */
+    c->send_failed = true;
+    shutdown (c->sock, SHUT_RDWR);
+  }
+  if (c->send_failed && c->out_head) {
+    c->out_tail->next = *done;
+    *done = c->out_head;
+    c->out_head = c->out_tail = NULL;
+  }
+  arm_out (c, false);
+}
+
+/* The clients to which this engine thread's pass has left replies: sent
+ * at the end of the pass (send_deferred), together. */
+static __thread struct nbd_client *deferred;
+
+/* Leave c's queue for the end of this engine thread's pass (caller holds
+ * send_lock).  The client is held (counted in flight) until then. */
+static void
+defer (struct nbd_client *c)
+{
+  if (c->deferred)
+    return;                     /* a thread's pass will send it */
+  c->deferred = true;
+  pthread_mutex_lock (&c->lock);
+  c->inflight++;
+  pthread_mutex_unlock (&c->lock);
+  c->deferred_next = deferred;
+  deferred = c;
+}
+
+/* The engine's pass hook: send what the pass's completions left. */
+static void
+send_deferred (void)
+{
+  struct nbd_client *c;
+
+  while ((c = deferred) != NULL) {
+    struct nbd_req *done = NULL;
+
+    deferred = c->deferred_next;
+    pthread_mutex_lock (&c->send_lock);
+    c->deferred = false;
+    if (!c->out_armed)
+      send_queued (c, &done);
+    pthread_mutex_unlock (&c->send_lock);
+    finish_all (done);
+    count_out (c, 0);           /* defer's hold */
+  }
+}
+
+/* Answer r with nbd_err: a header, and the data of a successful read.
+ * On an engine thread the reply waits for the end of its pass, so that
+ * the replies its completions bring go out in one send per client. */
+static void
+reply (struct nbd_req *r, uint32_t nbd_err)
+{
+  struct nbd_client *c = r->c;
+  uint32_t magic = htobe32 (NBD_SIMPLE_REPLY_MAGIC), e = htobe32 (nbd_err);
+  struct nbd_req *done = NULL;
+
+  memcpy (r->head, &magic, 4);
+  memcpy (r->head + 4, &e, 4);
+  memcpy (r->head + 8, &r->handle, 8);  /* the client's bytes, as sent */
+  r->reply_len = NBD_SIMPLE_REPLY_SIZE
+    + (nbd_err == 0 && r->type == NBD_CMD_READ ? r->len : 0);
+  r->sent = 0;
+  r->next = NULL;
+  pthread_mutex_lock (&c->send_lock);
+  if (c->send_failed)
+    done = r;
+  else {
+    if (c->out_tail)
+      c->out_tail->next = r;
+    else
+      c->out_head = r;
+    c->out_tail = r;
+    if (c->out_armed)
+      ;                         /* the watcher sends when it can */
+    else if (dio__engine_thread ())
+      defer (c);
+    else
+      send_queued (c, &done);
+  }
+  pthread_mutex_unlock (&c->send_lock);
+  finish_all (done);
+}
+
+/* The watcher: the socket has room for c's waiting replies. */
+static void
+send_waiting (struct nbd_client *c)
+{
+  struct nbd_req *done = NULL;
+
+  pthread_mutex_lock (&c->send_lock);
+  if (c->out_armed)
+    send_queued (c, &done);
+  pthread_mutex_unlock (&c->send_lock);
+  finish_all (done);
+}
+
+/* c is no longer watched: replies that wait for room are dropped, and
+ * later ones too if the socket is ever full (the client is going). */
+static void
+stop_waiting (struct nbd_client *c)
+{
+  struct nbd_req *done = NULL;
+
+  pthread_mutex_lock (&c->send_lock);
+  c->out_closed = true;
+  if (c->out_armed) {
+    c->send_failed = true;
+    shutdown (c->sock, SHUT_RDWR);
+    send_queued (c, &done);
+  }
+  pthread_mutex_unlock (&c->send_lock);
+  finish_all (done);
+}
+
+/* Answer r (which is then finished: freed, counted out). */
 static void
 answer (struct nbd_req *r, int err)
 {
   reply (r, nbd_error (err));
-  finish (r);
 }
 
 /* ---- the engine's completions ------------------------------------------ */
@@ -454,9 +670,8 @@ admit (struct nbd_client *c, uint32_t bytes)
     c->inflight_bytes += bytes;
   }
   else {
-    struct epoll_event ev = { .events = 0, .data.ptr = c };
     c->paused = true;
-    epoll_ctl (c->s->ep, EPOLL_CTL_MOD, c->sock, &ev);
+    set_events (c);
   }
   pthread_mutex_unlock (&c->lock);
   return ok;
@@ -471,10 +686,11 @@ end_reading (struct nbd_client *c)
   bool last;
 
   epoll_ctl (c->s->ep, EPOLL_CTL_DEL, c->sock, NULL);
+  stop_waiting (c);             /* not closing yet: c stays */
   if (c->partial) {
     struct nbd_req *r = c->partial;
     c->partial = NULL;
-    finish (r);                 /* not closing yet: c stays */
+    finish (r);
   }
   pthread_mutex_lock (&c->lock);
   c->closing = true;
@@ -529,7 +745,7 @@ parse_buffered (struct nbd_client *c)
     if (!admit (c, extra))
       return false;
     h.admitted = extra;
-    r = malloc (sizeof *r + extra + NBD_SIMPLE_REPLY_SIZE);
+    r = malloc (sizeof *r + extra);
     if (r == NULL) {
       error_msg ("%s: %s: out of memory for a request of %u bytes: "
                  "disconnecting", e->name, c->peer, h.len);
@@ -538,9 +754,7 @@ parse_buffered (struct nbd_client *c)
       return false;
     }
     *r = h;
-    r->data = r->buf + (h.type == NBD_CMD_READ ? NBD_SIMPLE_REPLY_SIZE : 0);
-    if (h.type == NBD_CMD_WRITE && err)
-      r->data = NULL;
+    r->data = h.type == NBD_CMD_WRITE && err ? NULL : r->buf;
     c->rstart += NBD_REQUEST_SIZE;
     if (h.type == NBD_CMD_WRITE) {
       have = c->rend - c->rstart < h.len ? c->rend - c->rstart : h.len;
@@ -606,18 +820,21 @@ serve_client (struct nbd_client *c, uint32_t events)
 {
   bool paused;
 
+  if (events & EPOLLOUT) {
+    pthread_mutex_lock (&c->lock);
+    c->recheck = false;         /* looked at now */
+    set_events (c);
+    pthread_mutex_unlock (&c->lock);
+    send_waiting (c);
+  }
   pthread_mutex_lock (&c->lock);
   paused = c->paused;
   pthread_mutex_unlock (&c->lock);
   if (paused) {
-    /* Only a hang-up or an error is reported now: nobody is left to
-     * read the replies. */
-    end_reading (c);
+    /* A hang-up or an error: nobody is left to read the replies. */
+    if (events & (EPOLLHUP | EPOLLERR))
+      end_reading (c);
     return;
-  }
-  if (events & EPOLLOUT) {              /* put back by count_out */
-    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
-    epoll_ctl (c->s->ep, EPOLL_CTL_MOD, c->sock, &ev);
   }
   if (!parse_buffered (c))
     return;
@@ -679,7 +896,6 @@ int
 nbd_server_add (struct nbd_server *s, int sock, const char *peer)
 {
   struct nbd_client *c = calloc (1, sizeof *c);
-  struct timeval t = { .tv_sec = SEND_TIMEOUT_S };
   struct epoll_event ev = { .events = EPOLLIN };
   int err;
 
@@ -694,7 +910,7 @@ nbd_server_add (struct nbd_server *s, int sock, const char *peer)
   snprintf (c->peer, sizeof c->peer, "%s", peer);
   pthread_mutex_init (&c->lock, NULL);
   pthread_mutex_init (&c->send_lock, NULL);
-  setsockopt (sock, SOL_SOCKET, SO_SNDTIMEO, &t, sizeof t);
+  c->events = EPOLLIN;
   pthread_mutex_lock (&s->wlock);
   c->lost_seen = s->lost_writes;
   pthread_mutex_unlock (&s->wlock);
@@ -786,6 +1002,7 @@ nbd_server_start (const struct nbd_export *e, struct nbd_server **out)
     server_free (s);
     return -1;
   }
+  dio__engine_pass_hook (send_deferred);
   if (dio__fd_watch (e->fd, s->ep, watch_clients, s) == -1) {
     error_msg ("%s", dio_last_error ());
     nbd_server_stop (s, 0);
@@ -793,6 +1010,27 @@ nbd_server_start (const struct nbd_export *e, struct nbd_server **out)
   }
   *out = s;
   return 0;
+}
+
+/* Drop the replies waiting on one client's queue, and any it would
+ * queue later; false if no client had any.  Each call empties a queue
+ * for good, so a loop of calls ends after one per client. */
+static bool
+drop_one_queue (struct nbd_server *s)
+{
+  struct nbd_req *done = NULL;
+
+  pthread_mutex_lock (&s->lock);
+  for (struct nbd_client *c = s->clients; c && done == NULL; c = c->next) {
+    pthread_mutex_lock (&c->send_lock);
+    c->out_closed = true;
+    c->send_failed = true;
+    send_queued (c, &done);
+    pthread_mutex_unlock (&c->send_lock);
+  }
+  pthread_mutex_unlock (&s->lock);
+  finish_all (done);            /* may free the client */
+  return done != NULL;
 }
 
 /* Watch stopped: end every client's reading, as the watcher would.
@@ -823,9 +1061,11 @@ disconnect_all (struct nbd_server *s)
     }
     pthread_mutex_unlock (&s->lock);
     if (last == NULL)
-      return;
+      break;
     client_free (last);
   }
+  while (drop_one_queue (s))
+    ;
 }
 
 int
@@ -845,6 +1085,7 @@ nbd_server_stop (struct nbd_server *s, unsigned wait_s)
   pthread_mutex_unlock (&s->lock);
   if (r == -1)
     return -1;                  /* completions may still come: keep all */
+  dio__engine_pass_hook (NULL);
   pthread_mutex_lock (&s->wlock);
   s->wexit = true;
   pthread_cond_signal (&s->wcond);
