@@ -22,7 +22,8 @@
  * thread that finds the context lock free (the service thread asleep),
  * the connection up, nothing queued and room in the window starts its
  * job itself and writes the RPC to the socket (nfs_service with POLLOUT
- * only: that reads no reply), instead of queueing it and waking the
+ * only: that reads no reply; once up, the service thread reads replies
+ * itself, see service_socket), instead of queueing it and waking the
  * service thread through the eventfd: that wake-up and the thread's
  * going back to sleep were two of the context switches of every small
  * request.  It wakes the service thread only when that must act: the
@@ -56,6 +57,7 @@
 #include "conn.h"
 #include "errors.h"
 #include "probe.h"
+#include "replies.h"
 #include "stats.h"
 #include "thread.h"
 
@@ -123,6 +125,7 @@ struct dio_conn {
   uint64_t attempt_deadline_ms; /* of the mount attempt in progress */
   uint64_t first_deadline_ms;   /* first mount: no attempt after; 0: none */
   struct nfs_context *nfs;
+  struct dio_replies replies;   /* read by us once up: replies.c */
   struct dio_job *inflight_list;
   uint32_t inflight, inflight_bytes;
   struct dio_job *delayed;      /* by due_ms: see dio_conn_delay */
@@ -411,6 +414,7 @@ destroy_context (struct dio_conn *c)
   nfs_destroy_context (c->nfs);
   c->resetting = false;
   c->nfs = NULL;
+  dio_replies_reset (&c->replies);
   c->need_reset = false;
   c->mount_failed = false;
 }
@@ -819,6 +823,28 @@ run_watch (struct dio_conn *c, const struct pollfd *p)
   }
 }
 
+/* Read replies and write calls.  Once up, the engine reads the replies
+ * itself (replies.c) and libnfs only writes, and sees a hang-up or an
+ * error; while mounting, libnfs does everything, and is serviced even
+ * with nothing ready, since that runs its timeouts.  A failure means
+ * the socket is gone (a submitter may have found that out already:
+ * then maintain replaces the context). */
+static void
+service_socket (struct dio_conn *c, int fd, int revents)
+{
+  bool up = c->state == CONN_UP && dio_replies_supported ();
+
+  if (up && (revents & POLLIN)) {
+    if (dio_replies_read (&c->replies, dio_conn_rpc (c), fd) != 0) {
+      c->need_reset = true;
+      return;
+    }
+    revents &= ~POLLIN;
+  }
+  if ((revents || !up) && !c->need_reset && nfs_service (c->nfs, revents) < 0)
+    c->need_reset = true;
+}
+
 static void
 serve_once (struct dio_conn *c)
 {
@@ -869,11 +895,8 @@ serve_once (struct dio_conn *c)
     if (read (c->timerfd, &v, sizeof v) == -1 && errno != EAGAIN)
       abort ();                 /* a timerfd read cannot otherwise fail */
   }
-  /* Always service: during a mount this also runs libnfs's timeouts.  A
-   * failure means the socket is gone (a submitter may have found that
-   * out already: then maintain replaces the context). */
-  if (c->nfs && !c->need_reset && nfs_service (c->nfs, p[1].revents) < 0)
-    c->need_reset = true;
+  if (c->nfs && !c->need_reset)
+    service_socket (c, p[1].fd, p[1].revents);
   run_watch (c, &p[3]);
 }
 
@@ -1027,6 +1050,7 @@ conn_free (struct dio_conn *c)
   dio_waiter_destroy (&c->started);
   pthread_mutex_destroy (&c->lock);
   pthread_mutex_destroy (&c->ctx_lock);
+  dio_replies_free (&c->replies);
   free (c->url);
   free (c->server);
   free (c->export);
