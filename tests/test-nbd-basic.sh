@@ -8,7 +8,8 @@
 # rides through a server restart on a hard mount with nothing lost;
 # --run exits with its command's status; --shared=1 serves one client at
 # a time; a client that does not read its replies holds up nobody else,
-# and gets them all, whole, when it reads; and
+# and gets them all, whole, when it reads; one that connects and says
+# nothing does not hold up the next one's handshake; and
 # every bad command line or file gets one clear line and status 2 or 1.
 
 . "$(dirname "$0")/functions.sh"
@@ -121,6 +122,23 @@ same_bytes "$DIO_TEST_DIR/copy.img" "$tmp/slow.img"
 kill "$pid"
 wait "$pid" || fail "directio nbd exited $?"
 rm -f "$tmp/slow.img"
+
+# A client that connects and says nothing: the next one is served at
+# once (handshakes run side by side; each may take 10 s).
+$directio nbd -U "$tmp/hs" "$(dio_url copy.img)" 2> "$tmp/hs.log" &
+pid=$!
+cleanup_fn kill "$pid"
+retry_until 30 test -S "$tmp/hs" || fail "no socket"
+python3 - "$tmp/hs" <<'PY' || fail "a silent client held up the next handshake"
+import socket, subprocess, sys
+silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+silent.connect(sys.argv[1])     # first in the queue, and says nothing
+sys.exit(subprocess.call(["timeout", "5", "nbdinfo", "--size",
+                          "nbd+unix:///?socket=" + sys.argv[1]],
+                         stdout=subprocess.DEVNULL))
+PY
+kill "$pid"
+wait "$pid" || fail "directio nbd exited $?"
 
 # TCP, on the default port; --once ends the server after its client.
 $directio nbd --once -b 127.0.0.1 "$(dio_url copy.img)" 2> "$tmp/tcp.log" &

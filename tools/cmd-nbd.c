@@ -3,8 +3,9 @@
  *
  *   directio nbd [-U SOCKET | -p PORT [-b ADDRESS]] [-r] FILE [--run CMD]
  *
- * The main thread listens, accepts and runs each client's handshake
- * (nbd-handshake.c); transmission is the engine thread's (nbd-serve.c).
+ * The main thread listens and accepts; each client's handshake runs on
+ * a thread of its own (nbd-accept.c, nbd-handshake.c); transmission is
+ * the engine thread's (nbd-serve.c).
  * It runs until SIGINT, SIGTERM or SIGHUP (or, with --once, until its
  * first client has gone; with --run, until the command has ended), then
  * cuts the clients off once the requests they sent are answered.
@@ -43,7 +44,6 @@
 #define DEFAULT_PORT "10809"
 #define DEFAULT_SHARED 16
 #define MAX_LISTENERS 4
-#define HANDSHAKE_TIMEOUT_S 10
 #define STOP_WAIT_S 30
 
 struct nbd_opts {
@@ -295,56 +295,6 @@ listen_tcp (const char *bind_to, const char *port, int *fds)
   return n;
 }
 
-/* ---- clients --------------------------------------------------------------- */
-
-static void
-name_peer (int sock, unsigned long nr, char *buf, size_t len)
-{
-  struct sockaddr_storage ss;
-  socklen_t sl = sizeof ss;
-  char host[INET6_ADDRSTRLEN] = "", port[8] = "";
-
-  if (getpeername (sock, (struct sockaddr *) &ss, &sl) == 0
-      && ss.ss_family != AF_UNIX
-      && getnameinfo ((struct sockaddr *) &ss, sl, host, sizeof host, port,
-                      sizeof port, NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-    snprintf (buf, len, "client %lu (%s port %s)", nr, host, port);
-  else
-    snprintf (buf, len, "client %lu", nr);
-}
-
-/* Accept one client, shake hands and hand it to the server.  The
- * handshake runs here, blocking, bounded by HANDSHAKE_TIMEOUT_S. */
-static void
-accept_client (int lfd, struct nbd_server *s, const struct nbd_export *e,
-               unsigned long nr)
-{
-  struct timeval t = { .tv_sec = HANDSHAKE_TIMEOUT_S }, none = { 0 };
-  char peer[80], why[256];
-  int one = 1, sock = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC);
-
-  if (sock == -1) {
-    if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-      error_msg ("accept: %s", strerror (errno));
-    return;
-  }
-  name_peer (sock, nr, peer, sizeof peer);
-  setsockopt (sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  setsockopt (sock, SOL_SOCKET, SO_RCVTIMEO, &t, sizeof t);
-  setsockopt (sock, SOL_SOCKET, SO_SNDTIMEO, &t, sizeof t);
-  if (nbd_handshake (sock, e, why, sizeof why) != 1) {
-    if (why[0])
-      error_msg ("%s: %s: handshake: %s", e->name, peer, why);
-    close (sock);
-    return;
-  }
-  setsockopt (sock, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
-  if (nbd_server_add (s, sock, peer) == -1)
-    error_msg ("%s: %s: %s", e->name, peer, strerror (errno));
-  else if (e->verbose)
-    error_msg ("%s: %s: connected", e->name, peer);
-}
-
 /* --run: the command, in a child with the signal mask this process
  * started with, and $uri (and $unixsocket) describing the export. */
 static pid_t
@@ -388,21 +338,37 @@ command_status (pid_t pid)
   return WIFEXITED (st) ? WEXITSTATUS (st) : 128 + WTERMSIG (st);
 }
 
+/* Read an eventfd that only wakes us. */
+static void
+drain (int fd)
+{
+  uint64_t v;
+
+  if (read (fd, &v, sizeof v) == -1 && errno != EAGAIN)
+    error_msg ("eventfd: %s", strerror (errno));
+}
+
 /* Until a signal (or, with --once, the first client's end; with --run,
- * the command's).  The command's status, or -1. */
+ * the command's).  The command's status, or -1.  Clients in their
+ * handshake count against --shared as those served do. */
 static int
-serve (const struct nbd_opts *o, struct nbd_server *s, int *lfds, int nl,
+serve (const struct nbd_opts *o, struct nbd_server *s,
+       struct nbd_accepter *a, int *lfds, int nl,
        const sigset_t *unblocked, pid_t child)
 {
   unsigned long accepted = 0;
   int status;
 
   while (!stop_signal) {
-    struct pollfd p[MAX_LISTENERS + 1];
-    bool room = nbd_server_clients (s) < o->shared;
+    struct pollfd p[MAX_LISTENERS + 2];
+    unsigned shaking = nbd_accepter_running (a);
+    bool room = nbd_server_clients (s) + shaking < o->shared
+      && shaking < NBD_MAX_HANDSHAKES;
     int n = 0;
 
     p[n++] = (struct pollfd) { .fd = nbd_server_gone_fd (s), .events = POLLIN };
+    p[n++] = (struct pollfd) { .fd = nbd_accepter_wake_fd (a),
+                               .events = POLLIN };
     for (int i = 0; i < nl && room; i++)
       p[n++] = (struct pollfd) { .fd = lfds[i], .events = POLLIN };
     if (child > 0 && child_changed) {
@@ -412,16 +378,16 @@ serve (const struct nbd_opts *o, struct nbd_server *s, int *lfds, int nl,
     }
     if (ppoll (p, n, NULL, unblocked) == -1)
       continue;                 /* EINTR: a signal, seen above */
-    if (p[0].revents) {
-      uint64_t v;
-      if (read (p[0].fd, &v, sizeof v) == -1 && errno != EAGAIN)
-        error_msg ("eventfd: %s", strerror (errno));
-      if (o->once && accepted > 0 && nbd_server_clients (s) == 0)
-        return -1;
-    }
-    for (int i = 1; i < n; i++)
+    if (p[0].revents)
+      drain (p[0].fd);
+    if (p[1].revents)
+      drain (p[1].fd);
+    if ((p[0].revents || p[1].revents) && o->once && accepted > 0
+        && nbd_accepter_running (a) == 0 && nbd_server_clients (s) == 0)
+      return -1;
+    for (int i = 2; i < n; i++)
       if (p[i].revents)
-        accept_client (p[i].fd, s, &o->e, ++accepted);
+        nbd_accepter_accept (a, p[i].fd, ++accepted);
   }
   if (child > 0) {              /* stopped by a signal: end the command */
     kill (child, SIGTERM);
@@ -454,6 +420,7 @@ cmd_nbd (int argc, char *argv[])
   struct sigaction sa = { .sa_handler = on_signal };
   struct nbd_opts o;
   struct nbd_server *s;
+  struct nbd_accepter *a = NULL;
   sigset_t stops, start_mask, unblocked;
   int lfds[MAX_LISTENERS], nl = 0, r, status;
   pid_t child = 0;
@@ -495,7 +462,12 @@ cmd_nbd (int argc, char *argv[])
     : listen_tcp (o.bind, o.port ? o.port : DEFAULT_PORT, lfds);
   s = NULL;
   if (nl == -1 || nbd_server_start (&o.e, &s) == -1
+      || (a = nbd_accepter_new (s, &o.e)) == NULL
       || (o.run && (child = start_command (&o, &start_mask)) == -1)) {
+    if (s && a == NULL)
+      error_msg ("cannot start the server: %s", strerror (errno));
+    if (a)
+      nbd_accepter_free (a);
     if (s)
       nbd_server_stop (s, 0);
     if (o.unix_path)
@@ -504,9 +476,10 @@ cmd_nbd (int argc, char *argv[])
     return EXIT_FAILURE;
   }
   say_where (&o);
-  status = serve (&o, s, lfds, nl, &unblocked, child);
+  status = serve (&o, s, a, lfds, nl, &unblocked, child);
   for (int i = 0; i < nl; i++)
     close (lfds[i]);
+  nbd_accepter_free (a);        /* no client is added after this */
   if (o.unix_path)
     remove_socket (&o);
   if (nbd_server_stop (s, STOP_WAIT_S) == -1) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio nbd: one NFS file served as an NBD export, uncached, by the
- * engine's own thread.  cmd-nbd.c listens, accepts and runs the
- * handshake (nbd-handshake.c) in the main thread; a client that reaches
+ * engine's own thread.  cmd-nbd.c listens and accepts, nbd-accept.c
+ * runs each handshake (nbd-handshake.c) on a thread; a client that reaches
  * transmission is handed to the server (nbd-serve.c), whose requests the
  * engine thread reads, starts and answers itself. */
 #ifndef NBD_SERVER_H
@@ -47,6 +47,30 @@ int nbd_server_add (struct nbd_server *s, int sock, const char *peer);
  * has gone (read it to clear). */
 unsigned nbd_server_clients (struct nbd_server *s);
 int nbd_server_gone_fd (struct nbd_server *s);
+
+/* Handshakes, each on a thread of its own (nbd-accept.c): at most this
+ * many at once. */
+#define NBD_MAX_HANDSHAKES 16
+
+struct nbd_accepter;
+
+/* For server s; NULL (errno set) if out of memory or descriptors. */
+struct nbd_accepter *nbd_accepter_new (struct nbd_server *s,
+                                       const struct nbd_export *e);
+
+/* Accept a client on the listening lfd (the nr-th: its name in
+ * messages) and start its handshake; on success the client is added to
+ * the server.  Call only while nbd_accepter_running is under
+ * NBD_MAX_HANDSHAKES. */
+void nbd_accepter_accept (struct nbd_accepter *a, int lfd, unsigned long nr);
+
+/* Handshakes in progress; and a descriptor that is readable after one
+ * has ended (read it to clear). */
+unsigned nbd_accepter_running (struct nbd_accepter *a);
+int nbd_accepter_wake_fd (struct nbd_accepter *a);
+
+/* Cut the handshakes in progress short, wait for their threads, free. */
+void nbd_accepter_free (struct nbd_accepter *a);
 
 /* Disconnect every client, wait up to wait_s seconds for the requests
  * they left with the server, and free.  0, or -1 if some are still
