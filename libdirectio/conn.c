@@ -845,16 +845,23 @@ service_socket (struct dio_conn *c, int fd, int revents)
     c->need_reset = true;
 }
 
+/* The end of a pass (dio_conn_pass_hook). */
+static void
+run_pass_hook (void)
+{
+  dio_conn_pass_fn hook = __atomic_load_n (&pass_hook, __ATOMIC_ACQUIRE);
+
+  if (hook)
+    hook ();
+}
+
 static void
 serve_once (struct dio_conn *c)
 {
   struct pollfd p[4];
   uint64_t woke_ns;
   int timeout;
-  dio_conn_pass_fn hook = __atomic_load_n (&pass_hook, __ATOMIC_ACQUIRE);
-
-  if (hook)
-    hook ();
+  run_pass_hook ();
   p[0].fd = c->wakefd;
   p[0].events = POLLIN;
   p[0].revents = 0;
@@ -1013,8 +1020,10 @@ service_thread (void *arg)
     start_ready_jobs (c);
     resend_lost (c);
     expire_jobs (c);
-    if (should_stop (c))
+    if (should_stop (c)) {
+      run_pass_hook ();         /* what the last pass left */
       break;
+    }
     serve_once (c);
   }
   destroy_context (c);

@@ -15,9 +15,10 @@
  * last reply was read whole.
  *
  * rpc_process_pdu is exported by libnfs 4.0 but declared only in its
- * private header: configure checks for it, and without it the engine
- * lets libnfs read (dio_replies_supported).  It takes a record with its
- * marker, leaves the buffer to its caller, and reassembles fragments. */
+ * private header: configure checks for it, with libnfs 4.x only (5.0.3
+ * changed what it takes), and without it the engine lets libnfs read
+ * (dio_replies_supported).  In 4.x it takes a record with its marker,
+ * leaves the buffer to its caller, and reassembles fragments. */
 #include "internal.h"
 
 #include <arpa/inet.h>
@@ -107,8 +108,9 @@ process_records (struct dio_replies *r, struct rpc_context *rpc)
 }
 
 /* How much the next recv() should ask for: the rest of a large record
- * exactly (so that none of the next record is read with it and moved),
- * else what the buffer holds, grown for the record begun.  0 if memory
+ * exactly, else up to BUF_MIN buffered (a buffer grown for a large
+ * record is not filled with small ones: a large one read with them
+ * would be moved).  The buffer grows for the record begun.  0 if memory
  * ran out. */
 static size_t
 next_read (struct dio_replies *r)
@@ -123,7 +125,7 @@ next_read (struct dio_replies *r)
     r->buf = b;
     r->cap = cap;
   }
-  return need > BUF_MIN ? need - r->len : r->cap - r->len;
+  return need > BUF_MIN ? need - r->len : BUF_MIN - r->len;
 }
 
 int

@@ -19,6 +19,7 @@
 #                                     LENGTH, ...) and read no reply yet
 #   CONN replies FILE                 read the pipeline's replies (in any
 #                                     order): each ok, its data FILE's
+#   CONN disc                         send NBD_CMD_DISC (replies may follow)
 #   sh COMMAND                        run COMMAND with sh -c; must exit 0
 #
 # CONN is any name: a connection is opened on first use.  RESULT is "ok"
@@ -64,6 +65,7 @@ class Connection:
         self.sock.connect(path)
         self.handle = 0
         self.pending = {}               # pipelined reads: handle -> (off, len)
+        self.disconnected = False
         self.size = self.handshake()
 
     def recv(self, n):
@@ -143,10 +145,15 @@ class Connection:
                     raise StepFailed("read %d: not the file's bytes at %d" %
                                      (handle, offset))
 
+    def disc(self):
+        self.sock.sendall(struct.pack(">IHHQQI", REQUEST_MAGIC, 0, CMD_DISC,
+                                      0, 0, 0))
+        self.disconnected = True
+
     def close(self):
         try:
-            self.sock.sendall(struct.pack(">IHHQQI", REQUEST_MAGIC, 0,
-                                          CMD_DISC, 0, 0, 0))
+            if not self.disconnected:
+                self.disc()
         finally:
             self.sock.close()
 
@@ -204,6 +211,9 @@ def run_step(conns, path, step):
         return
     elif verb == "replies":
         c.replies(args[0])
+        return
+    elif verb == "disc":
+        c.disc()
         return
     else:
         raise StepFailed("unknown verb %s" % verb)

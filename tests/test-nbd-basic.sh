@@ -8,8 +8,9 @@
 # rides through a server restart on a hard mount with nothing lost;
 # --run exits with its command's status; --shared=1 serves one client at
 # a time; a client that does not read its replies holds up nobody else,
-# and gets them all, whole, when it reads; one that connects and says
-# nothing does not hold up the next one's handshake; and
+# and gets them all, whole, when it reads (after NBD_CMD_DISC too); one
+# that connects and says nothing does not hold up the next one's
+# handshake; and
 # every bad command line or file gets one clear line and status 2 or 1.
 
 . "$(dirname "$0")/functions.sh"
@@ -119,6 +120,11 @@ python3 "$nbd_steps" "$tmp/slow" "a pipeline 64 1M" \
   "a replies $DIO_TEST_DIR/copy.img" ||
   { cat "$tmp/slow.log"; fail "a client that did not read held up another"; }
 same_bytes "$DIO_TEST_DIR/copy.img" "$tmp/slow.img"
+# The same 64 MiB of reads, then NBD_CMD_DISC, then the replies: all are
+# owed, and come whole.
+python3 "$nbd_steps" "$tmp/slow" "a pipeline 64 1M" "a disc" \
+  "a replies $DIO_TEST_DIR/copy.img" ||
+  { cat "$tmp/slow.log"; fail "replies lost after NBD_CMD_DISC"; }
 kill "$pid"
 wait "$pid" || fail "directio nbd exited $?"
 rm -f "$tmp/slow.img"
@@ -140,12 +146,16 @@ PY
 kill "$pid"
 wait "$pid" || fail "directio nbd exited $?"
 
-# TCP, on the default port; --once ends the server after its client.
+# TCP, on the default port; --once ends the server after its first
+# served client.
 $directio nbd --once -b 127.0.0.1 "$(dio_url copy.img)" 2> "$tmp/tcp.log" &
 pid=$!
 cleanup_fn kill "$pid"
-retry_until 30 nbdinfo --size nbd://127.0.0.1 > "$tmp/size" ||
+# A client that only lists the exports is not the one --once waits for.
+retry_until 30 nbdinfo --list nbd://127.0.0.1 > /dev/null ||
   { cat "$tmp/tcp.log"; fail "no TCP server on port 10809"; }
+nbdinfo --size nbd://127.0.0.1 > "$tmp/size" ||
+  { cat "$tmp/tcp.log"; fail "--once ended after a client that only listed"; }
 [ "$(cat "$tmp/size")" = $((64 << 20)) ] || fail "size over TCP: $(cat "$tmp/size")"
 st=0
 retry_until 30 sh -c "! kill -0 $pid 2>/dev/null" || fail "--once did not end"

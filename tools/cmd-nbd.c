@@ -348,6 +348,18 @@ drain (int fd)
     error_msg ("eventfd: %s", strerror (errno));
 }
 
+/* May another client be accepted?  Those in their handshake count as
+ * those served do. */
+static bool
+have_room (const struct nbd_opts *o, struct nbd_server *s,
+           struct nbd_accepter *a)
+{
+  unsigned shaking = nbd_accepter_running (a);
+
+  return nbd_server_clients (s) + shaking < o->shared
+    && shaking < NBD_MAX_HANDSHAKES;
+}
+
 /* Until a signal (or, with --once, the first client's end; with --run,
  * the command's).  The command's status, or -1.  Clients in their
  * handshake count against --shared as those served do. */
@@ -361,9 +373,7 @@ serve (const struct nbd_opts *o, struct nbd_server *s,
 
   while (!stop_signal) {
     struct pollfd p[MAX_LISTENERS + 2];
-    unsigned shaking = nbd_accepter_running (a);
-    bool room = nbd_server_clients (s) + shaking < o->shared
-      && shaking < NBD_MAX_HANDSHAKES;
+    bool room = have_room (o, s, a);
     int n = 0;
 
     p[n++] = (struct pollfd) { .fd = nbd_server_gone_fd (s), .events = POLLIN };
@@ -382,11 +392,12 @@ serve (const struct nbd_opts *o, struct nbd_server *s,
       drain (p[0].fd);
     if (p[1].revents)
       drain (p[1].fd);
-    if ((p[0].revents || p[1].revents) && o->once && accepted > 0
-        && nbd_accepter_running (a) == 0 && nbd_server_clients (s) == 0)
+    if ((p[0].revents || p[1].revents) && o->once
+        && nbd_accepter_served (a) > 0 && nbd_accepter_running (a) == 0
+        && nbd_server_clients (s) == 0)
       return -1;
     for (int i = 2; i < n; i++)
-      if (p[i].revents)
+      if (p[i].revents && have_room (o, s, a))
         nbd_accepter_accept (a, p[i].fd, ++accepted);
   }
   if (child > 0) {              /* stopped by a signal: end the command */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio nbd: each accepted client's handshake on a thread of its own.
  *
- * A handshake blocks on the client (bounded by HANDSHAKE_TIMEOUT_S each
- * way), so a client that connects and says nothing must not hold up the
+ * A handshake blocks on the client (each receive and send bounded by
+ * HANDSHAKE_TIMEOUT_S), so a client that connects and says nothing must not hold up the
  * next one: the main thread accepts, and a detached thread shakes hands
  * and hands the client to the server.  At most MAX_HANDSHAKES run at
  * once (the main thread stops accepting meanwhile).  When one ends, the
@@ -48,6 +48,7 @@ struct nbd_accepter {
   /* Guarded by lock: the sockets of the handshakes running (-1: free). */
   int socks[NBD_MAX_HANDSHAKES];
   unsigned running;
+  unsigned long served;         /* clients handed to the server */
 };
 
 struct nbd_accepter *
@@ -82,6 +83,17 @@ nbd_accepter_running (struct nbd_accepter *a)
   return n;
 }
 
+unsigned long
+nbd_accepter_served (struct nbd_accepter *a)
+{
+  unsigned long n;
+
+  pthread_mutex_lock (&a->lock);
+  n = a->served;
+  pthread_mutex_unlock (&a->lock);
+  return n;
+}
+
 int
 nbd_accepter_wake_fd (struct nbd_accepter *a)
 {
@@ -97,6 +109,7 @@ run_handshake (void *arg)
   struct timeval none = { 0 };
   uint64_t one = 1;
   char why[256];
+  bool added = false;
   int ok = nbd_handshake (h->sock, e, why, sizeof why);
 
   if (ok != 1 && why[0])
@@ -109,13 +122,16 @@ run_handshake (void *arg)
     close (h->sock);
   else {
     setsockopt (h->sock, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
-    if (nbd_server_add (a->s, h->sock, h->peer) == -1)
+    setsockopt (h->sock, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof none);
+    added = nbd_server_add (a->s, h->sock, h->peer) == 0;
+    if (!added)
       error_msg ("%s: %s: %s", e->name, h->peer, strerror (errno));
     else if (e->verbose)
       error_msg ("%s: %s: connected", e->name, h->peer);
   }
   free (h);
   pthread_mutex_lock (&a->lock);
+  a->served += added;
   if (--a->running == 0)
     pthread_cond_broadcast (&a->idle);
   /* Fails only when the count is full, which is readable anyway. */

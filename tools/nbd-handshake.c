@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* directio nbd: the fixed newstyle handshake, in the main thread on a
- * blocking socket (cmd-nbd.c sets timeouts on it, so a silent client
- * cannot hold the server).  One export, under any name the client asks
+/* directio nbd: the fixed newstyle handshake, on a thread of its own
+ * and a blocking socket (nbd-accept.c sets timeouts on it, so a silent
+ * client cannot hold the thread for long).  One export, under any name the client asks
  * for; simple replies only (structured replies are refused, which every
  * client handles: they are an option).
  *

@@ -101,6 +101,7 @@ struct nbd_client {
   uint64_t inflight_bytes;
   unsigned inflight;
   bool paused, closing;
+  bool draining;                /* sent DISC: only its replies are left */
   bool want_out;                /* replies wait for room */
   bool recheck;                 /* requests may wait in rbuf */
   uint32_t events;              /* what the epoll set watches */
@@ -193,12 +194,13 @@ log_failure (struct nbd_req *r, const char *fmt, ...)
 static void client_free (struct nbd_client *c);
 
 /* Watch in the epoll set what c needs now: its requests unless it is
- * paused, and room to send while replies wait for it or a look at
- * requests that may be buffered already.  Caller holds c->lock. */
+ * paused or draining, and room to send while replies wait for it, or a
+ * look at requests that may be buffered already (or at a drained
+ * client).  Caller holds c->lock. */
 static void
 set_events (struct nbd_client *c)
 {
-  uint32_t want = (c->paused ? 0 : EPOLLIN)
+  uint32_t want = (c->paused || c->draining ? 0 : EPOLLIN)
     | (c->want_out || c->recheck ? EPOLLOUT : 0);
   struct epoll_event ev = { .events = want, .data.ptr = c };
 
@@ -226,6 +228,10 @@ count_out (struct nbd_client *c, uint32_t bytes)
     set_events (c);
   }
   last = c->closing && c->inflight == 0;
+  if (c->draining && !c->closing && c->inflight == 0) {
+    c->recheck = true;          /* the watcher ends it */
+    set_events (c);
+  }
   pthread_mutex_unlock (&c->lock);
   if (last)
     client_free (c);
@@ -700,6 +706,25 @@ end_reading (struct nbd_client *c)
     client_free (c);
 }
 
+/* The client sent NBD_CMD_DISC: it sends nothing more, but the replies
+ * to what it sent before are owed (the protocol says so): the watcher
+ * keeps it, watching only for room to send them, and ends it once
+ * nothing is in flight or queued (or the client hangs up).  No partial
+ * write here: DISC is parsed only between requests. */
+static void
+start_draining (struct nbd_client *c)
+{
+  bool idle;
+
+  pthread_mutex_lock (&c->lock);
+  c->draining = true;
+  idle = c->inflight == 0;
+  set_events (c);
+  pthread_mutex_unlock (&c->lock);
+  if (idle)
+    end_reading (c);
+}
+
 struct wire_request {
   uint32_t magic;
   uint16_t flags, type;
@@ -734,7 +759,7 @@ parse_buffered (struct nbd_client *c)
       .type = be16toh (w.type)
     };
     if (h.type == NBD_CMD_DISC) {
-      end_reading (c);
+      start_draining (c);
       return false;
     }
     err = check_request (e, &h);
@@ -818,7 +843,7 @@ receive (struct nbd_client *c)
 static void
 serve_client (struct nbd_client *c, uint32_t events)
 {
-  bool paused;
+  bool paused, draining, idle;
 
   if (events & EPOLLOUT) {
     pthread_mutex_lock (&c->lock);
@@ -829,7 +854,14 @@ serve_client (struct nbd_client *c, uint32_t events)
   }
   pthread_mutex_lock (&c->lock);
   paused = c->paused;
+  draining = c->draining;
+  idle = c->inflight == 0;
   pthread_mutex_unlock (&c->lock);
+  if (draining) {
+    if (idle || (events & (EPOLLHUP | EPOLLERR)))
+      end_reading (c);
+    return;
+  }
   if (paused) {
     /* A hang-up or an error: nobody is left to read the replies. */
     if (events & (EPOLLHUP | EPOLLERR))

@@ -64,9 +64,11 @@ struct nbd_accepter *nbd_accepter_new (struct nbd_server *s,
  * NBD_MAX_HANDSHAKES. */
 void nbd_accepter_accept (struct nbd_accepter *a, int lfd, unsigned long nr);
 
-/* Handshakes in progress; and a descriptor that is readable after one
- * has ended (read it to clear). */
+/* Handshakes in progress; clients handed to the server so far; and a
+ * descriptor that is readable after a handshake has ended (read it to
+ * clear). */
 unsigned nbd_accepter_running (struct nbd_accepter *a);
+unsigned long nbd_accepter_served (struct nbd_accepter *a);
 int nbd_accepter_wake_fd (struct nbd_accepter *a);
 
 /* Cut the handshakes in progress short, wait for their threads, free. */
