@@ -548,9 +548,10 @@ window_has_room (const struct dio_conn *c)
   return c->state == CONN_UP && c->head != NULL && window_allows (c, c->head);
 }
 
-/* The RPCs just started are only queued in libnfs: write them now, as
+/* RPCs queued in libnfs in this pass (by the jobs just started, or by
+ * callbacks that sent a follow-up RPC themselves) are written now, as
  * start_inline does, rather than after a poll() that would only say the
- * socket is writable (one system call a batch; libnfs also scans its
+ * socket is writable (one system call a pass; libnfs also scans its
  * whole table of RPCs for timeouts on every nfs_service call).  What the
  * socket does not take stays queued, and serve_once polls for POLLOUT. */
 static void
@@ -562,12 +563,11 @@ flush_started (struct dio_conn *c)
     c->need_reset = true;
 }
 
-/* Start queued jobs while the window has room; returns how many. */
-static unsigned
+/* Start queued jobs while the window has room. */
+static void
 start_queued_jobs (struct dio_conn *c)
 {
   uint64_t now = 0;             /* one clock reading for the batch */
-  unsigned started = 0;
 
   while (c->state == CONN_UP && !c->need_reset) {
     struct dio_job *job;
@@ -591,10 +591,8 @@ start_queued_jobs (struct dio_conn *c)
       now = dio_now_ns ();
     job->sent_ns = now;
     err = job->start (job, c);
-    if (err == 0) {
-      started++;
+    if (err == 0)
       continue;
-    }
     inflight_remove (c, job);
     if (dio_conn_lost (c)) {
       c->need_reset = true;
@@ -605,14 +603,13 @@ start_queued_jobs (struct dio_conn *c)
     dio_op_done (c->stats, job->op, job->bytes, 0, job->queued_ns, now, 1);
     job->fail (job, err);
   }
-  return started;
 }
 
 static void
 start_ready_jobs (struct dio_conn *c)
 {
-  if (start_queued_jobs (c) > 0)
-    flush_started (c);
+  start_queued_jobs (c);
+  flush_started (c);
 }
 
 /* Wake the service thread if it sleeps in poll (caller holds lock). */
