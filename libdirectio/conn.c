@@ -901,6 +901,9 @@ serve_once (struct dio_conn *c)
   }
   if (c->nfs && !c->need_reset)
     service_socket (c, p[1].fd, p[1].revents);
+  /* What the replies' callbacks left goes out before the watch reads
+   * more work (directio nbd: replies before the next payloads). */
+  run_pass_hook ();
   run_watch (c, &p[3]);
 }
 

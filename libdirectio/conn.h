@@ -146,9 +146,10 @@ void dio_conn_watch (struct dio_conn *c, int fd, dio_conn_watch_fn fn,
 /* True on any connection's service thread. */
 bool dio_conn_on_service_thread (void);
 
-/* Run fn on every service thread once a pass of its loop, just before
- * it polls (and may sleep): after the pass's replies are completed and
- * the RPCs they started are written.  Completion callbacks can so leave
+/* Run fn on every service thread after it has read a batch of replies
+ * (and before it runs its watch), and again just before it polls (and
+ * may sleep), after the RPCs they started are written; and once more
+ * when the thread ends.  Completion callbacks can so leave
  * work to be done once for all of them, such as sending their replies
  * to a client together (tools/nbd-serve.c).  fn runs with the context
  * lock held and must not call the engine.  One hook per process; NULL
