@@ -555,7 +555,7 @@ window_has_room (const struct dio_conn *c)
  * whole table of RPCs for timeouts on every nfs_service call).  What the
  * socket does not take stays queued, and serve_once polls for POLLOUT. */
 static void
-flush_started (struct dio_conn *c)
+flush_queued (struct dio_conn *c)
 {
   if (c->state == CONN_UP && !c->need_reset
       && (nfs_which_events (c->nfs) & POLLOUT)
@@ -609,7 +609,7 @@ static void
 start_ready_jobs (struct dio_conn *c)
 {
   start_queued_jobs (c);
-  flush_started (c);
+  flush_queued (c);
 }
 
 /* Wake the service thread if it sleeps in poll (caller holds lock). */
@@ -858,7 +858,8 @@ serve_once (struct dio_conn *c)
   struct pollfd p[4];
   uint64_t woke_ns;
   int timeout;
-  run_pass_hook ();
+
+  run_pass_hook ();             /* what this pass's work left */
   p[0].fd = c->wakefd;
   p[0].events = POLLIN;
   p[0].revents = 0;

@@ -175,8 +175,8 @@ int dio__fd_watch (int dio_fd, int fd, dio__fs_watch_fn fn, void *arg);
 
 /* Run fn on every engine thread after each batch of replies it reads
  * (before its watch runs) and before it waits for more: work that
- * completion callbacks left for it,
- * such as replies to send together.  fn must not call the engine.  One
+ * completion callbacks left for it, such as replies to send together.
+ * fn must not call the engine.  One
  * hook per process; NULL removes it, though a thread already in its
  * pass may still call the old fn once.  dio__engine_thread says
  * whether a callback runs on such a thread (and so whether fn will run

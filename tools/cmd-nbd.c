@@ -91,7 +91,7 @@ usage (FILE *fp)
 "                        and may have lost them); a FUA write is stable\n"
 "  -e, --shared=N        serve up to N clients at once (default %d);\n"
 "                        more wait for one to go\n"
-"      --once            exit when the first client has gone\n"
+"      --once            exit when the first served client has gone\n"
 "      --run=COMMAND     run COMMAND (with sh -c) once the export is ready,\n"
 "                        with $uri (and, on a Unix socket, $unixsocket) set;\n"
 "                        stop when it ends, and exit with its status\n"

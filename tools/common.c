@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -631,4 +632,22 @@ progress_end (struct progress *p, uint64_t done)
     return;
   draw (p, done, true);
   fputc ('\n', stderr);
+}
+
+int
+start_thread (pthread_t *t, bool detached, void *(*fn) (void *), void *arg)
+{
+  pthread_attr_t attr;
+  sigset_t all, old;
+  int err;
+
+  pthread_attr_init (&attr);
+  if (detached)
+    pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+  sigfillset (&all);
+  pthread_sigmask (SIG_BLOCK, &all, &old);    /* inherited by the thread */
+  err = pthread_create (t, &attr, fn, arg);
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  pthread_attr_destroy (&attr);
+  return err;
 }

@@ -14,6 +14,7 @@
 #ifndef DIRECTIO_TOOL_COMMON_H
 #define DIRECTIO_TOOL_COMMON_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -76,6 +77,12 @@ extern double now_seconds (void);
 
 /* Nanoseconds on the monotonic clock. */
 extern uint64_t now_ns (void);
+
+/* Start fn(arg) on a new thread, detached or joinable through *t, with
+ * every signal blocked: the main thread takes them (directio mount and
+ * nbd wait for them in ppoll).  0, or an errno value. */
+extern int start_thread (pthread_t *t, bool detached, void *(*fn) (void *),
+                         void *arg);
 
 /* Write s as a JSON string (with quotes) to stdout. */
 extern void print_json_string (const char *s);

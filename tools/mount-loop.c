@@ -47,6 +47,7 @@
 
 #include <linux/fuse.h>         /* the headers, the opcodes */
 
+#include "common.h"
 #include "mount-fs.h"
 
 /* Requests up to this size are copied when handed to a worker; larger
@@ -213,7 +214,6 @@ static int
 start_worker (struct mount_loop *l)
 {
   struct loop_worker *w = calloc (1, sizeof *w);
-  sigset_t all, old;
   int err;
 
   if (w == NULL) {
@@ -221,10 +221,7 @@ start_worker (struct mount_loop *l)
     return -1;
   }
   w->loop = l;
-  sigfillset (&all);
-  pthread_sigmask (SIG_BLOCK, &all, &old);
-  err = pthread_create (&w->tid, NULL, worker, w);
-  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  err = start_thread (&w->tid, false, worker, w);
   if (err) {
     mount_log (LOG_ERR, "cannot start a worker: %s", strerror (err));
     free (w);

@@ -17,7 +17,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,9 +173,7 @@ nbd_accepter_accept (struct nbd_accepter *a, int lfd, unsigned long nr)
 {
   struct timeval t = { .tv_sec = HANDSHAKE_TIMEOUT_S };
   struct handshake *h;
-  pthread_attr_t attr;
   pthread_t thread;
-  sigset_t all, old;
   int one = 1, err, sock = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC);
 
   if (sock == -1) {
@@ -205,13 +202,7 @@ nbd_accepter_accept (struct nbd_accepter *a, int lfd, unsigned long nr)
     free (h);
     return;
   }
-  pthread_attr_init (&attr);
-  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-  sigfillset (&all);
-  pthread_sigmask (SIG_BLOCK, &all, &old);
-  err = pthread_create (&thread, &attr, run_handshake, h);
-  pthread_sigmask (SIG_SETMASK, &old, NULL);
-  pthread_attr_destroy (&attr);
+  err = start_thread (&thread, true, run_handshake, h);
   if (err) {
     error_msg ("%s: %s: cannot start a thread: %s", a->e->name, h->peer,
                strerror (err));

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio nbd: the fixed newstyle handshake, on a thread of its own
  * and a blocking socket (nbd-accept.c sets timeouts on it, so a silent
- * client cannot hold the thread for long).  One export, under any name the client asks
- * for; simple replies only (structured replies are refused, which every
- * client handles: they are an option).
+ * client cannot hold the thread for long).  One export, under any name
+ * the client asks for; simple replies only (structured replies are
+ * refused, which every client handles: they are an option).
  *
  * Option data is read whole, up to MAX_OPTION_DATA; a client that
  * sends more, or more than MAX_OPTIONS options, is cut off. */

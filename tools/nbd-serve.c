@@ -30,8 +30,8 @@
  * thread's, the watcher's, alone (and the stopping thread's once the
  * watch is stopped).  Its counts, flags and epoll events are guarded by
  * its lock; its queue of replies by send_lock, taken by whichever
- * thread completes a request (see "replies" below).  A client is freed by whoever finds it closing with
- * nothing in flight.  The server's list of clients is guarded by its
+ * thread completes a request (see "replies" below).  A client is freed
+ * by whoever finds it closing with nothing in flight.  The server's list of clients is guarded by its
  * lock, the worker's queue and the flush bookkeeping by wlock.  Lock
  * order: the server's lock, a client's send_lock, then its lock. */
 #include <config.h>
@@ -39,7 +39,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,9 +248,11 @@ finish (struct nbd_req *r)
 
 /* ---- replies ------------------------------------------------------------
  *
- * A reply goes on its client's queue and is sent at once, without
- * waiting: from the engine thread that completed it, or the worker.
- * What the socket does not take waits on the queue, the client's socket
+ * A reply goes on its client's queue and is sent without waiting: by
+ * the worker at once, by an engine thread after the batch of replies it
+ * is reading (send_deferred, the engine's pass hook: one sendmsg per
+ * client for the batch).  What the socket does not take waits on the
+ * queue, the client's socket
  * asks for EPOLLOUT, and the watcher sends the rest when there is room:
  * a client that does not read its replies holds up nobody but itself
  * (its queued replies still count in flight, so it is soon paused). */
@@ -361,11 +362,11 @@ send_queued (struct nbd_client *c, struct nbd_req **done)
   arm_out (c, false);
 }
 
-/* The clients to which this engine thread's pass has left replies: sent
- * at the end of the pass (send_deferred), together. */
+/* The clients to which this engine thread's batch has left replies: sent
+ * by the pass hook (send_deferred), together. */
 static __thread struct nbd_client *deferred;
 
-/* Leave c's queue for the end of this engine thread's pass (caller holds
+/* Leave c's queue for this engine thread's pass hook (caller holds
  * send_lock).  The client is held (counted in flight) until then. */
 static void
 defer (struct nbd_client *c)
@@ -380,7 +381,7 @@ defer (struct nbd_client *c)
   deferred = c;
 }
 
-/* The engine's pass hook: send what the pass's completions left. */
+/* The engine's pass hook: send what the batch's completions left. */
 static void
 send_deferred (void)
 {
@@ -401,8 +402,8 @@ send_deferred (void)
 }
 
 /* Answer r with nbd_err: a header, and the data of a successful read.
- * On an engine thread the reply waits for the end of its pass, so that
- * the replies its completions bring go out in one send per client. */
+ * On an engine thread the reply waits for the pass hook, so that the
+ * replies of one batch go out in one send per client. */
 static void
 reply (struct nbd_req *r, uint32_t nbd_err)
 {
@@ -450,6 +451,17 @@ send_waiting (struct nbd_client *c)
   finish_all (done);
 }
 
+/* Send c nothing more: the waiting replies go to *done, later ones are
+ * dropped as they come (caller holds send_lock). */
+static void
+give_up_sending (struct nbd_client *c, struct nbd_req **done)
+{
+  c->out_closed = true;
+  c->send_failed = true;
+  shutdown (c->sock, SHUT_RDWR);
+  send_queued (c, done);
+}
+
 /* c is no longer watched: replies that wait for room are dropped, and
  * later ones too if the socket is ever full (the client is going). */
 static void
@@ -459,11 +471,8 @@ stop_waiting (struct nbd_client *c)
 
   pthread_mutex_lock (&c->send_lock);
   c->out_closed = true;
-  if (c->out_armed) {
-    c->send_failed = true;
-    shutdown (c->sock, SHUT_RDWR);
-    send_queued (c, &done);
-  }
+  if (c->out_armed)
+    give_up_sending (c, &done);
   pthread_mutex_unlock (&c->send_lock);
   finish_all (done);
 }
@@ -1001,7 +1010,6 @@ int
 nbd_server_start (const struct nbd_export *e, struct nbd_server **out)
 {
   struct nbd_server *s = calloc (1, sizeof *s);
-  sigset_t all, old;
   int err;
 
   if (s == NULL) {
@@ -1025,10 +1033,7 @@ nbd_server_start (const struct nbd_export *e, struct nbd_server **out)
     server_free (s);
     return -1;
   }
-  sigfillset (&all);
-  pthread_sigmask (SIG_BLOCK, &all, &old);
-  err = pthread_create (&s->worker, NULL, worker, s);
-  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  err = start_thread (&s->worker, false, worker, s);
   if (err) {
     error_msg ("cannot start a thread: %s", strerror (err));
     server_free (s);
@@ -1055,9 +1060,7 @@ drop_one_queue (struct nbd_server *s)
   pthread_mutex_lock (&s->lock);
   for (struct nbd_client *c = s->clients; c && done == NULL; c = c->next) {
     pthread_mutex_lock (&c->send_lock);
-    c->out_closed = true;
-    c->send_failed = true;
-    send_queued (c, &done);
+    give_up_sending (c, &done);
     pthread_mutex_unlock (&c->send_lock);
   }
   pthread_mutex_unlock (&s->lock);
