@@ -4,7 +4,8 @@
  * Threading: side_read/side_write/side_size/side_sync may run on several
  * threads at once on one side; the only state they change is the
  * O_DIRECT flag of a local fd (through fcntl, which the kernel
- * serialises).  Everything else runs on the main thread. */
+ * serialises); error_msg may run on any thread.  Everything else runs
+ * on the main thread. */
 #include <config.h>
 
 #include <errno.h>
@@ -41,10 +42,14 @@ error_msg (const char *fmt, ...)
 {
   va_list ap;
 
+  /* Whole lines: directio nbd's threads (handshakes, the engine) may
+   * report at once, and each piece below is a call of its own. */
+  flockfile (stderr);
   va_start (ap, fmt);
   print_message (fmt, ap);
   va_end (ap);
   fputc ('\n', stderr);
+  funlockfile (stderr);
 }
 
 int

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* directio nbd: each accepted client's handshake on a thread of its own.
  *
- * A handshake blocks on the client (each receive and send bounded by
- * HANDSHAKE_TIMEOUT_S), so a client that connects and says nothing must not hold up the
- * next one: the main thread accepts, and a detached thread shakes hands
- * and hands the client to the server.  At most MAX_HANDSHAKES run at
- * once (the main thread stops accepting meanwhile).  When one ends, the
- * wake descriptor becomes readable, so that the main thread can count
- * again (--shared, --once).  Stopping cuts every handshake in progress
- * short (shutdown of its socket) and waits for their threads, so that
- * no client reaches the server after it stops. */
+ * A handshake waits on the client, up to HANDSHAKE_DEADLINE_S from
+ * accept in all (a bound per receive would let a byte now and then hold
+ * a slot for ever), so a client that connects and says nothing must not
+ * hold up the next one: the main thread accepts, and a detached thread
+ * shakes hands and hands the client to the server.  At most
+ * NBD_MAX_HANDSHAKES run at once (the main thread stops accepting
+ * meanwhile).  When one ends, the wake descriptor becomes readable, so
+ * that the main thread can count again (--shared, --once).  Stopping
+ * cuts every handshake in progress short (shutdown of its socket) and
+ * waits for their threads, so that no client reaches the server after
+ * it stops. */
 #include <config.h>
 
 #include <errno.h>
@@ -23,18 +25,22 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
 #include "nbd-server.h"
 
-#define HANDSHAKE_TIMEOUT_S 10
+/* A real client's handshake is a few round trips (milliseconds, or
+ * seconds over a bad link); a client still in it after this long is
+ * stalling, and NBD_MAX_HANDSHAKES of those stop all accepts. */
+#define HANDSHAKE_DEADLINE_S 10
 
 struct handshake {
   struct nbd_accepter *a;
   int slot;
   int sock;
+  struct timespec deadline;     /* CLOCK_MONOTONIC */
   char peer[80];
 };
 
@@ -105,13 +111,15 @@ run_handshake (void *arg)
   struct handshake *h = arg;
   struct nbd_accepter *a = h->a;
   const struct nbd_export *e = a->e;
-  struct timeval none = { 0 };
   uint64_t one = 1;
   char why[256];
   bool added = false;
-  int ok = nbd_handshake (h->sock, e, why, sizeof why);
+  int ok = nbd_handshake (h->sock, &h->deadline, e, why, sizeof why);
 
-  if (ok != 1 && why[0])
+  if (ok == -1)
+    error_msg ("%s: %s: handshake: not finished within %d s, dropped",
+               e->name, h->peer, HANDSHAKE_DEADLINE_S);
+  else if (ok != 1 && why[0])
     error_msg ("%s: %s: handshake: %s", e->name, h->peer, why);
   /* Leave the slot first: the server owns the socket once added. */
   pthread_mutex_lock (&a->lock);
@@ -120,8 +128,6 @@ run_handshake (void *arg)
   if (ok != 1)
     close (h->sock);
   else {
-    setsockopt (h->sock, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
-    setsockopt (h->sock, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof none);
     added = nbd_server_add (a->s, h->sock, h->peer) == 0;
     if (!added)
       error_msg ("%s: %s: %s", e->name, h->peer, strerror (errno));
@@ -171,7 +177,6 @@ take_slot (struct nbd_accepter *a, int sock)
 void
 nbd_accepter_accept (struct nbd_accepter *a, int lfd, unsigned long nr)
 {
-  struct timeval t = { .tv_sec = HANDSHAKE_TIMEOUT_S };
   struct handshake *h;
   pthread_t thread;
   int one = 1, err, sock = accept4 (lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -189,10 +194,10 @@ nbd_accepter_accept (struct nbd_accepter *a, int lfd, unsigned long nr)
   }
   h->a = a;
   h->sock = sock;
+  clock_gettime (CLOCK_MONOTONIC, &h->deadline);
+  h->deadline.tv_sec += HANDSHAKE_DEADLINE_S;
   name_peer (sock, nr, h->peer, sizeof h->peer);
   setsockopt (sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  setsockopt (sock, SOL_SOCKET, SO_RCVTIMEO, &t, sizeof t);
-  setsockopt (sock, SOL_SOCKET, SO_SNDTIMEO, &t, sizeof t);
   pthread_mutex_lock (&a->lock);
   h->slot = take_slot (a, sock);
   pthread_mutex_unlock (&a->lock);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* directio nbd: the fixed newstyle handshake, on a thread of its own
- * and a blocking socket (nbd-accept.c sets timeouts on it, so a silent
- * client cannot hold the thread for long).  One export, under any name
- * the client asks for; simple replies only (structured replies are
- * refused, which every client handles: they are an option).
+/* directio nbd: the fixed newstyle handshake, on a thread of its own.
+ * The whole handshake has one deadline (nbd-accept.c sets it at
+ * accept): every wait for the client is bounded by the time left, not
+ * by a time per call, so that a client that sends a byte now and then
+ * cannot hold the thread (and one of the few handshake slots) for long.
+ * One export, under any name the client asks for; simple replies only
+ * (structured replies are refused, which every client handles: they are
+ * an option).
  *
  * Option data is read whole, up to MAX_OPTION_DATA; a client that
  * sends more, or more than MAX_OPTIONS options, is cut off. */
@@ -11,11 +14,15 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "nbd-proto.h"
 #include "nbd-server.h"
@@ -24,39 +31,80 @@
 #define MAX_OPTIONS 64
 #define PREFERRED_BLOCK 4096
 
-/* Receive (out false) or send n bytes whole: 0, or -1 (EOF or an
- * error). */
+/* The client being shaken hands with. */
+struct peer {
+  int sock;
+  const struct timespec *deadline;      /* CLOCK_MONOTONIC */
+  bool late;                    /* a transfer failed at the deadline */
+};
+
+/* Milliseconds left before p's deadline, rounded up (so that a poll
+ * that times out wakes past it, not just before), or 0 once past. */
 static int
-transfer_full (int sock, void *buf, size_t n, bool out)
+ms_left (const struct peer *p)
 {
-  char *p = buf;
+  struct timespec now;
+  int64_t ns;
+
+  clock_gettime (CLOCK_MONOTONIC, &now);
+  ns = (int64_t) (p->deadline->tv_sec - now.tv_sec) * 1000000000
+    + (p->deadline->tv_nsec - now.tv_nsec);
+  if (ns <= 0)
+    return 0;
+  return ns / 1000000 >= INT_MAX ? INT_MAX : (int) ((ns + 999999) / 1000000);
+}
+
+/* Receive (out false) or send n bytes whole by p's deadline: 0, or -1
+ * (EOF, an error, or the deadline: then p->late, errno ETIMEDOUT).
+ * poll, then a call that does not block, so that no wait outlasts the
+ * time left. */
+static int
+transfer_full (struct peer *p, void *buf, size_t n, bool out)
+{
+  char *b = buf;
 
   while (n > 0) {
-    ssize_t r = out ? send (sock, p, n, MSG_NOSIGNAL) : recv (sock, p, n, 0);
-    if (r == -1 && errno == EINTR)
+    struct pollfd pfd = { .fd = p->sock, .events = out ? POLLOUT : POLLIN };
+    int ms = ms_left (p);
+    ssize_t r;
+
+    if (ms == 0) {
+      p->late = true;
+      errno = ETIMEDOUT;
+      return -1;
+    }
+    r = poll (&pfd, 1, ms);
+    if (r == 0 || (r == -1 && errno == EINTR))
+      continue;                 /* ms_left tells whether time is up */
+    if (r == -1)
+      return -1;
+    r = out ? send (p->sock, b, n, MSG_NOSIGNAL | MSG_DONTWAIT)
+      : recv (p->sock, b, n, MSG_DONTWAIT);
+    if (r == -1 && (errno == EINTR || errno == EAGAIN
+                    || errno == EWOULDBLOCK))
       continue;
     if (r <= 0)
       return -1;
-    p += r;
+    b += r;
     n -= r;
   }
   return 0;
 }
 
 static int
-recv_full (int sock, void *buf, size_t n)
+recv_full (struct peer *p, void *buf, size_t n)
 {
-  return transfer_full (sock, buf, n, false);
+  return transfer_full (p, buf, n, false);
 }
 
 static int
-send_full (int sock, const void *buf, size_t n)
+send_full (struct peer *p, const void *buf, size_t n)
 {
-  return transfer_full (sock, (void *) buf, n, true);
+  return transfer_full (p, (void *) buf, n, true);
 }
 
 static int
-send_reply (int sock, uint32_t opt, uint32_t type, const void *data,
+send_reply (struct peer *p, uint32_t opt, uint32_t type, const void *data,
             uint32_t len)
 {
   struct {
@@ -66,9 +114,9 @@ send_reply (int sock, uint32_t opt, uint32_t type, const void *data,
     htobe64 (NBD_REP_MAGIC), htobe32 (opt), htobe32 (type), htobe32 (len)
   };
 
-  if (send_full (sock, &h, sizeof h) == -1)
+  if (send_full (p, &h, sizeof h) == -1)
     return -1;
-  return len ? send_full (sock, data, len) : 0;
+  return len ? send_full (p, data, len) : 0;
 }
 
 static uint16_t
@@ -83,7 +131,7 @@ transmission_flags (const struct nbd_export *e)
 
 /* NBD_REP_INFO for NBD_INFO_EXPORT and NBD_INFO_BLOCK_SIZE. */
 static int
-send_infos (int sock, uint32_t opt, const struct nbd_export *e)
+send_infos (struct peer *p, uint32_t opt, const struct nbd_export *e)
 {
   struct {
     uint16_t type;
@@ -101,39 +149,39 @@ send_infos (int sock, uint32_t opt, const struct nbd_export *e)
     htobe32 (NBD_MAX_REQUEST)
   };
 
-  if (send_reply (sock, opt, NBD_REP_INFO, &ex, sizeof ex) == -1
-      || send_reply (sock, opt, NBD_REP_INFO, &bs, sizeof bs) == -1)
+  if (send_reply (p, opt, NBD_REP_INFO, &ex, sizeof ex) == -1
+      || send_reply (p, opt, NBD_REP_INFO, &bs, sizeof bs) == -1)
     return -1;
-  return send_reply (sock, opt, NBD_REP_ACK, NULL, 0);
+  return send_reply (p, opt, NBD_REP_ACK, NULL, 0);
 }
 
 /* NBD_OPT_INFO and NBD_OPT_GO: name length, name, and the number of
  * information requests with their types, which must add up to len.  1
  * (GO answered), 0 (INFO answered, or refused as invalid), -1. */
 static int
-info_or_go (int sock, uint32_t opt, const unsigned char *d, uint32_t len,
-            const struct nbd_export *e)
+info_or_go (struct peer *p, uint32_t opt, const unsigned char *d,
+            uint32_t len, const struct nbd_export *e)
 {
   uint32_t namelen;
   uint16_t nreq;
 
   if (len < 6)
-    return send_reply (sock, opt, NBD_REP_ERR_INVALID, NULL, 0);
+    return send_reply (p, opt, NBD_REP_ERR_INVALID, NULL, 0);
   memcpy (&namelen, d, 4);
   namelen = be32toh (namelen);
   if (namelen > len - 6)
-    return send_reply (sock, opt, NBD_REP_ERR_INVALID, NULL, 0);
+    return send_reply (p, opt, NBD_REP_ERR_INVALID, NULL, 0);
   memcpy (&nreq, d + 4 + namelen, 2);
   if (len != 6 + namelen + 2u * be16toh (nreq))
-    return send_reply (sock, opt, NBD_REP_ERR_INVALID, NULL, 0);
-  if (send_infos (sock, opt, e) == -1)
+    return send_reply (p, opt, NBD_REP_ERR_INVALID, NULL, 0);
+  if (send_infos (p, opt, e) == -1)
     return -1;
   return opt == NBD_OPT_GO;
 }
 
 /* The old way into transmission: size and flags, no reply header. */
 static int
-export_name (int sock, const struct nbd_export *e, bool no_zeroes)
+export_name (struct peer *p, const struct nbd_export *e, bool no_zeroes)
 {
   unsigned char b[8 + 2 + 124] = { 0 };
   uint64_t size = htobe64 (e->size);
@@ -141,13 +189,13 @@ export_name (int sock, const struct nbd_export *e, bool no_zeroes)
 
   memcpy (b, &size, 8);
   memcpy (b + 8, &flags, 2);
-  return send_full (sock, b, no_zeroes ? 10 : sizeof b) == -1 ? -1 : 1;
+  return send_full (p, b, no_zeroes ? 10 : sizeof b) == -1 ? -1 : 1;
 }
 
 /* One option: 1 (transmission), 0 (next option), -1 (end). */
 static int
-option (int sock, const struct nbd_export *e, bool no_zeroes, char *why,
-        size_t whylen)
+option (struct peer *p, const struct nbd_export *e, bool no_zeroes,
+        char *why, size_t whylen)
 {
   struct {
     uint64_t magic;
@@ -156,7 +204,7 @@ option (int sock, const struct nbd_export *e, bool no_zeroes, char *why,
   unsigned char d[MAX_OPTION_DATA];
   uint32_t opt, len;
 
-  if (recv_full (sock, &h, sizeof h) == -1)
+  if (recv_full (p, &h, sizeof h) == -1)
     return -1;
   opt = be32toh (h.opt);
   len = be32toh (h.len);
@@ -170,32 +218,33 @@ option (int sock, const struct nbd_export *e, bool no_zeroes, char *why,
               MAX_OPTION_DATA);
     return -1;
   }
-  if (recv_full (sock, d, len) == -1)
+  if (recv_full (p, d, len) == -1)
     return -1;
   switch (opt) {
   case NBD_OPT_EXPORT_NAME:
-    return export_name (sock, e, no_zeroes);
+    return export_name (p, e, no_zeroes);
   case NBD_OPT_ABORT:
-    send_reply (sock, opt, NBD_REP_ACK, NULL, 0);
+    send_reply (p, opt, NBD_REP_ACK, NULL, 0);
     return -1;
   case NBD_OPT_LIST:
     if (len != 0)
-      return send_reply (sock, opt, NBD_REP_ERR_INVALID, NULL, 0);
+      return send_reply (p, opt, NBD_REP_ERR_INVALID, NULL, 0);
     /* One export, named "" (any name reaches it). */
-    if (send_reply (sock, opt, NBD_REP_SERVER, "\0\0\0\0", 4) == -1)
+    if (send_reply (p, opt, NBD_REP_SERVER, "\0\0\0\0", 4) == -1)
       return -1;
-    return send_reply (sock, opt, NBD_REP_ACK, NULL, 0);
+    return send_reply (p, opt, NBD_REP_ACK, NULL, 0);
   case NBD_OPT_INFO:
   case NBD_OPT_GO:
-    return info_or_go (sock, opt, d, len, e);
+    return info_or_go (p, opt, d, len, e);
   default:              /* STARTTLS, STRUCTURED_REPLY, meta contexts... */
-    return send_reply (sock, opt, NBD_REP_ERR_UNSUP, NULL, 0);
+    return send_reply (p, opt, NBD_REP_ERR_UNSUP, NULL, 0);
   }
 }
 
-int
-nbd_handshake (int sock, const struct nbd_export *e, char *why,
-               size_t whylen)
+/* The greeting, then options until one ends the handshake: as
+ * nbd_handshake, but 0 at the deadline too (p->late says so). */
+static int
+shake (struct peer *p, const struct nbd_export *e, char *why, size_t whylen)
 {
   struct {
     uint64_t magic, opt;
@@ -208,8 +257,8 @@ nbd_handshake (int sock, const struct nbd_export *e, char *why,
   bool no_zeroes;
 
   why[0] = '\0';
-  if (send_full (sock, &greeting, sizeof greeting) == -1
-      || recv_full (sock, &cflags, sizeof cflags) == -1)
+  if (send_full (p, &greeting, sizeof greeting) == -1
+      || recv_full (p, &cflags, sizeof cflags) == -1)
     return 0;
   cflags = be32toh (cflags);
   if (cflags & ~(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES)) {
@@ -218,10 +267,20 @@ nbd_handshake (int sock, const struct nbd_export *e, char *why,
   }
   no_zeroes = cflags & NBD_FLAG_C_NO_ZEROES;
   for (int i = 0; i < MAX_OPTIONS; i++) {
-    int r = option (sock, e, no_zeroes, why, whylen);
+    int r = option (p, e, no_zeroes, why, whylen);
     if (r != 0)
       return r == 1;
   }
   snprintf (why, whylen, "more than %d options", MAX_OPTIONS);
   return 0;
+}
+
+int
+nbd_handshake (int sock, const struct timespec *deadline,
+               const struct nbd_export *e, char *why, size_t whylen)
+{
+  struct peer p = { .sock = sock, .deadline = deadline };
+  int r = shake (&p, e, why, whylen);
+
+  return p.late ? -1 : r;
 }

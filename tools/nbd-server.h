@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Largest read or write a client may send (advertised as the maximum
  * block size).  Larger ones, which a client should not send, are served
@@ -28,11 +29,13 @@ struct nbd_export {
   bool verbose;                 /* say when clients come and go */
 };
 
-/* Run the fixed newstyle handshake on sock (blocking).  1: the client
- * chose the export, go on to transmission; 0: it went away or aborted
- * (said in why if it did something wrong, else why is ""). */
-int nbd_handshake (int sock, const struct nbd_export *e, char *why,
-                   size_t whylen);
+/* Run the fixed newstyle handshake on sock, waiting for the client at
+ * most until deadline (CLOCK_MONOTONIC) in all.  1: the client chose
+ * the export, go on to transmission; 0: it went away or aborted (said
+ * in why if it did something wrong, else why is ""); -1: the deadline
+ * passed first. */
+int nbd_handshake (int sock, const struct timespec *deadline,
+                   const struct nbd_export *e, char *why, size_t whylen);
 
 struct nbd_server;
 
