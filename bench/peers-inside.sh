@@ -100,6 +100,9 @@ start_server ()
       "$directio" nbd -U "$sock" "$(ours_url nbd.img)" & ;;
     directio-nbd-unstable)
       "$directio" nbd -U "$sock" --writes=unstable "$(ours_url nbd.img)" & ;;
+    directio-nbd-unstable-nc1)  # one connection, as qemu-nbd has
+      "$directio" nbd -U "$sock" --writes=unstable \
+        "$(ours_url nbd.img)&nconnect=1" & ;;
     nbdkit-memory)      # nbdkit's own cost: a plugin that does no I/O
       nbdkit --foreground -U "$sock" memory "${size_mib}M" & ;;
     nbdkit-floor)       # nbdkit and libnfs alone: a plugin that waits for NFS
@@ -227,6 +230,11 @@ nbd_round ()
     fio_job seqwrite-1M-qd1-unstable "$server" "$rep" write 1M 1
     stop_server
   done
+  # The same 1 MiB writes over one connection: what the second one costs
+  # ganesha on this machine (bench/README.md).
+  start_server directio-nbd-unstable-nc1
+  fio_job seqwrite-1M-qd16-unstable directio-nbd-nc1 "$rep" write 1M 16
+  stop_server
   # The floor under any nbdkit plugin: nbdkit's CPU per request alone.
   start_server nbdkit-memory
   fio_job randread-4K-qd16 nbdkit-memory "$rep" randread 4K 16

@@ -170,6 +170,29 @@ def small_cost(rows):
               f"{SMALL_CPU_US:.0f} us, <= {SMALL_CTXSW})")
 
 
+def one_connection(rows, med):
+    """1 MiB writes at qd16, neither committed, by the client's number of
+    connections: directio nbd's default nconnect=2, its nconnect=1 run
+    (directio-nbd-nc1, not one of ours for the targets), and qemu-nbd's
+    single connection, with ganesha's CPU seconds per GiB written."""
+    test = "seqwrite-1M-qd16-unstable"
+    tools = [t for t in ("directio-nbd", "directio-nbd-nc1", "qemu-nbd")
+             if (test, t) in med]
+    if "directio-nbd-nc1" not in tools or "qemu-nbd" not in tools:
+        return
+    print(f"\n{test}, by connections (MiB/s, ratio to qemu-nbd, ganesha "
+          "CPU s per GiB):")
+    for t in tools:
+        # Each request is 1 MiB: ops / 1024 GiB.
+        per_gib = [float(r["ganesha_cpu_s"]) / (float(r["ops"]) / 1024)
+                   for r in rows if r["test"] == test and r["tool"] == t
+                   and float(r.get("ops") or 0) > 0]
+        per_gib = statistics.median(per_gib) if per_gib else float("nan")
+        print(f"  {t:18} {med[(test, t)]:8.1f} "
+              f"{med[(test, t)] / med[(test, 'qemu-nbd')]:6.2f} "
+              f"{per_gib:7.3f}")
+
+
 def main(path):
     samples = defaultdict(list)
     cpu = defaultdict(list)
@@ -228,6 +251,7 @@ def main(path):
             print(f"CPU s of directio cp vs nfs-cp ({test}): {a:.2f} vs {b:.2f} "
                   f"({'ok' if a <= b else 'MISSED'})")
     small_cost(rows)
+    one_connection(rows, med)
     nbd_rss = [v for (test, tool), v in rss.items() if tool == "directio-nbd"]
     if nbd_rss:
         peak = max(max(v) for v in nbd_rss)
