@@ -10,7 +10,8 @@
 # a time; a client that does not read its replies holds up nobody else,
 # and gets them all, whole, when it reads (after NBD_CMD_DISC too); one
 # that connects and says nothing does not hold up the next one's
-# handshake; and
+# handshake; a stop that waits for a silent NFS server says so, and a
+# second signal ends it at once; and
 # every bad command line or file gets one clear line and status 2 or 1.
 
 . "$(dirname "$0")/functions.sh"
@@ -176,6 +177,37 @@ cat "$tmp/term.log"
 [ ! -e "$tmp/sock" ] || fail "SIGTERM left the socket"
 grep -q 'client 1: connected' "$tmp/term.log" || fail "-v did not say who came"
 grep -q 'client 1: disconnected' "$tmp/term.log" || fail "-v did not say who went"
+
+# ---- a stop while the NFS server does not answer ---------------------------
+# A read waits at a paused ganesha when SIGTERM comes: one line says that
+# the stop waits for it, and a second SIGTERM ends it at once, status 1,
+# with a line that says so (not after the 30 s a stop waits).
+$directio nbd -U "$tmp/sock2" "$(dio_url copy.img)" 2> "$tmp/stop.log" &
+pid=$!
+cleanup_fn kill -9 "$pid"
+retry_until 30 test -S "$tmp/sock2" || fail "no socket"
+cleanup_fn "$DIO_GANESHA" resume
+ganesha_pause
+nbdcopy "nbd+unix:///?socket=$tmp/sock2" "$tmp/stuck.img" 2>/dev/null &
+copier=$!
+read_sent () { directio stat --json "$pid" | grep -q '"read_rpcs":[1-9]'; }
+retry_until 10 read_sent || fail "the read did not reach the NFS server"
+kill -TERM "$pid"
+retry_until 10 grep -q 'waiting up to 30 s for the NFS server' "$tmp/stop.log" ||
+  fail "the stop did not say it waits: $(cat "$tmp/stop.log")"
+# Ended: gone, or a zombie until the wait below.
+ended () { [ ! -e "/proc/$pid" ] || grep -q '^State:[[:space:]]*Z' "/proc/$pid/status"; }
+! ended || fail "the stop did not wait for the read"
+kill -TERM "$pid"
+retry_until 5 ended || fail "a second SIGTERM did not end the stop"
+st=0
+wait "$pid" || st=$?
+cat "$tmp/stop.log"
+[ $st = 1 ] || fail "a stop without the answers: exited $st, want 1"
+grep -q 'signalled again: exiting without the answers' "$tmp/stop.log" ||
+  fail "no line says why it exited"
+"$DIO_GANESHA" resume
+wait "$copier" || true
 
 # ---- a write stream through a server restart (hard) --------------------------
 # Once the first MiB has reached the server's file, ganesha restarts

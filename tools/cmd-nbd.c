@@ -8,7 +8,8 @@
  * the engine thread's (nbd-serve.c).
  * It runs until SIGINT, SIGTERM or SIGHUP (or, with --once, until its
  * first client has gone; with --run, until the command has ended), then
- * cuts the clients off once the requests they sent are answered.
+ * cuts the clients off once the requests they sent are answered (at
+ * most STOP_WAIT_S; a second signal ends the wait).
  *
  * Signals: blocked in every thread (the engine's threads inherit the
  * mask from dio_open), and let in only while the main thread waits in
@@ -98,8 +99,10 @@ usage (FILE *fp)
 "  -v, --verbose         say where it listens and when clients come and go\n"
 "  -h, --help            print this and exit\n"
 "\n"
-"Stops on SIGINT, SIGTERM or SIGHUP; exit status 0, 1 on an error, 2 on\n"
-"a bad command line.  See directio(1).\n", DEFAULT_SHARED);
+"Stops on SIGINT, SIGTERM or SIGHUP once the requests in flight are\n"
+"answered (up to 30 s; a second signal stops at once, without them);\n"
+"exit status 0, 1 on an error, 2 on a bad command line.  See directio(1).\n",
+          DEFAULT_SHARED);
 }
 
 static int
@@ -408,6 +411,55 @@ serve (const struct nbd_opts *o, struct nbd_server *s,
   return -1;
 }
 
+/* While a stop waits for the NFS server's answers (nbd_stop_ask_fn):
+ * say so once, and give up at a second SIGINT, SIGTERM or SIGHUP. */
+struct stop_wait {
+  const char *name;
+  sigset_t quits;
+  bool told, gave_up;
+};
+
+static bool
+stop_now (void *arg, unsigned clients)
+{
+  struct stop_wait *w = arg;
+  const struct timespec now = { 0 };
+
+  if (!w->told) {
+    error_msg ("%s: waiting up to %d s for the NFS server to answer the "
+               "requests of %u client%s (signal again to exit without "
+               "them)", w->name, STOP_WAIT_S, clients,
+               clients == 1 ? "" : "s");
+    w->told = true;
+  }
+  w->gave_up = sigtimedwait (&w->quits, NULL, &now) > 0;
+  return w->gave_up;
+}
+
+/* Stop the server; when requests are left unanswered, say so
+ * and exit at once: the engine still owns them, and exit()'s handlers
+ * (the library's destructors, the sanitizers' leak check) must not run
+ * under its threads. */
+static void
+stop_server (struct nbd_server *s, const char *name)
+{
+  struct stop_wait w = { .name = name };
+
+  sigemptyset (&w.quits);
+  sigaddset (&w.quits, SIGINT);
+  sigaddset (&w.quits, SIGTERM);
+  sigaddset (&w.quits, SIGHUP);
+  if (nbd_server_stop (s, STOP_WAIT_S, stop_now, &w) == 0)
+    return;
+  if (w.gave_up)
+    error_msg ("%s: signalled again: exiting without the answers to the "
+               "requests still at the NFS server", name);
+  else
+    error_msg ("%s: requests still wait for the NFS server after %d s: "
+               "exiting without their answers", name, STOP_WAIT_S);
+  _exit (EXIT_FAILURE);
+}
+
 static void
 say_where (const struct nbd_opts *o)
 {
@@ -480,7 +532,7 @@ cmd_nbd (int argc, char *argv[])
     if (a)
       nbd_accepter_free (a);
     if (s)
-      nbd_server_stop (s, 0);
+      nbd_server_stop (s, 0, NULL, NULL);
     if (o.unix_path)
       remove_socket (&o);
     dio_close (o.e.fd);
@@ -493,11 +545,7 @@ cmd_nbd (int argc, char *argv[])
   nbd_accepter_free (a);        /* no client is added after this */
   if (o.unix_path)
     remove_socket (&o);
-  if (nbd_server_stop (s, STOP_WAIT_S) == -1) {
-    error_msg ("%s: requests still wait for the NFS server after %d s: "
-               "exiting without their answers", o.e.name, STOP_WAIT_S);
-    return EXIT_FAILURE;
-  }
+  stop_server (s, o.e.name);
   if (dio_close (o.e.fd) == -1) {
     error_msg ("%s", dio_last_error ());
     return EXIT_FAILURE;

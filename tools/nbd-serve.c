@@ -1042,7 +1042,7 @@ nbd_server_start (const struct nbd_export *e, struct nbd_server **out)
   dio__engine_pass_hook (send_deferred);
   if (dio__fd_watch (e->fd, s->ep, watch_clients, s) == -1) {
     error_msg ("%s", dio_last_error ());
-    nbd_server_stop (s, 0);
+    nbd_server_stop (s, 0, NULL, NULL);
     return -1;
   }
   *out = s;
@@ -1103,21 +1103,70 @@ disconnect_all (struct nbd_server *s)
     ;
 }
 
-int
-nbd_server_stop (struct nbd_server *s, unsigned wait_s)
+/* now + ms on the clock of the server's condition variables. */
+static struct timespec
+realtime_after_ms (long ms)
 {
-  struct timespec until;
-  int r = 0;
+  struct timespec t;
+
+  clock_gettime (CLOCK_REALTIME, &t);
+  t.tv_sec += ms / 1000;
+  t.tv_nsec += (ms % 1000) * 1000000;
+  if (t.tv_nsec >= 1000000000) {
+    t.tv_sec++;
+    t.tv_nsec -= 1000000000;
+  }
+  return t;
+}
+
+static bool
+before (const struct timespec *a, const struct timespec *b)
+{
+  return a->tv_sec < b->tv_sec
+    || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Until no client is left, the deadline passes or give_up says so:
+ * waits in slices of NBD_STOP_ASK_MS so that give_up is asked.  0 when
+ * no client is left, else -1. */
+static int
+wait_for_clients (struct nbd_server *s, unsigned wait_s,
+                  nbd_stop_ask_fn *give_up, void *arg)
+{
+  struct timespec until = realtime_after_ms (wait_s * 1000L);
+  bool stop = false;
+
+  pthread_mutex_lock (&s->lock);
+  while (s->nclients > 0 && !stop) {
+    struct timespec slice = realtime_after_ms (NBD_STOP_ASK_MS);
+    unsigned left;
+
+    if (!before (&slice, &until))
+      slice = until;
+    if (pthread_cond_timedwait (&s->idle, &s->lock, &slice) == 0
+        || s->nclients == 0)
+      continue;
+    if (!before (&slice, &until))
+      break;                    /* the deadline */
+    left = s->nclients;
+    pthread_mutex_unlock (&s->lock);
+    stop = give_up && give_up (arg, left);
+    pthread_mutex_lock (&s->lock);
+  }
+  stop = s->nclients > 0;
+  pthread_mutex_unlock (&s->lock);
+  return stop ? -1 : 0;
+}
+
+int
+nbd_server_stop (struct nbd_server *s, unsigned wait_s,
+                 nbd_stop_ask_fn *give_up, void *arg)
+{
+  int r;
 
   dio__fd_watch (s->e->fd, -1, NULL, NULL);
   disconnect_all (s);
-  clock_gettime (CLOCK_REALTIME, &until);
-  until.tv_sec += wait_s;
-  pthread_mutex_lock (&s->lock);
-  while (s->nclients > 0 && r == 0)
-    r = pthread_cond_timedwait (&s->idle, &s->lock, &until);
-  r = s->nclients > 0 ? -1 : 0;
-  pthread_mutex_unlock (&s->lock);
+  r = wait_for_clients (s, wait_s, give_up, arg);
   if (r == -1)
     return -1;                  /* completions may still come: keep all */
   dio__engine_pass_hook (NULL);
