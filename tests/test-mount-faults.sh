@@ -8,6 +8,8 @@
 #    within the timeout, not a hang;
 #  - `directio umount` of a busy mount fails naming the busy mountpoint,
 #    and succeeds once it is idle;
+#  - an exit with a read at a paused server says that it waits, and a
+#    second signal ends the wait at once;
 #  - the daemon killed: programs get ENOTCONN, and the mount can still
 #    be unmounted.
 
@@ -76,6 +78,52 @@ grep -Eq 'timed out|Input/output error' "$tmp/err" ||
 $DIO_GANESHA resume
 [ "$(cat "$mnt/soft")" = soft ] || fail "soft: not back after the server"
 mount_stop
+
+# --- an exit that waits for a silent server ---------------------------------
+# SIGTERM with a read at a paused ganesha: the daemon unmounts, and one
+# line says that it waits up to 30 s for the engine's answer; a second
+# SIGTERM ends the wait at once, with a line that says so.
+mount_start -o forcedirectio
+echo waits > "$mnt/waits"
+# The daemon's RPCs so far (its counters, `directio stat`).
+rpcs_sent ()
+{
+  directio stat --json "$mount_pid" | python3 -c '
+import json, sys
+m = json.load(sys.stdin)["mounts"][0]
+print(sum(m[k] for k in ("read_rpcs", "write_rpcs", "commit_rpcs", "other_rpcs")))'
+}
+# Opened before the pause (an open's calls are synchronous, in a worker
+# the exit would join), read after it: the read is the request in flight.
+python3 - "$mnt/waits" "$tmp" <<'PY' > /dev/null 2>&1 &
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+open(sys.argv[2] + "/opened", "w").close()
+deadline = time.time() + 60
+while not os.path.exists(sys.argv[2] + "/paused"):    # bounded below
+    assert time.time() < deadline, "never told to read"
+    time.sleep(0.01)
+os.read(fd, 4096)
+PY
+reader=$!
+retry_until 10 test -e "$tmp/opened" || fail "the reader did not open"
+before=$(rpcs_sent)
+$DIO_GANESHA pause
+touch "$tmp/paused"
+call_sent () { [ "$(rpcs_sent)" -gt "$before" ]; }
+retry_until 10 call_sent || fail "the read did not reach the NFS server"
+kill -TERM "$mount_pid"
+retry_until 10 grep -q 'waiting up to 30 s for the NFS server' "$tmp/log" ||
+  fail "the exit did not say it waits: $(cat "$tmp/log")"
+! _daemon_gone || fail "the exit did not wait for the read"
+kill -TERM "$mount_pid"
+retry_until 5 _daemon_gone || fail "a second SIGTERM did not end the wait"
+grep -q 'signalled again: exiting without the answers' "$tmp/log" ||
+  fail "no line says why it exited: $(cat "$tmp/log")"
+mount_pid=
+$DIO_GANESHA resume
+wait "$reader" || true
+! findmnt -n "$mnt" > /dev/null || fail "the mount stays after its daemon"
 
 # --- the daemon killed ----------------------------------------------------
 mount_start -o forcedirectio

@@ -36,6 +36,10 @@
 #include "options.h"
 #include "profile.h"
 
+/* How long an exit waits for the replies of requests still at the NFS
+ * server (a hard mount whose server is gone may never answer). */
+#define DRAIN_WAIT_S 30
+
 /* ---- logging --------------------------------------------------------- */
 
 static bool log_syslog;         /* else stderr (a terminal or log=FILE) */
@@ -402,13 +406,61 @@ check_place (const char *mp)
  * and make the daemon's exit status 1; set once before serving, read by
  * the handler (the one process-wide state a handler needs). */
 static struct fuse_session *signal_session;
-static volatile sig_atomic_t signalled;
+static volatile sig_atomic_t signalled, nsignals;
 
 static void
 on_signal (int sig)
 {
   signalled = sig;
+  nsignals++;                   /* only ever written here */
   fuse_session_exit (signal_session);
+}
+
+/* While the exit waits for the engine's replies (stop_ask_fn): say so
+ * once, and give up at a signal that came after the wait began. */
+struct drain_wait {
+  const char *mountpoint;
+  sig_atomic_t signals_before;
+  bool told, gave_up;
+};
+
+static bool
+drain_ask (void *arg, unsigned left)
+{
+  struct drain_wait *w = arg;
+
+  if (!w->told) {
+    mount_log (LOG_WARNING, "%s: waiting up to %d s for the NFS server to "
+               "answer %u request%s in flight (signal again to exit "
+               "without them)", w->mountpoint, DRAIN_WAIT_S, left,
+               left == 1 ? "" : "s");
+    w->told = true;
+  }
+  w->gave_up = nsignals != w->signals_before;
+  return w->gave_up;
+}
+
+/* Wait for the engine's replies; when they do not come, say so and
+ * exit at once: the engine's threads still own the session and the
+ * buffers, and exit()'s handlers (the library's destructors, the
+ * sanitizers' leak check) must not run under them. */
+static void
+drain_or_exit (struct mount_state *st, const char *mountpoint, int status)
+{
+  struct drain_wait w = { .mountpoint = mountpoint,
+                          .signals_before = nsignals };
+
+  if (mount_io_drain (st, DRAIN_WAIT_S, drain_ask, &w))
+    return;
+  if (w.gave_up)
+    mount_log (LOG_ERR, "%s: signalled again: exiting without the answers "
+               "to the requests still at the NFS server", mountpoint);
+  else
+    mount_log (LOG_ERR, "%s: requests still in flight after %d s; "
+               "exiting without waiting for them", mountpoint,
+               DRAIN_WAIT_S);
+  fflush (NULL);
+  _exit (status);
 }
 
 /* After fuse_set_signal_handlers (which also ignores SIGPIPE): ours for
@@ -573,11 +625,7 @@ serve (const struct mount_args *a, const char *url, const char *options,
    * session and the buffers: free them only once those are answered.
    * A hard mount whose server is gone may never answer: then exit
    * without freeing what they could still touch. */
-  if (!mount_io_drain (&st, 30)) {
-    mount_log (LOG_ERR, "%s: requests still in flight after 30 s; "
-               "exiting without waiting for them", a->mountpoint);
-    return status;
-  }
+  drain_or_exit (&st, a->mountpoint, status);
   if (se) {
     uncatch_signals ();
     fuse_remove_signal_handlers (se);

@@ -411,7 +411,7 @@ serve (const struct nbd_opts *o, struct nbd_server *s,
   return -1;
 }
 
-/* While a stop waits for the NFS server's answers (nbd_stop_ask_fn):
+/* While a stop waits for the NFS server's answers (stop_ask_fn):
  * say so once, and give up at a second SIGINT, SIGTERM or SIGHUP. */
 struct stop_wait {
   const char *name;

@@ -189,6 +189,57 @@ now_ns (void)
   return (uint64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* now + ms on CLOCK_REALTIME, the clock of default condition
+ * variables. */
+static struct timespec
+realtime_after_ms (long ms)
+{
+  struct timespec t;
+
+  clock_gettime (CLOCK_REALTIME, &t);
+  t.tv_sec += ms / 1000;
+  t.tv_nsec += (ms % 1000) * 1000000;
+  if (t.tv_nsec >= 1000000000) {
+    t.tv_sec++;
+    t.tv_nsec -= 1000000000;
+  }
+  return t;
+}
+
+static bool
+before (const struct timespec *a, const struct timespec *b)
+{
+  return a->tv_sec < b->tv_sec
+    || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* In slices of STOP_ASK_MS, so that give_up is asked while it waits. */
+bool
+wait_until_none (pthread_mutex_t *lock, pthread_cond_t *cond,
+                 const unsigned *count, unsigned wait_s,
+                 stop_ask_fn *give_up, void *arg)
+{
+  struct timespec until = realtime_after_ms (wait_s * 1000L);
+  bool stop = false;
+
+  while (*count > 0 && !stop) {
+    struct timespec slice = realtime_after_ms (STOP_ASK_MS);
+    unsigned left;
+
+    if (!before (&slice, &until))
+      slice = until;
+    if (pthread_cond_timedwait (cond, lock, &slice) == 0 || *count == 0)
+      continue;
+    if (!before (&slice, &until))
+      break;                    /* the deadline */
+    left = *count;
+    pthread_mutex_unlock (lock);
+    stop = give_up && give_up (arg, left);
+    pthread_mutex_lock (lock);
+  }
+  return *count == 0;
+}
+
 void
 print_json_string (const char *s)
 {

@@ -78,6 +78,18 @@ extern double now_seconds (void);
 /* Nanoseconds on the monotonic clock. */
 extern uint64_t now_ns (void);
 
+/* Asked while a stop waits for requests still at the NFS server (every
+ * STOP_ASK_MS, with how many are left): true to stop waiting. */
+typedef bool stop_ask_fn (void *arg, unsigned left);
+#define STOP_ASK_MS 200
+
+/* With lock held: wait on cond until *count is 0, at most wait_s
+ * seconds, and less if give_up (when not NULL) says so; lock is
+ * released while give_up runs.  True when *count reached 0. */
+extern bool wait_until_none (pthread_mutex_t *lock, pthread_cond_t *cond,
+                             const unsigned *count, unsigned wait_s,
+                             stop_ask_fn *give_up, void *arg);
+
 /* Start fn(arg) on a new thread, detached or joinable through *t, with
  * every signal blocked: the main thread takes them (directio mount and
  * nbd wait for them in ppoll).  0, or an errno value. */

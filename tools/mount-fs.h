@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "common.h"
 #include "fsops.h"
 
 struct mount_state {
@@ -45,10 +46,12 @@ struct mount_state {
 /* The operations, for fuse_session_new. */
 extern const struct fuse_lowlevel_ops mount_ops;
 
-/* Wait until no asynchronous request awaits its reply, at most SECONDS:
- * the session and the buffers may be freed only then (an engine thread
- * replies through them).  True when none is left. */
-bool mount_io_drain (struct mount_state *st, int seconds);
+/* Wait until no asynchronous request awaits its reply, at most seconds
+ * (less if give_up, when not NULL, says so: common.h): the session and
+ * the buffers may be freed only then (an engine thread replies through
+ * them).  True when none is left. */
+bool mount_io_drain (struct mount_state *st, unsigned seconds,
+                     stop_ask_fn *give_up, void *arg);
 
 /* Log a message (syslog, or the -o log=FILE / stderr). */
 void mount_log (int priority, const char *fmt, ...)

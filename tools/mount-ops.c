@@ -28,6 +28,7 @@
 #include <nfsc/libnfs-raw.h>
 #include <nfsc/libnfs-raw-nfs.h>
 
+#include "common.h"
 #include "directio.h"
 #include "mount-fs.h"
 
@@ -488,18 +489,14 @@ io_end (struct mount_state *st)
 }
 
 bool
-mount_io_drain (struct mount_state *st, int seconds)
+mount_io_drain (struct mount_state *st, unsigned seconds,
+                stop_ask_fn *give_up, void *arg)
 {
-  struct timespec until;
-  int err = 0;
   bool drained;
 
-  clock_gettime (CLOCK_REALTIME, &until);
-  until.tv_sec += seconds;
   pthread_mutex_lock (&st->io_lock);
-  while (st->io_inflight > 0 && err != ETIMEDOUT)
-    err = pthread_cond_timedwait (&st->io_drained, &st->io_lock, &until);
-  drained = st->io_inflight == 0;
+  drained = wait_until_none (&st->io_lock, &st->io_drained,
+                             &st->io_inflight, seconds, give_up, arg);
   pthread_mutex_unlock (&st->io_lock);
   return drained;
 }

@@ -1103,71 +1103,19 @@ disconnect_all (struct nbd_server *s)
     ;
 }
 
-/* now + ms on the clock of the server's condition variables. */
-static struct timespec
-realtime_after_ms (long ms)
-{
-  struct timespec t;
-
-  clock_gettime (CLOCK_REALTIME, &t);
-  t.tv_sec += ms / 1000;
-  t.tv_nsec += (ms % 1000) * 1000000;
-  if (t.tv_nsec >= 1000000000) {
-    t.tv_sec++;
-    t.tv_nsec -= 1000000000;
-  }
-  return t;
-}
-
-static bool
-before (const struct timespec *a, const struct timespec *b)
-{
-  return a->tv_sec < b->tv_sec
-    || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
-/* Until no client is left, the deadline passes or give_up says so:
- * waits in slices of NBD_STOP_ASK_MS so that give_up is asked.  0 when
- * no client is left, else -1. */
-static int
-wait_for_clients (struct nbd_server *s, unsigned wait_s,
-                  nbd_stop_ask_fn *give_up, void *arg)
-{
-  struct timespec until = realtime_after_ms (wait_s * 1000L);
-  bool stop = false;
-
-  pthread_mutex_lock (&s->lock);
-  while (s->nclients > 0 && !stop) {
-    struct timespec slice = realtime_after_ms (NBD_STOP_ASK_MS);
-    unsigned left;
-
-    if (!before (&slice, &until))
-      slice = until;
-    if (pthread_cond_timedwait (&s->idle, &s->lock, &slice) == 0
-        || s->nclients == 0)
-      continue;
-    if (!before (&slice, &until))
-      break;                    /* the deadline */
-    left = s->nclients;
-    pthread_mutex_unlock (&s->lock);
-    stop = give_up && give_up (arg, left);
-    pthread_mutex_lock (&s->lock);
-  }
-  stop = s->nclients > 0;
-  pthread_mutex_unlock (&s->lock);
-  return stop ? -1 : 0;
-}
-
 int
 nbd_server_stop (struct nbd_server *s, unsigned wait_s,
-                 nbd_stop_ask_fn *give_up, void *arg)
+                 stop_ask_fn *give_up, void *arg)
 {
-  int r;
+  bool none;
 
   dio__fd_watch (s->e->fd, -1, NULL, NULL);
   disconnect_all (s);
-  r = wait_for_clients (s, wait_s, give_up, arg);
-  if (r == -1)
+  pthread_mutex_lock (&s->lock);
+  none = wait_until_none (&s->lock, &s->idle, &s->nclients, wait_s,
+                          give_up, arg);
+  pthread_mutex_unlock (&s->lock);
+  if (!none)
     return -1;                  /* completions may still come: keep all */
   dio__engine_pass_hook (NULL);
   pthread_mutex_lock (&s->wlock);

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "common.h"
+
 /* Largest read or write a client may send (advertised as the maximum
  * block size).  Larger ones, which a client should not send, are served
  * up to NBD_HARD_MAX (as nbdkit does) and refused with ENOMEM beyond it,
@@ -77,17 +79,12 @@ int nbd_accepter_wake_fd (struct nbd_accepter *a);
 /* Cut the handshakes in progress short, wait for their threads, free. */
 void nbd_accepter_free (struct nbd_accepter *a);
 
-/* Asked while clients' requests still wait for the NFS server at stop
- * (every NBD_STOP_ASK_MS, with how many clients have some): true to
- * stop waiting for them. */
-typedef bool nbd_stop_ask_fn (void *arg, unsigned clients);
-#define NBD_STOP_ASK_MS 200
-
 /* Disconnect every client, wait up to wait_s seconds for the requests
- * they left with the server (less if give_up, when not NULL, says so),
- * and free.  0, or -1 if some are still waiting for the NFS server
- * (then nothing is freed: exit). */
+ * they left with the server (less if give_up, when not NULL, says so:
+ * it is told how many clients still have some), and free.  0, or -1 if
+ * some are still waiting for the NFS server (then nothing is freed:
+ * exit). */
 int nbd_server_stop (struct nbd_server *s, unsigned wait_s,
-                     nbd_stop_ask_fn *give_up, void *arg);
+                     stop_ask_fn *give_up, void *arg);
 
 #endif /* NBD_SERVER_H */
