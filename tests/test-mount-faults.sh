@@ -8,8 +8,8 @@
 #    within the timeout, not a hang;
 #  - `directio umount` of a busy mount fails naming the busy mountpoint,
 #    and succeeds once it is idle;
-#  - an exit with a read at a paused server says that it waits, and a
-#    second signal ends the wait at once;
+#  - an exit with a read or a lookup at a paused server says that it
+#    waits, and a second signal ends the wait at once;
 #  - the daemon killed: programs get ENOTCONN, and the mount can still
 #    be unmounted.
 
@@ -80,11 +80,12 @@ $DIO_GANESHA resume
 mount_stop
 
 # --- an exit that waits for a silent server ---------------------------------
-# SIGTERM with a read at a paused ganesha: the daemon unmounts, and one
-# line says that it waits up to 30 s for the engine's answer; a second
-# SIGTERM ends the wait at once, with a line that says so.
-mount_start -o forcedirectio
-echo waits > "$mnt/waits"
+# SIGTERM with a call at a paused ganesha: one line says that the daemon
+# waits up to 30 s for the answer; a second SIGTERM ends the wait at
+# once, with a line that says so, and the mount is gone.  Twice: a read
+# of a file opened before the pause (the engine's asynchronous request,
+# waited for after the unmount), and a lookup during it (a worker's
+# synchronous call, waited for before the unmount).
 # The daemon's RPCs so far (its counters, `directio stat`).
 rpcs_sent ()
 {
@@ -93,37 +94,49 @@ import json, sys
 m = json.load(sys.stdin)["mounts"][0]
 print(sum(m[k] for k in ("read_rpcs", "write_rpcs", "commit_rpcs", "other_rpcs")))'
 }
-# Opened before the pause (an open's calls are synchronous, in a worker
-# the exit would join), read after it: the read is the request in flight.
-python3 - "$mnt/waits" "$tmp" <<'PY' > /dev/null 2>&1 &
+call_sent () { [ "$(rpcs_sent)" -gt "$before" ]; }
+exit_at_paused_server ()
+{
+  local call=$1 reader
+  mount_start -o forcedirectio
+  echo waits > "$mnt/waits"
+  rm -f "$tmp/opened" "$tmp/paused"
+  python3 - "$mnt/waits" "$tmp" "$call" <<'PY' > /dev/null 2>&1 &
 import os, sys, time
-fd = os.open(sys.argv[1], os.O_RDONLY)
+if sys.argv[3] == "read":
+    fd = os.open(sys.argv[1], os.O_RDONLY)
 open(sys.argv[2] + "/opened", "w").close()
 deadline = time.time() + 60
 while not os.path.exists(sys.argv[2] + "/paused"):    # bounded below
-    assert time.time() < deadline, "never told to read"
+    assert time.time() < deadline, "never told to go on"
     time.sleep(0.01)
-os.read(fd, 4096)
+if sys.argv[3] == "read":
+    os.read(fd, 4096)
+else:
+    os.stat(sys.argv[1] + "-never-seen")    # a LOOKUP the kernel must ask
 PY
-reader=$!
-retry_until 10 test -e "$tmp/opened" || fail "the reader did not open"
-before=$(rpcs_sent)
-$DIO_GANESHA pause
-touch "$tmp/paused"
-call_sent () { [ "$(rpcs_sent)" -gt "$before" ]; }
-retry_until 10 call_sent || fail "the read did not reach the NFS server"
-kill -TERM "$mount_pid"
-retry_until 10 grep -q 'waiting up to 30 s for the NFS server' "$tmp/log" ||
-  fail "the exit did not say it waits: $(cat "$tmp/log")"
-! _daemon_gone || fail "the exit did not wait for the read"
-kill -TERM "$mount_pid"
-retry_until 5 _daemon_gone || fail "a second SIGTERM did not end the wait"
-grep -q 'signalled again: exiting without the answers' "$tmp/log" ||
-  fail "no line says why it exited: $(cat "$tmp/log")"
-mount_pid=
-$DIO_GANESHA resume
-wait "$reader" || true
-! findmnt -n "$mnt" > /dev/null || fail "the mount stays after its daemon"
+  reader=$!
+  retry_until 10 test -e "$tmp/opened" || fail "$call: the reader did not start"
+  before=$(rpcs_sent)
+  $DIO_GANESHA pause
+  touch "$tmp/paused"
+  retry_until 10 call_sent || fail "$call: nothing reached the NFS server"
+  : > "$tmp/log"
+  kill -TERM "$mount_pid"
+  retry_until 10 grep -q 'waiting up to 30 s for the NFS server' "$tmp/log" ||
+    fail "$call: the exit did not say it waits: $(cat "$tmp/log")"
+  ! _daemon_gone || fail "$call: the exit did not wait"
+  kill -TERM "$mount_pid"
+  retry_until 5 _daemon_gone || fail "$call: a second SIGTERM did not end the wait"
+  grep -q 'signalled again: exiting without the answers' "$tmp/log" ||
+    fail "$call: no line says why it exited: $(cat "$tmp/log")"
+  mount_pid=
+  $DIO_GANESHA resume
+  wait "$reader" || true
+  ! findmnt -n "$mnt" > /dev/null || fail "$call: the mount stays after its daemon"
+}
+exit_at_paused_server read
+exit_at_paused_server lookup
 
 # --- the daemon killed ----------------------------------------------------
 mount_start -o forcedirectio

@@ -416,13 +416,23 @@ on_signal (int sig)
   fuse_session_exit (signal_session);
 }
 
-/* While the exit waits for the engine's replies (stop_ask_fn): say so
- * once, and give up at a signal that came after the wait began. */
+/* While the exit waits for the NFS server (stop_ask_fn): say so once
+ * per wait, and give up at a signal that came after the session ended
+ * (a second one, when a signal ended it). */
 struct drain_wait {
   const char *mountpoint;
   sig_atomic_t signals_before;
   bool told, gave_up;
 };
+
+/* The session has ended (struct mount_loop_end). */
+static void
+loop_ended (void *arg)
+{
+  struct drain_wait *w = arg;
+
+  w->signals_before = nsignals;
+}
 
 static bool
 drain_ask (void *arg, unsigned left)
@@ -440,27 +450,31 @@ drain_ask (void *arg, unsigned left)
   return w->gave_up;
 }
 
-/* Wait for the engine's replies; when they do not come, say so and
- * exit at once: the engine's threads still own the session and the
+/* Say why requests were left at the NFS server, and exit at once: the
+ * engine's threads (or a worker) still own the session and the
  * buffers, and exit()'s handlers (the library's destructors, the
  * sanitizers' leak check) must not run under them. */
 static void
-drain_or_exit (struct mount_state *st, const char *mountpoint, int status)
+exit_without_answers (const struct drain_wait *w, int status)
 {
-  struct drain_wait w = { .mountpoint = mountpoint,
-                          .signals_before = nsignals };
-
-  if (mount_io_drain (st, DRAIN_WAIT_S, drain_ask, &w))
-    return;
-  if (w.gave_up)
+  if (w->gave_up)
     mount_log (LOG_ERR, "%s: signalled again: exiting without the answers "
-               "to the requests still at the NFS server", mountpoint);
+               "to the requests still at the NFS server", w->mountpoint);
   else
     mount_log (LOG_ERR, "%s: requests still in flight after %d s; "
-               "exiting without waiting for them", mountpoint,
+               "exiting without waiting for them", w->mountpoint,
                DRAIN_WAIT_S);
   fflush (NULL);
   _exit (status);
+}
+
+/* Wait for the engine's replies to the reads and writes in flight. */
+static void
+drain_or_exit (struct mount_state *st, struct drain_wait *w, int status)
+{
+  w->told = false;
+  if (!mount_io_drain (st, DRAIN_WAIT_S, drain_ask, w))
+    exit_without_answers (w, status);
 }
 
 /* After fuse_set_signal_handlers (which also ignores SIGPIPE): ours for
@@ -564,6 +578,11 @@ serve (const struct mount_args *a, const char *url, const char *options,
   struct fuse_args fargs = FUSE_ARGS_INIT (3, fargv);
   struct fuse_session *se = NULL;
   int status = EXIT_FAILURE, r;
+  struct drain_wait w = { .mountpoint = a->mountpoint };
+  const struct mount_loop_end end = {
+    .wait_s = DRAIN_WAIT_S, .ended = loop_ended, .give_up = drain_ask,
+    .arg = &w
+  };
 
   if (dio__fs_new (url, options, &st.fs) == -1)
     return fail_start (&ready_fd, "%s", dio_last_error ());
@@ -614,8 +633,10 @@ serve (const struct mount_args *a, const char *url, const char *options,
              st.forcedirectio ? " (forcedirectio)" : "");
   /* The engine's thread reads /dev/fuse and serves reads itself; up
    * to 64 workers, kept once started, serve the rest (mount-loop.c). */
-  r = mount_loop (se, st.fs, st.bufs, 64);
+  r = mount_loop (se, st.fs, st.bufs, 64, &end);
   fuse_session_unmount (se);
+  if (r == -EBUSY)              /* a worker's call is still at the server */
+    exit_without_answers (&w, EXIT_FAILURE);
   mount_log (LOG_INFO, "%s unmounted from %s", a->spec, a->mountpoint);
   /* A signal's end is a failure, as libfuse's loop reported it. */
   status = r == 0 && !signalled ? EXIT_SUCCESS : EXIT_FAILURE;
@@ -625,7 +646,7 @@ serve (const struct mount_args *a, const char *url, const char *options,
    * session and the buffers: free them only once those are answered.
    * A hard mount whose server is gone may never answer: then exit
    * without freeing what they could still touch. */
-  drain_or_exit (&st, a->mountpoint, status);
+  drain_or_exit (&st, &w, status);
   if (se) {
     uncatch_signals ();
     fuse_remove_signal_handlers (se);

@@ -80,12 +80,24 @@ bool node_same_version (fuse_ino_t id, const struct stat *st);
 
 /* ---- the loop (mount-loop.c) ---------------------------------------- */
 
+/* How the loop ends: ended(arg), if set, once the session has ended;
+ * then the workers are waited for, up to wait_s seconds for one that
+ * waits for the NFS server, less if give_up (when set) says so. */
+struct mount_loop_end {
+  unsigned wait_s;
+  void (*ended) (void *arg);
+  stop_ask_fn *give_up;
+  void *arg;
+};
+
 /* Serve se until the session ends (an unmount, or fuse_session_exit
  * from a signal handler): fs's engine thread reads the requests and
- * serves reads, up to max_threads workers the rest.  0, or a receive's
- * -errno. */
+ * serves reads, up to max_threads workers the rest.  0, a receive's
+ * -errno, or -EBUSY when a worker was still waiting for the NFS server
+ * at the end of end's wait (then nothing is freed: exit). */
 int mount_loop (struct fuse_session *se, struct dio__fs *fs,
-                struct mount_bufs *bufs, unsigned max_threads);
+                struct mount_bufs *bufs, unsigned max_threads,
+                const struct mount_loop_end *end);
 
 /* In an operation, on a worker: the buffer the request was received
  * into, now the caller's (to give back with mount_buf_put), the worker

@@ -8,7 +8,9 @@
  * thread; so do FORGETs (a table update).  Every other request may wait
  * for the engine, which that thread must never do, so it goes to a
  * worker: workers are started as all the others are busy, up to a
- * maximum, kept once started, and at the end woken and joined.
+ * maximum, kept once started, and at the end woken and joined (a
+ * worker whose call waits for a server that does not answer is waited
+ * for a bounded time: struct mount_loop_end).
  *
  * Why: with workers reading /dev/fuse, a worker that had handed its
  * read to the engine went back to sleep on the device, and each new
@@ -97,6 +99,8 @@ struct mount_loop {
   bool paused;                  /* the reader, by too many nqueued_bufs */
   struct loop_worker *workers;
   unsigned nworkers, navail;    /* started; waiting for a request */
+  unsigned nrunning;            /* workers whose thread has not ended */
+  pthread_cond_t ended;         /* nrunning fell to 0 */
   bool exit;
   int error;                    /* a receive's -errno, or 0 */
 };
@@ -180,6 +184,8 @@ worker (void *arg)
     while (!l->exit && l->head == NULL)
       pthread_cond_wait (&l->work, &l->lock);
     if (l->exit) {
+      if (--l->nrunning == 0)
+        pthread_cond_broadcast (&l->ended);
       pthread_mutex_unlock (&l->lock);
       break;
     }
@@ -230,6 +236,7 @@ start_worker (struct mount_loop *l)
   w->next = l->workers;
   l->workers = w;
   l->nworkers++;
+  l->nrunning++;
   l->navail++;
   return 0;
 }
@@ -344,16 +351,23 @@ wait_a_while (sem_t *finish)
   sem_timedwait (finish, &t);
 }
 
-/* After the loop: the workers are joined, nothing is left queued. */
-static void
-stop_workers (struct mount_loop *l)
+/* After the loop: the workers are joined, nothing is left queued; or,
+ * when a worker still waits for the NFS server after end's wait, false
+ * with everything left as it is (the caller exits). */
+static bool
+stop_workers (struct mount_loop *l, const struct mount_loop_end *end)
 {
   struct loop_worker *w, *next;
+  bool ended;
 
   pthread_mutex_lock (&l->lock);
   l->exit = true;
   pthread_cond_broadcast (&l->work);
+  ended = wait_until_none (&l->lock, &l->ended, &l->nrunning, end->wait_s,
+                           end->give_up, end->arg);
   pthread_mutex_unlock (&l->lock);
+  if (!ended)
+    return false;
   /* No worker starts another once exit is set, and the reader is
    * gone: the list is final. */
   for (w = l->workers; w; w = next) {
@@ -369,10 +383,11 @@ stop_workers (struct mount_loop *l)
       free (q->buf);
     free (q);
   }
+  return true;
 }
 
 static int
-run (struct mount_loop *l)
+run (struct mount_loop *l, const struct mount_loop_end *end)
 {
   int fd = fuse_session_fd (l->se);
   int flags = fcntl (fd, F_GETFL);
@@ -389,36 +404,54 @@ run (struct mount_loop *l)
   l->stopped = true;
   dio__fs_watch (l->fs, -1, NULL, NULL);
   pthread_mutex_unlock (&l->watch_lock);
-  stop_workers (l);
+  if (end->ended)
+    end->ended (end->arg);
+  if (!stop_workers (l, end))
+    return -EBUSY;
   return l->error;
 }
 
+/* The loop's state is on the heap: when a worker is left waiting for
+ * the NFS server (-EBUSY), it is left to that worker, whose process is
+ * about to exit. */
 int
 mount_loop (struct fuse_session *se, struct dio__fs *fs,
-            struct mount_bufs *bufs, unsigned max_threads)
+            struct mount_bufs *bufs, unsigned max_threads,
+            const struct mount_loop_end *end)
 {
-  struct mount_loop l = { .se = se, .fs = fs, .bufs = bufs,
-                          .max_threads = max_threads };
+  struct mount_loop *l = calloc (1, sizeof *l);
   int r;
 
-  if (sem_init (&l.finish, 0, 0) == -1)
+  if (l == NULL)
+    return -ENOMEM;
+  *l = (struct mount_loop) { .se = se, .fs = fs, .bufs = bufs,
+                             .max_threads = max_threads };
+  if (sem_init (&l->finish, 0, 0) == -1) {
+    free (l);
     return -errno;
-  if ((r = pthread_mutex_init (&l.lock, NULL)) != 0) {
-    sem_destroy (&l.finish);
+  }
+  if ((r = pthread_mutex_init (&l->lock, NULL)) != 0) {
+    sem_destroy (&l->finish);
+    free (l);
     return -r;
   }
-  pthread_mutex_init (&l.watch_lock, NULL);
-  pthread_cond_init (&l.work, NULL);
+  pthread_mutex_init (&l->watch_lock, NULL);
+  pthread_cond_init (&l->work, NULL);
+  pthread_cond_init (&l->ended, NULL);
   r = -ENOMEM;
-  l.rbuf.mem = mount_buf_get (bufs);
-  if (l.rbuf.mem != NULL) {
-    r = run (&l);
-    mount_buf_put (bufs, l.rbuf.mem);
+  l->rbuf.mem = mount_buf_get (bufs);
+  if (l->rbuf.mem != NULL) {
+    r = run (l, end);
+    if (r == -EBUSY)
+      return r;
+    mount_buf_put (bufs, l->rbuf.mem);
   }
-  pthread_cond_destroy (&l.work);
-  pthread_mutex_destroy (&l.watch_lock);
-  pthread_mutex_destroy (&l.lock);
-  sem_destroy (&l.finish);
+  pthread_cond_destroy (&l->ended);
+  pthread_cond_destroy (&l->work);
+  pthread_mutex_destroy (&l->watch_lock);
+  pthread_mutex_destroy (&l->lock);
+  sem_destroy (&l->finish);
+  free (l);
   fuse_session_reset (se);
   return r;
 }
