@@ -204,7 +204,7 @@ st=0
 wait "$pid" || st=$?
 cat "$tmp/stop.log"
 [ $st = 1 ] || fail "a stop without the answers: exited $st, want 1"
-grep -q 'signalled again: exiting without the answers' "$tmp/stop.log" ||
+grep -q 'a signal while waiting: exiting without the answers' "$tmp/stop.log" ||
   fail "no line says why it exited"
 "$DIO_GANESHA" resume
 wait "$copier" || true

@@ -425,25 +425,26 @@ struct drain_wait {
   bool told, gave_up;
 };
 
-/* The session has ended (struct mount_loop_end). */
+/* The session has ended (struct mount_loop_end): by a signal, then a
+ * second one gives up, or by an unmount, then the first does.  Not
+ * nsignals itself: a second signal may already have come. */
 static void
 loop_ended (void *arg)
 {
   struct drain_wait *w = arg;
 
-  w->signals_before = nsignals;
+  w->signals_before = nsignals ? 1 : 0;
 }
 
 static bool
-drain_ask (void *arg, unsigned left)
+drain_ask (void *arg, unsigned left __attribute__ ((unused)))
 {
   struct drain_wait *w = arg;
 
   if (!w->told) {
     mount_log (LOG_WARNING, "%s: waiting up to %d s for the NFS server to "
-               "answer %u request%s in flight (signal again to exit "
-               "without them)", w->mountpoint, DRAIN_WAIT_S, left,
-               left == 1 ? "" : "s");
+               "answer the calls in flight (signal again to exit without "
+               "them)", w->mountpoint, DRAIN_WAIT_S);
     w->told = true;
   }
   w->gave_up = nsignals != w->signals_before;
@@ -458,8 +459,8 @@ static void
 exit_without_answers (const struct drain_wait *w, int status)
 {
   if (w->gave_up)
-    mount_log (LOG_ERR, "%s: signalled again: exiting without the answers "
-               "to the requests still at the NFS server", w->mountpoint);
+    mount_log (LOG_ERR, "%s: a signal while waiting: exiting without the "
+               "answers to the calls still at the NFS server", w->mountpoint);
   else
     mount_log (LOG_ERR, "%s: requests still in flight after %d s; "
                "exiting without waiting for them", w->mountpoint,
@@ -487,7 +488,11 @@ catch_signals (struct fuse_session *se)
 
   memset (&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
+  /* Each handler with the others blocked: a second signal stays
+   * pending (and counted) rather than nest. */
   sigemptyset (&sa.sa_mask);
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    sigaddset (&sa.sa_mask, sigs[i]);
   signal_session = se;
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
     if (sigaction (sigs[i], &sa, NULL) == -1)

@@ -100,9 +100,9 @@ usage (FILE *fp)
 "  -h, --help            print this and exit\n"
 "\n"
 "Stops on SIGINT, SIGTERM or SIGHUP once the requests in flight are\n"
-"answered (up to 30 s; a second signal stops at once, without them);\n"
+"answered (up to %d s; a second signal stops at once, without them);\n"
 "exit status 0, 1 on an error, 2 on a bad command line.  See directio(1).\n",
-          DEFAULT_SHARED);
+          DEFAULT_SHARED, STOP_WAIT_S);
 }
 
 static int
@@ -452,11 +452,12 @@ stop_server (struct nbd_server *s, const char *name)
   if (nbd_server_stop (s, STOP_WAIT_S, stop_now, &w) == 0)
     return;
   if (w.gave_up)
-    error_msg ("%s: signalled again: exiting without the answers to the "
-               "requests still at the NFS server", name);
+    error_msg ("%s: a signal while waiting: exiting without the answers "
+               "to the requests still at the NFS server", name);
   else
     error_msg ("%s: requests still wait for the NFS server after %d s: "
                "exiting without their answers", name, STOP_WAIT_S);
+  fflush (NULL);
   _exit (EXIT_FAILURE);
 }
 
@@ -480,7 +481,7 @@ say_where (const struct nbd_opts *o)
 int
 cmd_nbd (int argc, char *argv[])
 {
-  struct sigaction sa = { .sa_handler = on_signal };
+  struct sigaction sa = { .sa_handler = on_signal };  /* mask: below */
   struct nbd_opts o;
   struct nbd_server *s;
   struct nbd_accepter *a = NULL;
@@ -508,6 +509,9 @@ cmd_nbd (int argc, char *argv[])
   sigdelset (&unblocked, SIGTERM);
   sigdelset (&unblocked, SIGHUP);
   sigdelset (&unblocked, SIGCHLD);
+  /* Each handler with the others blocked: a second stop signal stays
+   * pending for stop_server's sigtimedwait rather than run a handler. */
+  sa.sa_mask = stops;
   sigaction (SIGINT, &sa, NULL);
   sigaction (SIGTERM, &sa, NULL);
   sigaction (SIGHUP, &sa, NULL);
