@@ -53,9 +53,11 @@ mount_log (int priority, const char *fmt, ...)
   if (log_syslog)
     vsyslog (priority, fmt, ap);
   else {
+    flockfile (stderr);         /* whole lines: workers log too */
     fprintf (stderr, "%s: ", progname);
     vfprintf (stderr, fmt, ap);
     fputc ('\n', stderr);
+    funlockfile (stderr);
   }
   va_end (ap);
 }
@@ -576,7 +578,6 @@ serve (const struct mount_args *a, const char *url, const char *options,
     .attr_timeout = a->cache.attr, .entry_timeout = a->cache.entry,
     .nocto = a->cache.nocto,
     .io_lock = PTHREAD_MUTEX_INITIALIZER,
-    .io_drained = PTHREAD_COND_INITIALIZER,
   };
   char fuse_opts[2048];
   char *fargv[] = { (char *) "directio", (char *) "-o", fuse_opts, NULL };
@@ -589,6 +590,8 @@ serve (const struct mount_args *a, const char *url, const char *options,
     .arg = &w
   };
 
+  if ((r = cond_init_monotonic (&st.io_drained)) != 0)
+    return fail_start (&ready_fd, "%s", strerror (r));
   if (dio__fs_new (url, options, &st.fs) == -1)
     return fail_start (&ready_fd, "%s", dio_last_error ());
   st.forcedirectio = dio__fs_options (st.fs)->forcedirectio;

@@ -189,14 +189,28 @@ now_ns (void)
   return (uint64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* now + ms on CLOCK_REALTIME, the clock of default condition
- * variables. */
+int
+cond_init_monotonic (pthread_cond_t *cond)
+{
+  pthread_condattr_t attr;
+  int err = pthread_condattr_init (&attr);
+
+  if (err)
+    return err;
+  err = pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
+  if (err == 0)
+    err = pthread_cond_init (cond, &attr);
+  pthread_condattr_destroy (&attr);
+  return err;
+}
+
+/* now + ms on CLOCK_MONOTONIC (cond_init_monotonic's clock). */
 static struct timespec
-realtime_after_ms (long ms)
+monotonic_after_ms (long ms)
 {
   struct timespec t;
 
-  clock_gettime (CLOCK_REALTIME, &t);
+  clock_gettime (CLOCK_MONOTONIC, &t);
   t.tv_sec += ms / 1000;
   t.tv_nsec += (ms % 1000) * 1000000;
   if (t.tv_nsec >= 1000000000) {
@@ -219,11 +233,11 @@ wait_until_none (pthread_mutex_t *lock, pthread_cond_t *cond,
                  const unsigned *count, unsigned wait_s,
                  stop_ask_fn *give_up, void *arg)
 {
-  struct timespec until = realtime_after_ms (wait_s * 1000L);
+  struct timespec until = monotonic_after_ms (wait_s * 1000L);
   bool stop = false;
 
   while (*count > 0 && !stop) {
-    struct timespec slice = realtime_after_ms (STOP_ASK_MS);
+    struct timespec slice = monotonic_after_ms (STOP_ASK_MS);
     unsigned left;
 
     if (!before (&slice, &until))

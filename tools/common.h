@@ -83,9 +83,14 @@ extern uint64_t now_ns (void);
 typedef bool stop_ask_fn (void *arg, unsigned left);
 #define STOP_ASK_MS 200
 
-/* With lock held: wait on cond until *count is 0, at most wait_s
- * seconds, and less if give_up (when not NULL) says so; lock is
- * released while give_up runs.  True when *count reached 0. */
+/* Initialise cond on CLOCK_MONOTONIC (a wall-clock step does not
+ * stretch its waits): 0, or an errno value. */
+extern int cond_init_monotonic (pthread_cond_t *cond);
+
+/* With lock held: wait on cond (cond_init_monotonic's) until *count is
+ * 0, at most wait_s seconds, and less if give_up (when not NULL) says
+ * so; lock is released while give_up runs.  True when *count reached
+ * 0. */
 extern bool wait_until_none (pthread_mutex_t *lock, pthread_cond_t *cond,
                              const unsigned *count, unsigned wait_s,
                              stop_ask_fn *give_up, void *arg);

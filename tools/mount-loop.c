@@ -437,7 +437,14 @@ mount_loop (struct fuse_session *se, struct dio__fs *fs,
   }
   pthread_mutex_init (&l->watch_lock, NULL);
   pthread_cond_init (&l->work, NULL);
-  pthread_cond_init (&l->ended, NULL);
+  if ((r = cond_init_monotonic (&l->ended)) != 0) {   /* wait_until_none's */
+    pthread_cond_destroy (&l->work);
+    pthread_mutex_destroy (&l->watch_lock);
+    pthread_mutex_destroy (&l->lock);
+    sem_destroy (&l->finish);
+    free (l);
+    return -r;
+  }
   r = -ENOMEM;
   l->rbuf.mem = mount_buf_get (bufs);
   if (l->rbuf.mem != NULL) {

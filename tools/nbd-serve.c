@@ -1018,11 +1018,16 @@ nbd_server_start (const struct nbd_export *e, struct nbd_server **out)
   }
   s->e = e;
   pthread_mutex_init (&s->lock, NULL);
-  pthread_cond_init (&s->idle, NULL);
+  err = cond_init_monotonic (&s->idle);    /* wait_until_none's */
   pthread_mutex_init (&s->wlock, NULL);
   pthread_cond_init (&s->wcond, NULL);
   s->ep = epoll_create1 (EPOLL_CLOEXEC);
   s->gone_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (err) {
+    error_msg ("cannot start the server: %s", strerror (err));
+    server_free (s);
+    return -1;
+  }
   if (s->ep == -1 || s->gone_fd == -1) {
     error_msg ("cannot make the server's descriptors: %s", strerror (errno));
     server_free (s);
