@@ -411,6 +411,19 @@ run (struct mount_loop *l, const struct mount_loop_end *end)
   return l->error;
 }
 
+/* A zeroed mutex or condition variable is a valid one to destroy, so
+ * this also undoes a mount_loop that failed halfway. */
+static void
+loop_free (struct mount_loop *l)
+{
+  pthread_cond_destroy (&l->ended);
+  pthread_cond_destroy (&l->work);
+  pthread_mutex_destroy (&l->watch_lock);
+  pthread_mutex_destroy (&l->lock);
+  sem_destroy (&l->finish);
+  free (l);
+}
+
 /* The loop's state is on the heap: when a worker is left waiting for
  * the NFS server (-EBUSY), it is left to that worker, whose process is
  * about to exit. */
@@ -427,38 +440,26 @@ mount_loop (struct fuse_session *se, struct dio__fs *fs,
   *l = (struct mount_loop) { .se = se, .fs = fs, .bufs = bufs,
                              .max_threads = max_threads };
   if (sem_init (&l->finish, 0, 0) == -1) {
+    r = -errno;
     free (l);
-    return -errno;
+    return r;
   }
-  if ((r = pthread_mutex_init (&l->lock, NULL)) != 0) {
-    sem_destroy (&l->finish);
-    free (l);
-    return -r;
-  }
-  pthread_mutex_init (&l->watch_lock, NULL);
-  pthread_cond_init (&l->work, NULL);
-  if ((r = cond_init_monotonic (&l->ended)) != 0) {   /* wait_until_none's */
-    pthread_cond_destroy (&l->work);
-    pthread_mutex_destroy (&l->watch_lock);
-    pthread_mutex_destroy (&l->lock);
-    sem_destroy (&l->finish);
-    free (l);
-    return -r;
-  }
-  r = -ENOMEM;
-  l->rbuf.mem = mount_buf_get (bufs);
-  if (l->rbuf.mem != NULL) {
+  r = -pthread_mutex_init (&l->lock, NULL);
+  if (r == 0)
+    r = -pthread_mutex_init (&l->watch_lock, NULL);
+  if (r == 0)
+    r = -pthread_cond_init (&l->work, NULL);
+  if (r == 0)
+    r = -cond_init_monotonic (&l->ended);       /* wait_until_none's */
+  if (r == 0 && (l->rbuf.mem = mount_buf_get (bufs)) == NULL)
+    r = -ENOMEM;
+  if (r == 0) {
     r = run (l, end);
     if (r == -EBUSY)
-      return r;
+      return r;                 /* l is the waiting worker's now */
     mount_buf_put (bufs, l->rbuf.mem);
   }
-  pthread_cond_destroy (&l->ended);
-  pthread_cond_destroy (&l->work);
-  pthread_mutex_destroy (&l->watch_lock);
-  pthread_mutex_destroy (&l->lock);
-  sem_destroy (&l->finish);
-  free (l);
+  loop_free (l);
   fuse_session_reset (se);
   return r;
 }

@@ -31,9 +31,10 @@
  * watch is stopped).  Its counts, flags and epoll events are guarded by
  * its lock; its queue of replies by send_lock, taken by whichever
  * thread completes a request (see "replies" below).  A client is freed
- * by whoever finds it closing with nothing in flight.  The server's list of clients is guarded by its
- * lock, the worker's queue and the flush bookkeeping by wlock.  Lock
- * order: the server's lock, a client's send_lock, then its lock. */
+ * by whoever finds it closing with nothing in flight.  The server's
+ * list of clients is guarded by its lock, the worker's queue and the
+ * flush bookkeeping by wlock.  Lock order: the server's lock, a
+ * client's send_lock, then its lock. */
 #include <config.h>
 
 #include <endian.h>
