@@ -592,6 +592,12 @@ dio__engine_thread (void)
   return dio_conn_on_service_thread ();
 }
 
+void
+dio__engine_spin (uint32_t us)
+{
+  dio_conn_set_spin_default (DIO_MIN (us, (uint32_t) DIO_MAX_SPIN_US));
+}
+
 /* ---- metadata -------------------------------------------------------- */
 
 /* GETATTR after writing back cached data, so that size and mtime count

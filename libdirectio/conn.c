@@ -58,6 +58,7 @@
 #include "errors.h"
 #include "probe.h"
 #include "replies.h"
+#include "spin.h"
 #include "stats.h"
 #include "thread.h"
 
@@ -133,6 +134,7 @@ struct dio_conn {
   uint64_t retry_at_ms;
   uint64_t woke_ns;             /* the last poll's return: when the replies
                                    it brought came (per-RPC times) */
+  struct dio_spin spin;         /* how long to poll before sleeping */
   int watch_fd;                 /* an outside descriptor: dio_conn_watch */
   dio_conn_watch_fn watch_fn;
   void *watch_arg;
@@ -140,6 +142,19 @@ struct dio_conn {
 
 static __thread struct dio_conn *serving; /* this thread's connection */
 static dio_conn_pass_fn pass_hook;        /* atomic: dio_conn_pass_hook */
+static uint32_t spin_default;             /* atomic: dio_conn_spin_default */
+
+void
+dio_conn_set_spin_default (uint32_t us)
+{
+  __atomic_store_n (&spin_default, us, __ATOMIC_RELAXED);
+}
+
+uint32_t
+dio_conn_spin_default (void)
+{
+  return __atomic_load_n (&spin_default, __ATOMIC_RELAXED);
+}
 
 void
 dio_conn_pass_hook (dio_conn_pass_fn fn)
@@ -858,6 +873,7 @@ serve_once (struct dio_conn *c)
   struct pollfd p[4];
   uint64_t woke_ns;
   int timeout;
+  bool busy;
 
   run_pass_hook ();             /* what this pass's work left */
   p[0].fd = c->wakefd;
@@ -883,9 +899,10 @@ serve_once (struct dio_conn *c)
   c->sleep_scans = timeout >= 0 && timeout <= DEADLINE_SCAN_MS;
   c->sleep_due_ms = timeout < 0 ? UINT64_MAX : dio_now_ms () + timeout;
   pthread_mutex_unlock (&c->lock);
+  busy = c->inflight > 0;       /* replies are due: spin before sleeping */
   /* Asleep, the context is free for submitters to send on. */
   pthread_mutex_unlock (&c->ctx_lock);
-  if (poll (p, 4, timeout) == -1 && errno != EINTR)
+  if (dio_spin_poll (&c->spin, p, 4, timeout, busy) == -1 && errno != EINTR)
     abort ();                   /* EFAULT/EINVAL/ENOMEM: nothing to retry */
   woke_ns = dio_now_ns ();
   pthread_mutex_lock (&c->lock);
@@ -1094,6 +1111,7 @@ dio_conn_start (const struct dio_conn_params *p)
   c->mount_retry_ms = p->mount_retry_ms;
   c->window_bytes = p->window_bytes;
   c->window_max = p->window_max;
+  dio_spin_init (&c->spin, p->spin_us);
   c->stats = p->stats;
   if (!c->url || !c->server || !c->export) {
     dio_error (ENOMEM, "strdup");

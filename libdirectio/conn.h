@@ -72,6 +72,8 @@ struct dio_conn_params {
                                    once, -1 = for ever */
   uint32_t window_bytes;        /* payload in flight before jobs queue */
   uint32_t window_max;          /* RPCs in flight, whatever their size */
+  uint32_t spin_us;             /* adaptive polling before sleep (spin.c);
+                                   0: never */
   struct dio_mount_stats *stats;
 };
 
@@ -156,6 +158,11 @@ bool dio_conn_on_service_thread (void);
  * call). */
 typedef void (*dio_conn_pass_fn) (void);
 void dio_conn_pass_hook (dio_conn_pass_fn fn);
+
+/* spin= for mounts that do not say (any thread; 0 at start): the
+ * servers poll before sleeping, the library by default does not. */
+void dio_conn_set_spin_default (uint32_t us);
+uint32_t dio_conn_spin_default (void);
 
 /* The connection whose service thread this is, or NULL. */
 struct dio_conn *dio_conn_serving (void);

@@ -186,4 +186,11 @@ typedef void (*dio__pass_fn) (void);
 void dio__engine_pass_hook (dio__pass_fn fn);
 bool dio__engine_thread (void);
 
+/* spin= for the mounts this process makes from now on that do not say
+ * (microseconds, capped at DIO_MAX_SPIN_US; the library's own default
+ * is 0).  A server whose whole job is the engine sets it: see
+ * libdirectio/spin.c for why. */
+#define DIO_SERVER_SPIN_US 50
+void dio__engine_spin (uint32_t us);
+
 #endif /* DIO_FSOPS_H */

@@ -207,6 +207,7 @@ conn_params (struct dio_mount *m, struct dio_conn_params *p)
    * defaults"). */
   p->window_bytes = m->opts.window * DIO_MAX (rpc_size_hint, m->opts.wsize);
   p->window_max = DIO_MAX (m->opts.window, 64u);
+  p->spin_us = m->spin_us;
   p->stats = m->stats;
   return 0;
 }
@@ -325,6 +326,8 @@ mount_new (const struct dio_url *u, const struct dio_options *opts)
   pthread_mutex_init (&m->inode_lock, NULL);
   m->stats = &m->own_stats;
   m->opts = *opts;
+  m->spin_us = opts->spin == DIO_SPIN_UNSET ? dio_conn_spin_default ()
+    : opts->spin;
   m->server = strdup (u->server);
   m->nfs_args = strdup (u->nfs_args);
   if (!m->server || !m->nfs_args) {

@@ -19,6 +19,7 @@ struct dio_mount {
   struct dio_options opts;
   uint32_t rsize, wsize;        /* effective transfer sizes */
   uint32_t nconn;
+  uint32_t spin_us;             /* effective spin= (spin.c) */
   struct dio_conn *conns[DIO_MAX_NCONNECT];
 
   /* The counters (atomics): in the mount's slot of the process's stats

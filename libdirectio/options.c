@@ -76,6 +76,7 @@ static const struct word words[] = {
   { "nocto",     K_FLAG,   true,  0, 0, FIELD (nocto), NULL },
   { "cto",       K_FLAG,   false, 0, 0, FIELD (nocto), NULL },
   { "retry",     K_NUM,    false, 0, 10000, FIELD (retry), NULL },
+  { "spin",      K_NUM,    false, 0, DIO_MAX_SPIN_US, FIELD (spin), NULL },
 };
 
 #define NR_WORDS (sizeof words / sizeof words[0])
@@ -110,6 +111,7 @@ dio_options_init (struct dio_options *o)
   o->acregmin = 3;              /* Linux's NFS_DEF_ACREGMIN */
   o->acregmax = 60;             /* and NFS_DEF_ACREGMAX */
   o->retry = DIO_RETRY_UNSET;
+  o->spin = DIO_SPIN_UNSET;
 }
 
 static const struct word *

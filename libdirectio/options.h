@@ -14,6 +14,8 @@
 #define DIO_MIN_XFER 4096u              /* smallest rsize/wsize accepted */
 #define DIO_MAX_XFER (16u * 1024 * 1024) /* largest rsize/wsize accepted */
 #define DIO_RETRY_UNSET UINT32_MAX      /* retry= not given */
+#define DIO_SPIN_UNSET UINT32_MAX       /* spin= not given */
+#define DIO_MAX_SPIN_US 1000            /* spin='s bound: 1 ms */
 
 struct dio_options {
   uint32_t rsize;         /* READ size; 0 = the server's maximum */
@@ -42,6 +44,10 @@ struct dio_options {
                              unreachable server; 0 = once;
                              DIO_RETRY_UNSET = hard: no bound, soft:
                              timeo x retrans */
+  uint32_t spin;          /* microseconds a service thread may poll
+                             before it sleeps while replies are due
+                             (spin.c); 0 = never; DIO_SPIN_UNSET = the
+                             process's default (0 but in the servers) */
 };
 
 #define DIO_MAX_ACTIMEO 36000   /* seconds: 10 hours */
@@ -49,7 +55,7 @@ struct dio_options {
 /* Defaults: hard, timeo=600, retrans=2, nconnect=2, window=2,
  * rsize=wsize=0 (server max), vers=3, noforcedirectio, rw,
  * cache_size=64 MiB, linger=2, acregmin=3, acregmax=60, ac, cto,
- * retry unset. */
+ * retry and spin unset. */
 void dio_options_init (struct dio_options *o);
 
 /* Apply one word: "key" or "key=value".  Numbers accept K/M/G suffixes

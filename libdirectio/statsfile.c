@@ -257,6 +257,7 @@ dio_statsfile_publish (struct dio_mount *m)
   s->timeo = m->opts.timeo;
   s->retrans = m->opts.retrans;
   s->soft = m->opts.soft;
+  s->spin_us = m->spin_us;
   __atomic_store_n (&s->state, DIO_SLOT_LIVE, __ATOMIC_RELEASE);
   __atomic_fetch_add (&map->nmounts, 1, __ATOMIC_RELAXED);
   pthread_mutex_unlock (&lock);

@@ -71,7 +71,8 @@ struct dio_statsfile_slot {
   uint64_t mounted_ns;          /* CLOCK_MONOTONIC */
   uint32_t rsize, wsize, nconnect, window;
   uint32_t timeo, retrans;      /* timeo in tenths of a second */
-  uint32_t soft, reserved32;
+  uint32_t soft;
+  uint32_t spin_us;              /* spin=; 0 in files of older versions */
   char server[256];
   char export[512];
   char url[1024];               /* nfs://server/export?libnfs-args */

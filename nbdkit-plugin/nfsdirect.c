@@ -47,6 +47,7 @@
 #include <nbdkit-plugin.h>
 
 #include "directio.h"
+#include "fsops.h"
 #include "libnfs-version.h"
 #include "options.h"
 #include "profile.h"
@@ -165,7 +166,7 @@ nfsdirect_is_numeric_option (const char *key)
 {
   static const char *const keys[] = {
     "rsize", "wsize", "nconnect", "timeo", "retrans", "window", "retry",
-    NULL
+    "spin", NULL
   };
 
   for (size_t i = 0; keys[i]; i++)
@@ -383,6 +384,8 @@ nfsdirect_check_file (void)
 static int
 nfsdirect_config_complete (void)
 {
+  /* A server: its engine threads poll briefly before sleeping (spin=). */
+  dio__engine_spin (DIO_SERVER_SPIN_US);
   if (url == NULL && profile_name == NULL) {
     nbdkit_error ("no file given: use nbdkit nfsdirect "
                   "nfs://SERVER/EXPORT/FILE, or profile=NAME file=PATH");
@@ -432,6 +435,7 @@ nfsdirect_config_complete (void)
   "rsize=SIZE wsize=SIZE   NFS READ and WRITE sizes (default: server's).\n" \
   "nconnect=N              TCP connections to the server (default 2).\n" \
   "window=N                RPCs in flight per connection (default 2).\n" \
+  "spin=US                 Poll this long before sleeping (default 50).\n" \
   "hard=true|soft=true     Retry forever (default), or time out.\n" \
   "timeo=DS retrans=N      Soft timeout (tenths of a second) and tries.\n" \
   "retry=MINUTES           How long start-up waits for the server.\n" \

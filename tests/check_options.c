@@ -47,6 +47,7 @@ START_TEST (test_defaults)
   ck_assert_uint_eq (o.cache_size, 64 * MiB);
   ck_assert_uint_eq (o.linger, 2);
   ck_assert_uint_eq (o.retry, DIO_RETRY_UNSET);
+  ck_assert_uint_eq (o.spin, DIO_SPIN_UNSET);
 }
 END_TEST
 
@@ -88,6 +89,8 @@ START_TEST (test_numbers)
   ck_assert_uint_eq (set_ok ("linger=3600").linger, 3600);
   ck_assert_uint_eq (set_ok ("retry=0").retry, 0);
   ck_assert_uint_eq (set_ok ("retry=10000").retry, 10000);
+  ck_assert_uint_eq (set_ok ("spin=0").spin, 0);
+  ck_assert_uint_eq (set_ok ("spin=1000").spin, DIO_MAX_SPIN_US);
   /* Leading zeros are still decimal, never octal. */
   ck_assert_uint_eq (set_ok ("timeo=010").timeo, 10);
 }
@@ -155,6 +158,8 @@ static const struct {
   { "linger=3601", "linger=3601: out of range 0..3600" },
   { "linger=-1", "linger=-1: not a number" },
   { "retry=10001", "retry=10001: out of range 0..10000" },
+  { "spin=1001", "spin=1001: out of range 0..1000" },
+  { "spin=-1", "spin=-1: not a number" },
   { "retrans=-1", "retrans=-1: not a number" },
   { "vers=4", "vers=4: only NFS version 3 is supported" },
   { "vers=2", "vers=2: only NFS version 3 is supported" },

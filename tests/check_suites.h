@@ -12,7 +12,8 @@
   SUITE (profile) \
   SUITE (url) \
   SUITE (cache) \
-  SUITE (errors)
+  SUITE (errors) \
+  SUITE (spin)
 
 #define SUITE(area) extern Suite *suite_##area (void);
 UNIT_SUITES

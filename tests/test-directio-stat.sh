@@ -83,6 +83,7 @@ checks = [
     (m["errors"], 0), (m["ops"]["read"]["errors"], 0),
     (m["ops"]["write"]["retrans"], 0), (m["export"], "/export"),
     (m["server"], "127.0.0.1"),
+    (m["spin_us"], 0),          # the library does not spin by default
 ]
 for got, want in checks:
     assert got == want, (got, want, m)
@@ -98,7 +99,7 @@ PY
 # The text form names the mount and each kind of RPC.
 expect_status 0 directio stat "$pid"
 for word in "nfs://127.0.0.1/export" "pid $pid" "avg RTT" read write commit \
-            other resends; do
+            other resends "spin 0 us"; do
   grep -q -- "$word" "$tmp/out" || fail "text report lacks '$word': $(cat "$tmp/out")"
 done
 grep -Eq '^  read +[0-9.]+ +[0-9.]+ +64\.000 +0 ' "$tmp/out" ||

@@ -93,6 +93,17 @@ st=0
 nbd_serve "$(dio_url copy.img)" --run 'nbdinfo --size "$uri" >/dev/null && exit 7' || st=$?
 [ $st = 7 ] || fail "--run: exited $st, not the command's 7"
 
+# spin=: a server's engine polls before it sleeps, 50 us unless the URL
+# says otherwise (--run's shell is the server's child: $PPID is it).
+nbd_serve "$(dio_url copy.img)" --run 'directio stat --json $PPID > "$tmp/spin.json"'
+nbd_serve "$(dio_url copy.img)" spin=7 --run 'directio stat --json $PPID > "$tmp/spin7.json"'
+python3 - "$tmp/spin.json" "$tmp/spin7.json" <<'PY'
+import json, sys
+for path, want in zip(sys.argv[1:], (50, 7)):
+    m = json.load(open(path))["mounts"][0]
+    assert m["spin_us"] == want, (path, m)
+PY
+
 # --shared=1: a second client is not served while the first is
 # connected (its handshake does not start within 2 s), and is once the
 # first has gone.

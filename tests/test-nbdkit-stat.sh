@@ -47,6 +47,7 @@ assert m["ops"]["write"]["ops"] == 4 and m["ops"]["write"]["bytes"] == 4 * K, m
 assert m["ops"]["read"]["ops"] == 3 and m["ops"]["read"]["bytes"] == 3 * K, m
 assert m["ops"]["commit"]["ops"] == 0, m
 assert m["errors"] == 0 and m["url"].startswith("nfs://127.0.0.1/export"), m
+assert m["spin_us"] == 50, m   # a server polls before sleeping (spin=)
 PY
 # Gone with nbdkit.
 ls "$XDG_RUNTIME_DIR/directio" > "$tmp/left"

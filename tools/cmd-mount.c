@@ -592,6 +592,7 @@ serve (const struct mount_args *a, const char *url, const char *options,
 
   if ((r = cond_init_monotonic (&st.io_drained)) != 0)
     return fail_start (&ready_fd, "%s", strerror (r));
+  dio__engine_spin (DIO_SERVER_SPIN_US);  /* a server: see spin= */
   if (dio__fs_new (url, options, &st.fs) == -1)
     return fail_start (&ready_fd, "%s", dio_last_error ());
   st.forcedirectio = dio__fs_options (st.fs)->forcedirectio;

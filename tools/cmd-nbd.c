@@ -40,6 +40,7 @@
 
 #include "directio.h"
 #include "common.h"
+#include "fsops.h"
 #include "nbd-server.h"
 
 #define DEFAULT_PORT "10809"
@@ -518,6 +519,7 @@ cmd_nbd (int argc, char *argv[])
   sigaction (SIGCHLD, &sa, NULL);
   signal (SIGPIPE, SIG_IGN);
 
+  dio__engine_spin (DIO_SERVER_SPIN_US);  /* a server: see spin= */
   if (open_export (&o.e) == -1)
     return EXIT_FAILURE;
   if (o.unix_path && strcmp (o.unix_path, "-") == 0

@@ -257,9 +257,9 @@ print_text_mount (const struct snap *sn, const struct dio_statsfile_slot *s,
 {
   printf ("%s (pid %d %s)\n", s->url, (int) sn->pid, sn->comm);
   printf ("  server %s, export %s, rsize %" PRIu32 ", wsize %" PRIu32
-          ", nconnect %" PRIu32 ", window %" PRIu32 ", %s\n",
-          s->server, s->export, s->rsize, s->wsize, s->nconnect, s->window,
-          s->soft ? "soft" : "hard");
+          ", nconnect %" PRIu32 ", window %" PRIu32 ", spin %" PRIu32
+          " us, %s\n", s->server, s->export, s->rsize, s->wsize, s->nconnect,
+          s->window, s->spin_us, s->soft ? "soft" : "hard");
   printf ("  %s %.1f s\n", first ? "since mount," : "interval", secs);
   printf ("  %-7s %10s %13s %9s %8s %12s %12s %7s\n", "op", "ops/s", "kB/s",
           "kB/op", "retrans", "avg RTT(ms)", "avg exe(ms)", "errors");
@@ -300,9 +300,9 @@ print_json_mount (const struct snap *sn, const struct dio_statsfile_slot *s,
   printf (",\"export\":");
   print_json_string (s->export);
   printf (",\"rsize\":%" PRIu32 ",\"wsize\":%" PRIu32 ",\"nconnect\":%"
-          PRIu32 ",\"window\":%" PRIu32 ",\"soft\":%s,\"since_mount\":%s"
-          ",\"seconds\":%.3f,\"ops\":{", s->rsize, s->wsize, s->nconnect,
-          s->window, s->soft ? "true" : "false", first ? "true" : "false",
+          PRIu32 ",\"window\":%" PRIu32 ",\"spin_us\":%" PRIu32
+          ",\"soft\":%s,\"since_mount\":%s,\"seconds\":%.3f,\"ops\":{",
+          s->rsize, s->wsize, s->nconnect, s->window, s->spin_us, s->soft ? "true" : "false", first ? "true" : "false",
           secs);
   for (unsigned i = 0; i < DIO_OP_COUNT; i++) {
     const struct dio_op_stats *o = &d->op[i];

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Adaptive polling (libdirectio/spin.c): the budget's rule, and that
+ * a spin finds what is ready, gives up when its budget is spent, and
+ * never runs when nothing is due or spin=0. */
+#include <config.h>
+
+#include <check.h>
+#include <poll.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "check_suites.h"
+#include "spin.h"
+#include "stats.h"
+
+#define US 1000u
+
+START_TEST (test_learn_grows_from_short_waits)
+{
+  struct dio_spin s;
+
+  dio_spin_init (&s, 50);
+  ck_assert_uint_eq (s.max_ns, 50 * US);
+  ck_assert_uint_eq (s.budget_ns, 0);
+  dio_spin_learn (&s, 10 * US);         /* within spin=: start spinning */
+  ck_assert_uint_eq (s.budget_ns, DIO_SPIN_FIRST_NS);
+  dio_spin_learn (&s, 10 * US);
+  ck_assert_uint_eq (s.budget_ns, 8 * US);
+  dio_spin_learn (&s, 5 * US);          /* the budget covered it: kept */
+  ck_assert_uint_eq (s.budget_ns, 8 * US);
+  for (int i = 0; i < 10; i++)
+    dio_spin_learn (&s, 49 * US);
+  ck_assert_uint_eq (s.budget_ns, 50 * US);     /* never past spin= */
+}
+END_TEST
+
+START_TEST (test_learn_shrinks_on_long_waits)
+{
+  struct dio_spin s;
+
+  dio_spin_init (&s, 50);
+  s.budget_ns = 40 * US;
+  dio_spin_learn (&s, 51 * US);         /* longer than spin=: halve */
+  ck_assert_uint_eq (s.budget_ns, 20 * US);
+  for (int i = 0; i < 5; i++)
+    dio_spin_learn (&s, 1000 * US);
+  ck_assert_uint_eq (s.budget_ns, 0);   /* an idle or slow server: off */
+}
+END_TEST
+
+START_TEST (test_learn_bounds)
+{
+  struct dio_spin s;
+
+  dio_spin_init (&s, 0);                /* spin=0: never */
+  dio_spin_learn (&s, 1);
+  dio_spin_learn (&s, 0);
+  ck_assert_uint_eq (s.budget_ns, 0);
+  dio_spin_init (&s, 2);                /* below the first step */
+  dio_spin_learn (&s, 1 * US);
+  ck_assert_uint_eq (s.budget_ns, 2 * US);
+}
+END_TEST
+
+/* A pipe with a byte in it, or without. */
+static void
+make_pipe (int fds[2], bool ready)
+{
+  ck_assert_int_eq (pipe (fds), 0);
+  if (ready)
+    ck_assert_int_eq (write (fds[1], "x", 1), 1);
+}
+
+START_TEST (test_poll_spins_and_finds)
+{
+  struct dio_spin s;
+  int fds[2];
+  struct pollfd p;
+
+  make_pipe (fds, true);
+  p = (struct pollfd) { .fd = fds[0], .events = POLLIN };
+  dio_spin_init (&s, 50);
+  s.budget_ns = 20 * US;
+  ck_assert_int_eq (dio_spin_poll (&s, &p, 1, 1000, true), 1);
+  ck_assert (p.revents & POLLIN);
+  ck_assert_uint_eq (s.hits, 1);
+  ck_assert_uint_eq (s.misses, 0);
+  close (fds[0]);
+  close (fds[1]);
+}
+END_TEST
+
+START_TEST (test_poll_gives_up_then_sleeps)
+{
+  struct dio_spin s;
+  int fds[2];
+  struct pollfd p;
+  uint64_t start;
+
+  make_pipe (fds, false);
+  p = (struct pollfd) { .fd = fds[0], .events = POLLIN };
+  dio_spin_init (&s, 50);
+  s.budget_ns = 20 * US;
+  start = dio_now_ns ();
+  ck_assert_int_eq (dio_spin_poll (&s, &p, 1, 5, true), 0);
+  ck_assert_uint_ge (dio_now_ns () - start, 5000 * US);  /* slept too */
+  ck_assert_uint_eq (s.misses, 1);
+  ck_assert_uint_eq (s.budget_ns, 10 * US);     /* 5 ms > spin=: halved */
+  close (fds[0]);
+  close (fds[1]);
+}
+END_TEST
+
+START_TEST (test_poll_no_spin_when_idle)
+{
+  struct dio_spin s;
+  int fds[2];
+  struct pollfd p;
+
+  make_pipe (fds, true);
+  p = (struct pollfd) { .fd = fds[0], .events = POLLIN };
+  dio_spin_init (&s, 50);
+  s.budget_ns = 20 * US;
+  /* Nothing due, or a poll that must not wait: a plain poll. */
+  ck_assert_int_eq (dio_spin_poll (&s, &p, 1, 1000, false), 1);
+  ck_assert_int_eq (dio_spin_poll (&s, &p, 1, 0, true), 1);
+  ck_assert_uint_eq (s.hits + s.misses, 0);
+  ck_assert_uint_eq (s.budget_ns, 20 * US);
+  close (fds[0]);
+  close (fds[1]);
+}
+END_TEST
+
+Suite *
+suite_spin (void)
+{
+  Suite *s = suite_create ("spin");
+  TCase *tc = tcase_create ("spin");
+
+  tcase_add_test (tc, test_learn_grows_from_short_waits);
+  tcase_add_test (tc, test_learn_shrinks_on_long_waits);
+  tcase_add_test (tc, test_learn_bounds);
+  tcase_add_test (tc, test_poll_spins_and_finds);
+  tcase_add_test (tc, test_poll_gives_up_then_sleeps);
+  tcase_add_test (tc, test_poll_no_spin_when_idle);
+  suite_add_tcase (s, tc);
+  return s;
+}
