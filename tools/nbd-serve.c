@@ -809,20 +809,23 @@ parse_buffered (struct nbd_client *c)
   return true;
 }
 
-/* One receive: into the partial write's payload, or the buffer.  1 if
- * something came, 0 if nothing is waiting, -1 at the end (EOF, error). */
+/* One receive: into the partial write's payload, or the buffer.  2 if
+ * less came than was asked for (all that had arrived: another recv would
+ * only say EAGAIN), 1 if as much, 0 if nothing is waiting, -1 at the
+ * end (EOF, error). */
 static int
 receive (struct nbd_client *c)
 {
   struct nbd_req *r = c->partial;
+  size_t want;
   ssize_t n;
 
   if (r) {
     size_t left = r->len - c->partial_got;
     /* A refused write's payload is dropped into the buffer, which is
      * empty while a partial request is being received. */
-    n = r->data ? recv (c->sock, r->data + c->partial_got, left, MSG_DONTWAIT)
-      : recv (c->sock, c->rbuf, left < RBUF_SIZE ? left : RBUF_SIZE,
+    want = r->data || left < RBUF_SIZE ? left : RBUF_SIZE;
+    n = recv (c->sock, r->data ? r->data + c->partial_got : c->rbuf, want,
               MSG_DONTWAIT);
     if (n > 0 && (c->partial_got += n) == r->len) {
       c->partial = NULL;
@@ -835,12 +838,13 @@ receive (struct nbd_client *c)
       c->rend -= c->rstart;
       c->rstart = 0;
     }
-    n = recv (c->sock, c->rbuf + c->rend, RBUF_SIZE - c->rend, MSG_DONTWAIT);
+    want = RBUF_SIZE - c->rend;
+    n = recv (c->sock, c->rbuf + c->rend, want, MSG_DONTWAIT);
     if (n > 0)
       c->rend += n;
   }
   if (n > 0)
-    return 1;
+    return (size_t) n < want ? 2 : 1;
   if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
     return 0;
   if (n == -1 && errno != ECONNRESET && errno != EPIPE)
@@ -888,7 +892,7 @@ serve_client (struct nbd_client *c, uint32_t events)
       end_reading (c);
       return;
     }
-    if (!parse_buffered (c))
+    if (!parse_buffered (c) || r == 2)
       return;
   }
 }
