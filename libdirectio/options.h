@@ -52,7 +52,7 @@ struct dio_options {
 
 #define DIO_MAX_ACTIMEO 36000   /* seconds: 10 hours */
 
-/* Defaults: hard, timeo=600, retrans=2, nconnect=2, window=2,
+/* Defaults: hard, timeo=600, retrans=2, nconnect=2, window=1,
  * rsize=wsize=0 (server max), vers=3, noforcedirectio, rw,
  * cache_size=64 MiB, linger=2, acregmin=3, acregmax=60, ac, cto,
  * retry and spin unset. */

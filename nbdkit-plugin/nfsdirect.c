@@ -434,7 +434,7 @@ nfsdirect_config_complete (void)
   "profile=NAME file=PATH  Or: PATH below the url of profile NAME.\n" \
   "rsize=SIZE wsize=SIZE   NFS READ and WRITE sizes (default: server's).\n" \
   "nconnect=N              TCP connections to the server (default 2).\n" \
-  "window=N                RPCs in flight per connection (default 2).\n" \
+  "window=N                RPCs in flight per connection (default 1).\n" \
   "spin=US                 Poll this long before sleeping (default 50).\n" \
   "hard=true|soft=true     Retry forever (default), or time out.\n" \
   "timeo=DS retrans=N      Soft timeout (tenths of a second) and tries.\n" \

@@ -35,7 +35,7 @@ START_TEST (test_defaults)
   ck_assert_uint_eq (o.rsize, 0);
   ck_assert_uint_eq (o.wsize, 0);
   ck_assert_uint_eq (o.nconnect, 2);
-  ck_assert_uint_eq (o.window, 2);
+  ck_assert_uint_eq (o.window, 1);
   ck_assert_uint_eq (o.timeo, 600);
   ck_assert_uint_eq (o.retrans, 2);
   ck_assert (!o.soft);

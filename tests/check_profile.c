@@ -82,7 +82,7 @@ START_TEST (test_example)
   ck_assert_uint_eq (p->opts.timeo, 600);
   ck_assert_uint_eq (p->opts.retrans, 2);
   /* Words not given keep their defaults. */
-  ck_assert_uint_eq (p->opts.window, 2);
+  ck_assert_uint_eq (p->opts.window, 1);
   ck_assert_uint_eq (p->opts.wsize, 0);
 
   p = &set.v[1];
