@@ -16,7 +16,8 @@
  * Threading: the libnfs context, the state, the in-flight list and
  * counters are guarded by ctx_lock, the context lock: whoever holds it
  * may touch the context, and no one else.  The service thread holds it
- * all the time except while it sleeps in poll(); it alone creates,
+ * all the time except while it waits in poll() (spinning first, with
+ * spin=, see spin.c, or asleep); it alone creates,
  * mounts, polls for replies, runs timers and destroys contexts, so
  * every reply and every completion callback runs on it.  A submitting
  * thread that finds the context lock free (the service thread asleep),
@@ -900,7 +901,8 @@ serve_once (struct dio_conn *c)
   c->sleep_due_ms = timeout < 0 ? UINT64_MAX : dio_now_ms () + timeout;
   pthread_mutex_unlock (&c->lock);
   busy = c->inflight > 0;       /* replies are due: spin before sleeping */
-  /* Asleep, the context is free for submitters to send on. */
+  /* Waiting (spinning or asleep), the context is free for submitters
+   * to send on; they wake a spinning thread as a sleeping one. */
   pthread_mutex_unlock (&c->ctx_lock);
   if (dio_spin_poll (&c->spin, p, 4, timeout, busy) == -1 && errno != EINTR)
     abort ();                   /* EFAULT/EINVAL/ENOMEM: nothing to retry */
