@@ -62,72 +62,71 @@ START_TEST (test_learn_bounds)
 }
 END_TEST
 
-/* A pipe with a byte in it, or without. */
+/* A spin of spin=50 with a 20 us budget, over a pipe with a byte in it
+ * or without. */
+struct pipe_spin {
+  struct dio_spin s;
+  int fds[2];
+  struct pollfd p;
+};
+
 static void
-make_pipe (int fds[2], bool ready)
+pipe_spin_open (struct pipe_spin *t, bool ready)
 {
-  ck_assert_int_eq (pipe (fds), 0);
+  ck_assert_int_eq (pipe (t->fds), 0);
   if (ready)
-    ck_assert_int_eq (write (fds[1], "x", 1), 1);
+    ck_assert_int_eq (write (t->fds[1], "x", 1), 1);
+  t->p = (struct pollfd) { .fd = t->fds[0], .events = POLLIN };
+  dio_spin_init (&t->s, 50);
+  t->s.budget_ns = 20 * US;
+}
+
+static void
+pipe_spin_close (struct pipe_spin *t)
+{
+  close (t->fds[0]);
+  close (t->fds[1]);
 }
 
 START_TEST (test_poll_spins_and_finds)
 {
-  struct dio_spin s;
-  int fds[2];
-  struct pollfd p;
+  struct pipe_spin t;
 
-  make_pipe (fds, true);
-  p = (struct pollfd) { .fd = fds[0], .events = POLLIN };
-  dio_spin_init (&s, 50);
-  s.budget_ns = 20 * US;
-  ck_assert_int_eq (dio_spin_poll (&s, &p, 1, 1000, true), 1);
-  ck_assert (p.revents & POLLIN);
-  ck_assert_uint_eq (s.hits, 1);
-  ck_assert_uint_eq (s.misses, 0);
-  close (fds[0]);
-  close (fds[1]);
+  pipe_spin_open (&t, true);
+  ck_assert_int_eq (dio_spin_poll (&t.s, &t.p, 1, 1000, true), 1);
+  ck_assert (t.p.revents & POLLIN);
+  ck_assert_uint_eq (t.s.hits, 1);
+  ck_assert_uint_eq (t.s.misses, 0);
+  pipe_spin_close (&t);
 }
 END_TEST
 
 START_TEST (test_poll_gives_up_then_sleeps)
 {
-  struct dio_spin s;
-  int fds[2];
-  struct pollfd p;
+  struct pipe_spin t;
   uint64_t start;
 
-  make_pipe (fds, false);
-  p = (struct pollfd) { .fd = fds[0], .events = POLLIN };
-  dio_spin_init (&s, 50);
-  s.budget_ns = 20 * US;
+  pipe_spin_open (&t, false);
   start = dio_now_ns ();
-  ck_assert_int_eq (dio_spin_poll (&s, &p, 1, 5, true), 0);
+  ck_assert_int_eq (dio_spin_poll (&t.s, &t.p, 1, 5, true), 0);
   ck_assert_uint_ge (dio_now_ns () - start, 5000 * US);  /* slept too */
-  ck_assert_uint_eq (s.misses, 1);
-  ck_assert_uint_eq (s.budget_ns, 10 * US);     /* 5 ms > spin=: halved */
-  close (fds[0]);
-  close (fds[1]);
+  ck_assert_uint_eq (t.s.misses, 1);
+  ck_assert_uint_eq (t.s.budget_ns, 10 * US);   /* 5 ms > spin=: halved */
+  pipe_spin_close (&t);
 }
 END_TEST
 
 START_TEST (test_poll_no_spin_when_idle)
 {
-  struct dio_spin s;
-  int fds[2];
-  struct pollfd p;
+  struct pipe_spin t;
 
-  make_pipe (fds, true);
-  p = (struct pollfd) { .fd = fds[0], .events = POLLIN };
-  dio_spin_init (&s, 50);
-  s.budget_ns = 20 * US;
+  pipe_spin_open (&t, true);
   /* Nothing due, or a poll that must not wait: a plain poll. */
-  ck_assert_int_eq (dio_spin_poll (&s, &p, 1, 1000, false), 1);
-  ck_assert_int_eq (dio_spin_poll (&s, &p, 1, 0, true), 1);
-  ck_assert_uint_eq (s.hits + s.misses, 0);
-  ck_assert_uint_eq (s.budget_ns, 20 * US);
-  close (fds[0]);
-  close (fds[1]);
+  ck_assert_int_eq (dio_spin_poll (&t.s, &t.p, 1, 1000, false), 1);
+  ck_assert_int_eq (dio_spin_poll (&t.s, &t.p, 1, 0, true), 1);
+  ck_assert_uint_eq (t.s.hits + t.s.misses, 0);
+  ck_assert_uint_eq (t.s.budget_ns, 20 * US);
+  pipe_spin_close (&t);
 }
 END_TEST
 
