@@ -11,10 +11,12 @@
 #
 # Usage: bench/nbd-ab.sh [--base BUILDDIR] [--rounds N] [--time S]
 #                        [--query ARGS] [JOB...]
-# JOB is RW:BS:IODEPTH[:unstable|:fsync] (default: randwrite:4k:16
-# write:1M:16 randread:4k:16 randwrite:4k:16:fsync); unstable (the
-# default) serves --writes=unstable against qemu-nbd's uncommitted
-# writes, fsync serves durable writes to fio --fsync=1.  --query adds
+# JOB is RW:BS:IODEPTH[:unstable|:fsync|:fsync-unstable] (default:
+# randwrite:4k:16 write:1M:16 randread:4k:16 randwrite:4k:16:fsync);
+# unstable (the default) serves --writes=unstable against qemu-nbd's
+# uncommitted writes, fsync serves durable writes to fio --fsync=1,
+# fsync-unstable serves --writes=unstable to fio --fsync=1 (each flush
+# a COMMIT, as qemu-nbd does it).  --query adds
 # nfs:// URL arguments to ours (and base), e.g. "spin=0&window=2".
 # Needs root and a built tree (or BUILD=DIR); the loopback ganesha is
 # started by tests/with-ganesha.sh.
@@ -32,7 +34,7 @@ else
       --rounds) rounds=$2; shift 2 ;;
       --time) runtime=$2; shift 2 ;;
       --query) query=$2; shift 2 ;;
-      -h|--help) sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+      -h|--help) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
       -*) echo "nbd-ab.sh: unknown option: $1 (try --help)" >&2; exit 2 ;;
       *) break ;;
     esac
@@ -73,6 +75,7 @@ start () # WHO MODE
 {
   local mode=--writes=unstable
   [ "$2" = fsync ] && mode=--writes=stable
+  [ "$2" = fsync-unstable ] && mode=--writes=unstable
   rm -f "$sock"
   case $1 in
     ours) "$BUILD/tools/directio" nbd -U "$sock" "$mode" "$url" & ;;
@@ -98,7 +101,7 @@ for job in "$@"; do
       before=$(sample "$server")
       fio --name=ab --ioengine=nbd --uri="nbd+unix:///?socket=$sock" \
         --rw="$rw" --bs="$bs" --iodepth="$qd" --size=1024m --time_based \
-        --runtime="$runtime" $([ "$mode" = fsync ] && echo --fsync=1) \
+        --runtime="$runtime" $(case $mode in fsync*) echo --fsync=1 ;; esac) \
         --output-format=json > "$work/fio.json"
       after=$(sample "$server")
       kill "$server"; wait "$server" 2>/dev/null || true; server=
