@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Group commit (see commit.h).
  *
- * Threading: busy, cohort and next are guarded by the group's lock;
- * writers is atomic (a hint: no decision about data depends on it).
+ * Threading: busy, cohort, next and hold are guarded by the group's
+ * lock; writers is atomic (a hint: no decision about data depends on
+ * it); writing is atomic, incremented by a writer before it sends and
+ * decremented only under the lock, so a hold taken from it under the
+ * lock counts writers each of which will still report once.
  * The job and offset/count belong to the COMMIT on the wire: set under
  * the lock by whoever starts it, then read by the thread that sends it
  * (under the connection's context lock), and touched by no one else
@@ -85,6 +88,9 @@ commit_finished (struct dio_commit_group *g, int err, const char *verf)
   g->busy = false;
   again = g->next != NULL;
   if (again)
+    g->hold = __atomic_load_n (&g->writing, __ATOMIC_RELAXED);
+  again = again && g->hold == 0;
+  if (again)
     begin_commit_locked (g);
   pthread_mutex_unlock (&g->lock);
 
@@ -153,19 +159,60 @@ dio_commit_group_destroy (struct dio_commit_group *g)
    * has been told, and no durable write is in progress. */
   assert (!g->busy && g->cohort == NULL && g->next == NULL);
   assert (__atomic_load_n (&g->writers, __ATOMIC_RELAXED) == 0);
+  assert (__atomic_load_n (&g->writing, __ATOMIC_RELAXED) == 0);
   pthread_mutex_destroy (&g->lock);
+}
+
+/* A small writer stopped sending WRITEs, joining or not (lock held):
+ * one fewer that a held COMMIT waits for. */
+static void
+writer_event_locked (struct dio_commit_group *g)
+{
+  __atomic_fetch_sub (&g->writing, 1, __ATOMIC_RELAXED);
+  if (g->hold)
+    g->hold--;
 }
 
 void
 dio_commit_join (struct dio_commit_group *g, struct dio_commit_waiter *w)
 {
-  bool send;
+  bool send = false, first;
 
   dio_count (g->ino->mount->stats->commit_joins, 1);
   pthread_mutex_lock (&g->lock);
+  if (w->writer)
+    writer_event_locked (g);
+  first = g->next == NULL;
   w->next = g->next;
   g->next = w;
-  send = !g->busy;
+  if (!g->busy) {
+    if (!w->writer)
+      g->hold = 0;              /* fsync, or a large write: no waiting */
+    else if (first)
+      g->hold = __atomic_load_n (&g->writing, __ATOMIC_RELAXED);
+    send = g->hold == 0;
+  }
+  if (send)
+    begin_commit_locked (g);
+  pthread_mutex_unlock (&g->lock);
+  if (send)
+    dio_mount_submit (g->ino->mount, &g->job);
+}
+
+void
+dio_commit_writing_begin (struct dio_commit_group *g)
+{
+  __atomic_fetch_add (&g->writing, 1, __ATOMIC_RELAXED);
+}
+
+void
+dio_commit_writing_end (struct dio_commit_group *g)
+{
+  bool send;
+
+  pthread_mutex_lock (&g->lock);
+  writer_event_locked (g);
+  send = !g->busy && g->next != NULL && g->hold == 0;
   if (send)
     begin_commit_locked (g);
   pthread_mutex_unlock (&g->lock);

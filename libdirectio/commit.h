@@ -8,6 +8,17 @@
  * server flushes once for many requests instead of once per request, and
  * a lone writer still sends its COMMIT at once.
  *
+ * A COMMIT that could go out (none on the wire) while small durable
+ * writes of the file are still sending their WRITEs is held until each
+ * of those has joined or ended: one COMMIT for them all rather than one
+ * now and another a moment later (an fsync each on the server).  Only
+ * small writes (at most DIO_COMMIT_SMALL) are waited for, since their
+ * WRITEs answer within a round trip; only writers counted when the hold
+ * began, so new writes cannot prolong it; and an fsync or a large write
+ * joining sends at once.  fio --fsync=1, 4 KiB at iodepth 16 through
+ * directio nbd: 6.7 -> 9.6 writes per COMMIT, 3% more IOPS, 10% less
+ * CPU in ganesha (bench/README.md).
+ *
  * Correct because a COMMIT covers every WRITE the server answered before
  * it received the COMMIT (RFC 1813, 3.3.21), and a request joins only
  * after its own WRITEs were answered.  Each request still compares the
@@ -32,6 +43,8 @@ struct dio_commit_waiter {
   uint64_t offset, count;       /* the range written (count 0: to the
                                    end of the file), for the COMMIT */
   dio_commit_done_fn done;
+  bool writer;                  /* a small durable write: counted in
+                                   writing until it joins */
 };
 
 /* Part of each inode. */
@@ -41,7 +54,9 @@ struct dio_commit_group {
   bool busy;                    /* a COMMIT is on the wire */
   struct dio_commit_waiter *cohort; /* what that COMMIT answers */
   struct dio_commit_waiter *next;   /* waiting for the next COMMIT */
+  uint64_t hold;                /* small writers next still waits for */
   uint64_t writers;             /* atomic: durable writes in progress */
+  uint64_t writing;             /* atomic: small ones sending WRITEs */
   /* The COMMIT itself: one at a time, so one job per file. */
   struct dio_job job;
   struct dio_inode *ino;
@@ -60,5 +75,13 @@ void dio_commit_join (struct dio_commit_group *g, struct dio_commit_waiter *w);
  * WRITE; beside others, UNSTABLE and a shared COMMIT flush less. */
 uint64_t dio_commit_writer_begin (struct dio_commit_group *g);
 void dio_commit_writer_end (struct dio_commit_group *g);
+
+/* The durable writes a held COMMIT waits for. */
+#define DIO_COMMIT_SMALL (64u * 1024)
+
+/* A small durable write starts (or, resent, starts again) sending
+ * WRITEs; or stops without joining a COMMIT (FILE_SYNC, failed). */
+void dio_commit_writing_begin (struct dio_commit_group *g);
+void dio_commit_writing_end (struct dio_commit_group *g);
 
 #endif /* DIO_COMMIT_H */

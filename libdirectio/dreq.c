@@ -63,6 +63,7 @@ struct dio_dreq {
   unsigned nslots;
   struct dio_chunk *slots;
   bool writer;                  /* counted in the group's writers */
+  bool writing;                 /* small, counted in the group's writing */
   struct dio_commit_waiter commit; /* in the file's commit group */
 
   pthread_mutex_t lock;
@@ -119,6 +120,8 @@ finish (struct dio_dreq *d, ssize_t result, int err)
   dio_dreq_done_fn fn = d->fn;
   void *opaque = d->opaque;
 
+  if (d->writing)
+    dio_commit_writing_end (&d->ino->commit);
   if (d->writer)
     dio_commit_writer_end (&d->ino->commit);
   __atomic_fetch_sub (&d->m->active[d->write], 1, __ATOMIC_RELAXED);
@@ -302,6 +305,7 @@ pass_end_locked (struct dio_dreq *d, struct dio_chunk **batch,
     d->commit.offset = d->offset;
     d->commit.count = prefix;
     d->inflight++;
+    d->writing = false;         /* the join tells the group */
     return PASS_COMMIT;
   }
   result_of_prefix (d, prefix, result, err);
@@ -323,8 +327,13 @@ commit_done (struct dio_commit_waiter *w, int err, const char *verf)
   pthread_mutex_lock (&d->lock);
   d->inflight--;
   prefix = DIO_MIN (d->stop_pos, d->end);
-  if (err || memcmp (verf, d->verf, NFS3_VERF_SIZE) != 0)
+  if (err || memcmp (verf, d->verf, NFS3_VERF_SIZE) != 0) {
     next = resend_or_fail_locked (d, prefix, &batch, &result, &rerr);
+    if (next == PASS_MORE && d->commit.writer) {
+      d->writing = true;
+      dio_commit_writing_begin (&d->ino->commit);
+    }
+  }
   else {
     next = PASS_DONE;
     result_of_prefix (d, prefix, &result, &rerr);
@@ -572,6 +581,10 @@ dio_dreq_start (struct dio_inode *ino, bool write, int flags,
      * one round trip; beside other writes, sharing their COMMIT flushes
      * less (commit.h). */
     d->writer = true;
+    if (len <= DIO_COMMIT_SMALL) {
+      d->writing = d->commit.writer = true;
+      dio_commit_writing_begin (&ino->commit);
+    }
     if (dio_commit_writer_begin (&ino->commit) == 0 && len <= d->chunk_bytes)
       stable = FILE_SYNC;
   }

@@ -8,9 +8,13 @@
  * zero bytes and no EOF, or a WRITE with count zero, is EIO, never a
  * return of 0 (which every caller takes as end of file).  The same holds
  * for the page cache's fills and write-back (buffered mode), which go
- * through the same direct requests. */
+ * through the same direct requests.
+ *
+ * And a WRITE reply held back: a durable write's COMMIT waits for the
+ * other small durable writes still sending (libdirectio/commit.h). */
 #include <config.h>
 
+#include <pthread.h>
 #include <check.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -276,6 +280,62 @@ START_TEST (test_buffered_write_short)
 }
 END_TEST
 
+struct writer {
+  int fd;
+  off_t offset;
+  ssize_t r;
+  char msg[256];
+};
+
+/* 64 KiB of the pattern 10 at w->offset, durable. */
+static void *
+write_thread (void *arg)
+{
+  struct writer *w = arg;
+  char *buf = malloc (64 * KiB);
+
+  test_fill (buf, 64 * KiB, w->offset, 10);
+  w->r = dio_pwrite (w->fd, buf, 64 * KiB, w->offset);
+  snprintf (w->msg, sizeof w->msg, "%s", dio_last_error ());
+  free (buf);
+  return NULL;
+}
+
+/* Two durable 64 KiB writes of two 32 KiB WRITEs each (wsize=32768, so
+ * both go UNSTABLE and need a COMMIT).  The first's first WRITE reply is
+ * held 500 ms; the second's WRITEs answer meanwhile.  Its COMMIT waits
+ * for the first to join, and one COMMIT makes both durable (before: two,
+ * the second's sent at once). */
+START_TEST (test_commit_waits_for_small_writes)
+{
+  const char *url = test_proxy_url (proxy, "held.bin", "&wsize=32768");
+  struct writer first = { .offset = 0 }, second = { .offset = 64 * KiB };
+  struct dio_stats a, b;
+  pthread_t th;
+  int hold, i;
+
+  first.fd = second.fd = dio_open (url, O_RDWR | O_CREAT | O_TRUNC, 0644);
+  ck_assert_msg (first.fd >= 0, "dio_open: %s", dio_last_error ());
+  ck_assert_int_eq (dio_stats (first.fd, &a), 0);
+  hold = test_proxy_arm (proxy, "WRITE:delay=500");
+  ck_assert_int_eq (pthread_create (&th, NULL, write_thread, &first), 0);
+  for (i = 0; i < 300 && nfsproxy_fired (proxy, hold) < 1; i++)
+    usleep (10000);
+  assert_fired (hold, 1, "delay");
+  write_thread (&second);
+  pthread_join (th, NULL);
+  ck_assert_msg (first.r == 64 * KiB, "first write: %s", first.msg);
+  ck_assert_msg (second.r == 64 * KiB, "second write: %s", second.msg);
+  ck_assert_int_eq (dio_stats (first.fd, &b), 0);
+  ck_assert_uint_eq (b.commit_joins - a.commit_joins, 2);
+  ck_assert_msg (b.commit_rpcs - a.commit_rpcs == 1, "%ju COMMITs for two "
+                 "writes: the second did not wait for the first",
+                 (uintmax_t) (b.commit_rpcs - a.commit_rpcs));
+  ck_assert_int_eq (dio_close (first.fd), 0);
+  ck_assert (test_local_matches ("held.bin", 128 * KiB, 10));
+}
+END_TEST
+
 Suite *
 suite_faults_proxy (void)
 {
@@ -294,6 +354,11 @@ suite_faults_proxy (void)
   tcase_add_test (tc, test_buffered_read_short);
   tcase_add_test (tc, test_buffered_read_zero);
   tcase_add_test (tc, test_buffered_write_short);
+  suite_add_tcase (s, tc);
+  tc = tcase_create ("commit");
+  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_set_timeout (tc, 120);
+  tcase_add_test (tc, test_commit_waits_for_small_writes);
   suite_add_tcase (s, tc);
   return s;
 }
