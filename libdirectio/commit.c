@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Group commit (see commit.h).
  *
- * Threading: busy, cohort, next and hold are guarded by the group's
+ * Threading: busy, cohort, next, urgent and hold are guarded by the group's
  * lock; writers is atomic (a hint: no decision about data depends on
  * it); writing is atomic, incremented by a writer before it sends and
  * decremented only under the lock, so a hold taken from it under the
@@ -64,6 +64,7 @@ begin_commit_locked (struct dio_commit_group *g)
   g->cohort = g->next;
   g->next = NULL;
   g->busy = true;
+  g->urgent = false;
   for (struct dio_commit_waiter *w = g->cohort; w; w = w->next) {
     lo = DIO_MIN (lo, w->offset);
     hi = DIO_MAX (hi, w->count ? w->offset + w->count : UINT64_MAX);
@@ -87,7 +88,7 @@ commit_finished (struct dio_commit_group *g, int err, const char *verf)
   g->cohort = NULL;
   g->busy = false;
   again = g->next != NULL;
-  if (again)
+  if (again && !g->urgent)
     g->hold = __atomic_load_n (&g->writing, __ATOMIC_RELAXED);
   again = again && g->hold == 0;
   if (again)
@@ -185,6 +186,7 @@ dio_commit_join (struct dio_commit_group *g, struct dio_commit_waiter *w)
   first = g->next == NULL;
   w->next = g->next;
   g->next = w;
+  g->urgent |= !w->writer;
   if (!g->busy) {
     if (!w->writer)
       g->hold = 0;              /* fsync, or a large write: no waiting */

@@ -54,6 +54,7 @@ struct dio_commit_group {
   bool busy;                    /* a COMMIT is on the wire */
   struct dio_commit_waiter *cohort; /* what that COMMIT answers */
   struct dio_commit_waiter *next;   /* waiting for the next COMMIT */
+  bool urgent;                  /* next has a waiter that must not wait */
   uint64_t hold;                /* small writers next still waits for */
   uint64_t writers;             /* atomic: durable writes in progress */
   uint64_t writing;             /* atomic: small ones sending WRITEs */
