@@ -61,6 +61,7 @@ begin_commit_locked (struct dio_commit_group *g)
 
   assert (pthread_mutex_trylock (&g->lock) == EBUSY);
   assert (!g->busy && g->cohort == NULL && g->next != NULL);
+  assert (g->hold == 0);
   g->cohort = g->next;
   g->next = NULL;
   g->busy = true;

@@ -63,11 +63,12 @@ struct dio_dreq {
   unsigned nslots;
   struct dio_chunk *slots;
   bool writer;                  /* counted in the group's writers */
-  bool writing;                 /* small, counted in the group's writing */
   struct dio_commit_waiter commit; /* in the file's commit group */
 
   pthread_mutex_t lock;
   /* Guarded by lock. */
+  bool writing;                 /* counted in the group's writing: a
+                                   small UNSTABLE pass, not yet joined */
   int stable;                   /* stable_how of this pass */
   bool resent;                  /* the FILE_SYNC resend pass has begun */
   uint64_t next_pos, end;       /* issue cursor and end of this pass */
@@ -305,7 +306,8 @@ pass_end_locked (struct dio_dreq *d, struct dio_chunk **batch,
     d->commit.offset = d->offset;
     d->commit.count = prefix;
     d->inflight++;
-    d->writing = false;         /* the join tells the group */
+    d->commit.writer = d->writing;      /* the join tells the group */
+    d->writing = false;
     return PASS_COMMIT;
   }
   result_of_prefix (d, prefix, result, err);
@@ -327,13 +329,8 @@ commit_done (struct dio_commit_waiter *w, int err, const char *verf)
   pthread_mutex_lock (&d->lock);
   d->inflight--;
   prefix = DIO_MIN (d->stop_pos, d->end);
-  if (err || memcmp (verf, d->verf, NFS3_VERF_SIZE) != 0) {
+  if (err || memcmp (verf, d->verf, NFS3_VERF_SIZE) != 0)
     next = resend_or_fail_locked (d, prefix, &batch, &result, &rerr);
-    if (next == PASS_MORE && d->commit.writer) {
-      d->writing = true;
-      dio_commit_writing_begin (&d->ino->commit);
-    }
-  }
   else {
     next = PASS_DONE;
     result_of_prefix (d, prefix, &result, &rerr);
@@ -581,12 +578,15 @@ dio_dreq_start (struct dio_inode *ino, bool write, int flags,
      * one round trip; beside other writes, sharing their COMMIT flushes
      * less (commit.h). */
     d->writer = true;
-    if (len <= DIO_COMMIT_SMALL) {
-      d->writing = d->commit.writer = true;
-      dio_commit_writing_begin (&ino->commit);
-    }
     if (dio_commit_writer_begin (&ino->commit) == 0 && len <= d->chunk_bytes)
       stable = FILE_SYNC;
+    /* A small UNSTABLE pass is what a COMMIT may wait for (commit.h);
+     * a FILE_SYNC one needs no COMMIT, and the FILE_SYNC resend after a
+     * verifier change is not counted. */
+    if (stable == UNSTABLE && len <= DIO_COMMIT_SMALL) {
+      d->writing = true;
+      dio_commit_writing_begin (&ino->commit);
+    }
   }
   pthread_mutex_lock (&d->lock);
   start_pass_locked (d, stable, len, &batch);

@@ -91,6 +91,7 @@ static pthread_cond_t flush_cond = PTHREAD_COND_INITIALIZER;
 static bool flushing;           /* a flush's dio_fsync is running */
 static uint64_t flushes_arrived;
 static uint64_t flushes_covered; /* arrived before the last COMMIT began */
+static uint64_t flush_readers;  /* of those, still to take its result */
 static int flush_err;           /* that COMMIT's errno, and message */
 static char flush_msg[600];
 static uint64_t lost_writes;    /* flushes that found lost writes */
@@ -759,17 +760,20 @@ nfsdirect_zero (void *handle, uint32_t count, uint64_t offset,
  * restarted since the writes (their verifier changed): the server may
  * have lost them, and a flush must never report success over that.
  *
- * One dio_fsync runs at a time, because the engine gives its list of
- * uncommitted writes to one dio_fsync, and a second one running
- * meanwhile would find it empty and return before that COMMIT is
- * answered.  A flush that arrives while one runs waits for it to end,
- * then shares the next one with every flush that arrived meanwhile: a
- * COMMIT begun after a flush arrived covers it (as qemu's flushes share
- * one; under fio --fsync=1 at iodepth 16 a COMMIT each would make the
- * flushes the bottleneck).  With multi-conn the lost writes may have
- * come through any connection, so a loss found by one flush is reported
- * once to every connection that was open then, at its next flush (as
- * Linux reports a write-back error to each open file once). */
+ * One dio_fsync runs at a time: a loss is reported once per descriptor,
+ * and two at once on the shared file_fd could each take the other's
+ * report (the one whose COMMIT found the loss returning 0).  A flush that
+ * arrives while one runs waits, then shares the next with every flush
+ * that arrived meanwhile: a COMMIT begun after a flush arrived covers it
+ * (as qemu's flushes share one; under fio --fsync=1 at iodepth 16 a
+ * COMMIT each made the flushes the bottleneck).  Each result stays until
+ * every flush it covers has taken it.  With multi-conn the lost writes
+ * may have come through any connection, so a loss found by one flush is
+ * reported once to every connection that was open then, at its next
+ * flush (as Linux reports a write-back error to each open file once). */
+
+/* Run one COMMIT for every flush arrived so far (flush_lock held, and
+ * let go while it runs). */
 static void
 commit_for_flushes (void)
 {
@@ -788,6 +792,7 @@ commit_for_flushes (void)
     lost_writes++;
   flush_err = err;
   memcpy (flush_msg, msg, sizeof msg);
+  flush_readers = covers - flushes_covered;
   flushes_covered = covers;
   flushing = false;
   pthread_cond_broadcast (&flush_cond);
@@ -805,12 +810,16 @@ nfsdirect_flush (void *handle, uint32_t flags)
   nfsdirect_start (&t0);
   pthread_mutex_lock (&flush_lock);
   ticket = ++flushes_arrived;
-  while (flushing && flushes_covered < ticket)
-    pthread_cond_wait (&flush_cond, &flush_lock);
-  if (flushes_covered < ticket)
-    commit_for_flushes ();
+  while (flushes_covered < ticket) {
+    if (!flushing && flush_readers == 0)
+      commit_for_flushes ();
+    else
+      pthread_cond_wait (&flush_cond, &flush_lock);
+  }
   err = flush_err;
   memcpy (msg, flush_msg, sizeof msg);
+  if (--flush_readers == 0)
+    pthread_cond_broadcast (&flush_cond);       /* the next may begin */
   if (err == 0 && h->lost_seen != lost_writes) {
     err = EIO;
     snprintf (msg, sizeof msg, "%s: writes may have been lost: an "

@@ -303,9 +303,10 @@ write_thread (void *arg)
 
 /* Two durable 64 KiB writes of two 32 KiB WRITEs each (wsize=32768, so
  * both go UNSTABLE and need a COMMIT).  The first's first WRITE reply is
- * held 500 ms; the second's WRITEs answer meanwhile.  Its COMMIT waits
- * for the first to join, and one COMMIT makes both durable (before: two,
- * the second's sent at once). */
+ * held 2 s (long enough for the second to start, even under valgrind);
+ * the second's WRITEs answer meanwhile.  Its COMMIT waits for the first
+ * to join, and one COMMIT makes both durable (before: two, the second's
+ * sent at once). */
 START_TEST (test_commit_waits_for_small_writes)
 {
   const char *url = test_proxy_url (proxy, "held.bin", "&wsize=32768");
@@ -317,7 +318,7 @@ START_TEST (test_commit_waits_for_small_writes)
   first.fd = second.fd = dio_open (url, O_RDWR | O_CREAT | O_TRUNC, 0644);
   ck_assert_msg (first.fd >= 0, "dio_open: %s", dio_last_error ());
   ck_assert_int_eq (dio_stats (first.fd, &a), 0);
-  hold = test_proxy_arm (proxy, "WRITE:delay=500");
+  hold = test_proxy_arm (proxy, "WRITE:delay=2000");
   ck_assert_int_eq (pthread_create (&th, NULL, write_thread, &first), 0);
   for (i = 0; i < 300 && nfsproxy_fired (proxy, hold) < 1; i++)
     usleep (10000);

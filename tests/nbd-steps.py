@@ -14,6 +14,8 @@
 #   CONN write OFFSET LENGTH BYTE [fua]
 #   CONN zero OFFSET LENGTH [fua]     NBD_CMD_WRITE_ZEROES
 #   CONN flush
+#   CONN send flush                   send a flush and read no reply yet
+#   CONN reply                        read the reply to the request sent
 #   CONN size                         print the export size
 #   CONN pipeline COUNT LENGTH        send COUNT reads of LENGTH (at 0,
 #                                     LENGTH, ...) and read no reply yet
@@ -108,9 +110,15 @@ class Connection:
         raise StepFailed("handshake did not finish")
 
     def request(self, cmd, offset=0, length=0, flags=0, data=b""):
+        self.send(cmd, offset, length, flags, data)
+        return self.reply(cmd, length)
+
+    def send(self, cmd, offset=0, length=0, flags=0, data=b""):
         self.handle += 1
         self.sock.sendall(struct.pack(">IHHQQI", REQUEST_MAGIC, flags, cmd,
                                       self.handle, offset, length) + data)
+
+    def reply(self, cmd, length=0):
         magic, err, handle = struct.unpack(">IIQ", self.recv(16))
         if magic != SIMPLE_REPLY_MAGIC or handle != self.handle:
             raise StepFailed("bad reply (magic %#x, handle %d)" %
@@ -203,6 +211,11 @@ def run_step(conns, path, step):
                            number(args[1]), fua)
     elif verb == "flush":
         got, _ = c.request(CMD_FLUSH)
+    elif verb == "send" and args == ["flush"]:
+        c.send(CMD_FLUSH)
+        return
+    elif verb == "reply":
+        got, _ = c.reply(CMD_FLUSH)
     elif verb == "size":
         print(c.size)
         return

@@ -533,13 +533,13 @@ queue_for_worker (struct nbd_server *s, struct nbd_req *r)
  * finds several queued, and one COMMIT (an fsync on the server) for
  * each would make it the bottleneck. */
 static int
-commit_for_flushes (struct nbd_server *s, struct nbd_req *first)
+commit_for_flushes (struct nbd_server *s, char *msg, size_t size)
 {
   int err = 0;
 
   if (dio_fsync (s->e->fd) == -1) {
     err = errno;
-    log_failure (first, "%s", dio_last_error ());
+    snprintf (msg, size, "%s", dio_last_error ());
   }
   if (err == EIO) {
     pthread_mutex_lock (&s->wlock);
@@ -569,18 +569,23 @@ flush_result (struct nbd_req *r, int err)
   return err;
 }
 
+/* Each flush that shares a failed COMMIT says so in the log: they may
+ * be different clients'. */
 static void
 run_flushes (struct nbd_server *s, struct nbd_req *flushes)
 {
+  char msg[512] = "";
   int err;
 
   if (flushes == NULL)
     return;
-  err = commit_for_flushes (s, flushes);
+  err = commit_for_flushes (s, msg, sizeof msg);
   while (flushes) {
     struct nbd_req *r = flushes;
 
     flushes = r->next;
+    if (err)
+      log_failure (r, "%s", msg);
     answer (r, flush_result (r, err));
   }
 }
