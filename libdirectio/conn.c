@@ -1114,6 +1114,7 @@ dio_conn_start (const struct dio_conn_params *p)
   c->window_bytes = p->window_bytes;
   c->window_max = p->window_max;
   dio_spin_init (&c->spin, p->spin_us);
+  c->spin.stats = p->stats;
   c->stats = p->stats;
   if (!c->url || !c->server || !c->export) {
     dio_error (ENOMEM, "strdup");

@@ -31,6 +31,7 @@ dio_spin_init (struct dio_spin *s, uint32_t max_us)
   s->max_ns = (uint64_t) max_us * 1000;
   s->budget_ns = 0;
   s->hits = s->misses = 0;
+  s->stats = NULL;
 }
 
 void
@@ -75,10 +76,14 @@ dio_spin_poll (struct dio_spin *s, struct pollfd *p, nfds_t n,
     ready = spin (s, p, n, start);
     if (ready != 0) {
       s->hits++;
+      if (s->stats)
+        dio_count (s->stats->spin_hits, 1);
       dio_spin_learn (s, dio_now_ns () - start);
       return ready;
     }
     s->misses++;
+    if (s->stats)
+      dio_count (s->stats->spin_misses, 1);
   }
   ready = poll (p, n, timeout_ms);
   dio_spin_learn (s, dio_now_ns () - start);

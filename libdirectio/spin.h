@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct dio_mount_stats;
+
 #define DIO_SPIN_FIRST_NS 4000   /* the first budget after a short wait */
 
 struct dio_spin {
@@ -14,6 +16,7 @@ struct dio_spin {
                                     0: never spin */
   uint64_t budget_ns;            /* what the next wait may spin */
   uint64_t hits, misses;         /* spins that found an event, or not */
+  struct dio_mount_stats *stats; /* counted there too, if not NULL */
 };
 
 void dio_spin_init (struct dio_spin *s, uint32_t max_us);

@@ -42,6 +42,8 @@ struct dio_mount_stats {
   uint64_t cache_read_bytes, cache_write_bytes;
   uint64_t cache_hits;          /* buffered reads served from cached pages */
   uint64_t cache_misses;        /* buffered reads that waited for a READ */
+  uint64_t spin_hits;           /* waits that polling caught (spin=) */
+  uint64_t spin_misses;         /* polls that gave up, then slept */
   struct dio_op_stats op[DIO_OP_COUNT];
 };
 

@@ -84,6 +84,7 @@ checks = [
     (m["ops"]["write"]["retrans"], 0), (m["export"], "/export"),
     (m["server"], "127.0.0.1"),
     (m["spin_us"], 0),          # the library does not spin by default
+    (m["spin_hits"], 0), (m["spin_misses"], 0),     # and so never polls
 ]
 for got, want in checks:
     assert got == want, (got, want, m)
@@ -99,7 +100,7 @@ PY
 # The text form names the mount and each kind of RPC.
 expect_status 0 directio stat "$pid"
 for word in "nfs://127.0.0.1/export" "pid $pid" "avg RTT" read write commit \
-            other resends "spin 0 us"; do
+            other resends "spin 0 us" "spin: caught 0, gave up 0"; do
   grep -q -- "$word" "$tmp/out" || fail "text report lacks '$word': $(cat "$tmp/out")"
 done
 grep -Eq '^  read +[0-9.]+ +[0-9.]+ +64\.000 +0 ' "$tmp/out" ||
