@@ -75,7 +75,6 @@ start () # WHO MODE
 {
   local mode=--writes=unstable
   [ "$2" = fsync ] && mode=--writes=stable
-  [ "$2" = fsync-unstable ] && mode=--writes=unstable
   rm -f "$sock"
   case $1 in
     ours) "$BUILD/tools/directio" nbd -U "$sock" "$mode" "$url" & ;;

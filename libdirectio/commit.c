@@ -165,6 +165,18 @@ dio_commit_group_destroy (struct dio_commit_group *g)
   pthread_mutex_destroy (&g->lock);
 }
 
+/* Let go of the lock; if send, the waiting requests first become the
+ * cohort of a COMMIT, sent after unlocking. */
+static void
+unlock_and_send (struct dio_commit_group *g, bool send)
+{
+  if (send)
+    begin_commit_locked (g);
+  pthread_mutex_unlock (&g->lock);
+  if (send)
+    dio_mount_submit (g->ino->mount, &g->job);
+}
+
 /* A small writer stopped sending WRITEs, joining or not (lock held):
  * one fewer that a held COMMIT waits for. */
 static void
@@ -187,19 +199,15 @@ dio_commit_join (struct dio_commit_group *g, struct dio_commit_waiter *w)
   first = g->next == NULL;
   w->next = g->next;
   g->next = w;
-  g->urgent |= !w->writer;
+  g->urgent |= !w->writer;     /* fsync, or a large write: no waiting */
   if (!g->busy) {
-    if (!w->writer)
-      g->hold = 0;              /* fsync, or a large write: no waiting */
+    if (g->urgent)
+      g->hold = 0;
     else if (first)
       g->hold = __atomic_load_n (&g->writing, __ATOMIC_RELAXED);
     send = g->hold == 0;
   }
-  if (send)
-    begin_commit_locked (g);
-  pthread_mutex_unlock (&g->lock);
-  if (send)
-    dio_mount_submit (g->ino->mount, &g->job);
+  unlock_and_send (g, send);
 }
 
 void
@@ -211,16 +219,9 @@ dio_commit_writing_begin (struct dio_commit_group *g)
 void
 dio_commit_writing_end (struct dio_commit_group *g)
 {
-  bool send;
-
   pthread_mutex_lock (&g->lock);
   writer_event_locked (g);
-  send = !g->busy && g->next != NULL && g->hold == 0;
-  if (send)
-    begin_commit_locked (g);
-  pthread_mutex_unlock (&g->lock);
-  if (send)
-    dio_mount_submit (g->ino->mount, &g->job);
+  unlock_and_send (g, !g->busy && g->next != NULL && g->hold == 0);
 }
 
 uint64_t

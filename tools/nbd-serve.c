@@ -569,27 +569,6 @@ flush_result (struct nbd_req *r, int err)
   return err;
 }
 
-/* Each flush that shares a failed COMMIT says so in the log: they may
- * be different clients'. */
-static void
-run_flushes (struct nbd_server *s, struct nbd_req *flushes)
-{
-  char msg[512] = "";
-  int err;
-
-  if (flushes == NULL)
-    return;
-  err = commit_for_flushes (s, msg, sizeof msg);
-  while (flushes) {
-    struct nbd_req *r = flushes;
-
-    flushes = r->next;
-    if (err)
-      log_failure (r, "%s", msg);
-    answer (r, flush_result (r, err));
-  }
-}
-
 /* Zeroes are written (stable: FUA holds) from one zeroed buffer
  * repeated in an iovec: parallel chunks, nothing allocated. */
 static int
@@ -623,17 +602,21 @@ run_zero (struct nbd_req *r)
   return 0;
 }
 
-/* Each turn takes every queued request: the flushes first, sharing one
- * COMMIT, then the zeroes (which no flush queued with them covers: they
- * are not answered yet). */
+/* Each turn takes every queued request.  If flushes are among them,
+ * one COMMIT answers them all, each flush of a failed one saying so in
+ * the log (they may be different clients'); the zeroes, which no flush
+ * queued with them covers (they are not answered yet), are written in
+ * their turn. */
 static void *
 worker (void *arg)
 {
   struct nbd_server *s = arg;
 
   for (;;) {
-    struct nbd_req *r, *flushes = NULL, **ftail = &flushes;
-    struct nbd_req *zeroes = NULL, **ztail = &zeroes;
+    struct nbd_req *r, *q;
+    char msg[512] = "";
+    bool flushes = false;
+    int err = 0;
 
     pthread_mutex_lock (&s->wlock);
     while (!s->wexit && s->whead == NULL)
@@ -643,18 +626,19 @@ worker (void *arg)
     pthread_mutex_unlock (&s->wlock);
     if (r == NULL)
       return NULL;
-    for (; r; r = r->next) {
-      struct nbd_req ***tail = r->type == NBD_CMD_FLUSH ? &ftail : &ztail;
-
-      **tail = r;
-      *tail = &r->next;
-    }
-    *ftail = *ztail = NULL;
-    run_flushes (s, flushes);
-    while (zeroes) {
-      r = zeroes;
-      zeroes = r->next;
-      answer (r, run_zero (r));
+    for (q = r; q; q = q->next)
+      flushes |= q->type == NBD_CMD_FLUSH;
+    if (flushes)
+      err = commit_for_flushes (s, msg, sizeof msg);
+    for (; r; r = q) {
+      q = r->next;              /* answer frees r */
+      if (r->type != NBD_CMD_FLUSH)
+        answer (r, run_zero (r));
+      else {
+        if (err)
+          log_failure (r, "%s", msg);
+        answer (r, flush_result (r, err));
+      }
     }
   }
 }
