@@ -12,6 +12,7 @@
 #include "internal.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -325,6 +326,24 @@ dispatch (struct dio_ofd *f, bool write, int flags, const struct iovec *iov,
   return direct_io (ino, write, flags, iov, iovcnt, offset, total);
 }
 
+/* A failed read's or write's reason: the offset and, for a soft mount's
+ * timeout, which server did not answer and for how long (errno alone
+ * says only "Connection timed out"). */
+static void
+io_error (const struct dio_ofd *f, off_t offset, int err)
+{
+  const struct dio_mount *m = f->ino->mount;
+  uint64_t soft_ms = dio_mount_soft_ms (m);
+
+  if (err == ETIMEDOUT && soft_ms > 0)
+    dio_error (err, "offset %jd: server %s did not answer within the soft "
+               "timeout (timeo=%u, retrans=%u: %" PRIu64 ".%" PRIu64 " s)",
+               (intmax_t) offset, m->server, m->opts.timeo,
+               m->opts.retrans, soft_ms / 1000, soft_ms % 1000 / 100);
+  else
+    dio_error (err, "offset %jd", (intmax_t) offset);
+}
+
 static ssize_t
 do_io (struct dio_ofd *f, bool write, int flags,
        const struct iovec *iov, int iovcnt, off_t offset)
@@ -346,7 +365,7 @@ do_io (struct dio_ofd *f, bool write, int flags,
   r = dispatch (f, write, flags, capped ? capped : iov, n, offset,
                 DIO_MIN (total, MAX_RW_COUNT));
   if (r == -1)
-    dio_error (errno, "offset %jd", (intmax_t) offset);
+    io_error (f, offset, errno);
   free (capped);
   return r;
 }

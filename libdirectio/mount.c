@@ -177,6 +177,13 @@ libnfs_url (const char *server, const char *export,
   return s;
 }
 
+uint64_t
+dio_mount_soft_ms (const struct dio_mount *m)
+{
+  return m->opts.soft
+    ? (uint64_t) m->opts.timeo * 100 * DIO_MAX (m->opts.retrans, 1u) : 0;
+}
+
 static int
 conn_params (struct dio_mount *m, struct dio_conn_params *p)
 {
@@ -190,8 +197,7 @@ conn_params (struct dio_mount *m, struct dio_conn_params *p)
   p->export = m->export;
   p->mount_port = m->opts.mountport;
   p->nfs_port = m->opts.port;
-  p->timeout_ms = m->opts.soft
-    ? (int) (m->opts.timeo * 100 * DIO_MAX (m->opts.retrans, 1u)) : 0;
+  p->timeout_ms = (int) dio_mount_soft_ms (m);
   p->timeo_ms = (int) m->opts.timeo * 100;
   /* A first mount tries as long as any call would (mount_nfs's retry=
    * bounds it; minutes). */

@@ -59,6 +59,10 @@ int dio_mount_get (const struct dio_url *u, const struct dio_options *opts,
  * linger thread stops its connections.  Accepts NULL. */
 void dio_mount_put (struct dio_mount *m);
 
+/* How long a soft mount's call may take before it fails with ETIMEDOUT
+ * (timeo x retrans), in ms; 0 on a hard mount. */
+uint64_t dio_mount_soft_ms (const struct dio_mount *m);
+
 /* The mount's counters in the process's stats file (statsfile.c):
  * attach claims a slot for a new mount (or points stats at own_stats),
  * publish shows it to readers once it is made, detach frees the slot

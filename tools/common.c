@@ -435,17 +435,45 @@ side_close (struct side *s, char *why, size_t whylen)
 
 /* ---- sides: data ------------------------------------------------------ */
 
+/* The engine's reason for a failed read or write starts with "offset N: "
+ * (directio(3)); the tools say the offset themselves. */
+static const char *
+skip_offset (const char *reason)
+{
+  const char *p = reason;
+
+  if (strncmp (p, "offset ", 7) != 0)
+    return reason;
+  p += 7 + (p[7] == '-');
+  if (*p < '0' || *p > '9')
+    return reason;
+  while (*p >= '0' && *p <= '9')
+    p++;
+  return strncmp (p, ": ", 2) == 0 ? p + 2 : reason;
+}
+
+static bool
+ends_with (const char *s, const char *tail)
+{
+  size_t n = strlen (s), t = strlen (tail);
+
+  return n >= t && strcmp (s + n - t, tail) == 0;
+}
+
 /* The reason for a failed call, with the engine's reason for engine fds
  * (call is the dio_* call that failed; dio_last_error is per thread:
- * call this on the failing thread). */
+ * call this on the failing thread): "strerror" alone, the engine's
+ * reason when it ends in strerror, else "strerror (reason)". */
 static void
 set_why (struct side *s, const char *call, int err, char *why,
          size_t whylen)
 {
   const char *detail = s->kind == SIDE_DIO && dio_last_error ()[0]
-    ? dio_reason (dio_last_error (), call, s->name, err) : "";
+    ? skip_offset (dio_reason (dio_last_error (), call, s->name, err)) : "";
 
-  if (detail[0] && strcmp (detail, strerror (err)) != 0)
+  if (detail[0] && ends_with (detail, strerror (err)))
+    snprintf (why, whylen, "%s", detail);
+  else if (detail[0])
     snprintf (why, whylen, "%s (%s)", strerror (err), detail);
   else
     snprintf (why, whylen, "%s", strerror (err));
