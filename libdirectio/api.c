@@ -12,7 +12,6 @@
 #include "internal.h"
 
 #include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -332,14 +331,12 @@ dispatch (struct dio_ofd *f, bool write, int flags, const struct iovec *iov,
 static void
 io_error (const struct dio_ofd *f, off_t offset, int err)
 {
-  const struct dio_mount *m = f->ino->mount;
-  uint64_t soft_ms = dio_mount_soft_ms (m);
+  char why[256];
 
-  if (err == ETIMEDOUT && soft_ms > 0)
-    dio_error (err, "offset %jd: server %s did not answer within the soft "
-               "timeout (timeo=%u, retrans=%u: %" PRIu64 ".%" PRIu64 " s)",
-               (intmax_t) offset, m->server, m->opts.timeo,
-               m->opts.retrans, soft_ms / 1000, soft_ms % 1000 / 100);
+  if (err == ETIMEDOUT && dio_mount_soft_ms (f->ino->mount) > 0) {
+    dio_mount_soft_reason (f->ino->mount, why, sizeof why);
+    dio_error (err, "offset %jd: %s", (intmax_t) offset, why);
+  }
   else
     dio_error (err, "offset %jd", (intmax_t) offset);
 }

@@ -24,6 +24,7 @@
  * across fork so that the child's copy of the registry is whole. */
 #include "internal.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +183,19 @@ dio_mount_soft_ms (const struct dio_mount *m)
 {
   return m->opts.soft
     ? (uint64_t) m->opts.timeo * 100 * DIO_MAX (m->opts.retrans, 1u) : 0;
+}
+
+void
+dio_mount_soft_reason (const struct dio_mount *m, char *buf, size_t n)
+{
+  uint64_t ms = dio_mount_soft_ms (m);
+
+  if (ms == 0)                  /* hard: a first mount's retry= ran out */
+    snprintf (buf, n, "server %s did not answer", m->server);
+  else
+    snprintf (buf, n, "server %s did not answer within the soft timeout "
+              "(timeo=%u, retrans=%u: %" PRIu64 ".%" PRIu64 " s)", m->server,
+              m->opts.timeo, m->opts.retrans, ms / 1000, ms % 1000 / 100);
 }
 
 static int

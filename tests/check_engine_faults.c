@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "directio.h"
@@ -89,13 +90,14 @@ START_TEST (test_group_resend_after_restart)
 }
 END_TEST
 
-/* soft,timeo=10,retrans=1: a paused server fails I/O with ETIMEDOUT in
- * about a second, and the message says which server did not answer and
- * the soft timeout's length; the descriptor works again once the server
- * is back. */
+/* soft,timeo=10,retrans=1: a paused server fails I/O and metadata calls
+ * with ETIMEDOUT in about a second, and the message says which server
+ * did not answer and the soft timeout's length; the descriptor works
+ * again once the server is back. */
 START_TEST (test_soft_timeout)
 {
-  char buf[4096], words[256];
+  char buf[4096], words[256], msg[1024];
+  struct stat st;
   double t0, took;
   ssize_t got;
   int err;
@@ -121,6 +123,19 @@ START_TEST (test_soft_timeout)
             getenv ("DIO_TEST_SERVER"), strerror (ETIMEDOUT));
   test_assert_message ("dio_pread",
                        test_url ("soft", "&soft&timeo=10&retrans=1"), words);
+  /* A metadata call says the same after the RPC's name and strerror. */
+  test_ganesha ("pause");
+  got = dio_fstat (fd, &st);
+  err = errno;
+  snprintf (msg, sizeof msg, "%s", dio_last_error ());
+  test_ganesha ("resume");
+  ck_assert_int_eq (got, -1);
+  ck_assert_msg (err == ETIMEDOUT, "errno %d", err);
+  snprintf (words, sizeof words, ": GETATTR: %s: server %s did not answer "
+            "within the soft timeout (timeo=10, retrans=1: 1.0 s)",
+            strerror (ETIMEDOUT), getenv ("DIO_TEST_SERVER"));
+  ck_assert_msg (strstr (msg, words) != NULL, "\"%s\" lacks \"%s\"", msg,
+                 words);
   memset (buf, 0, sizeof buf);
   ck_assert_int_eq (dio_pread (fd, buf, sizeof buf, 0), sizeof buf);
   ck_assert (test_check (buf, sizeof buf, 0, 12));
