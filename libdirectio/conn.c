@@ -1139,9 +1139,9 @@ dio_conn_start (const struct dio_conn_params *p)
   dio_waiter_wait (&c->started);
   if (!c->ever_up) {
     pthread_join (c->thread, NULL);
-    dio_error_msg (c->start_err ? c->start_err : EIO,
-                   "mount %s:%s failed: %s", c->server, c->export,
-                   c->start_msg);
+    err = c->start_err ? c->start_err : EIO;
+    dio_error_msg (err, "mount %s:%s failed: %s", c->server, c->export,
+                   c->start_msg[0] ? c->start_msg : strerror (err));
     err = errno;
     conn_free (c);
     errno = err;
