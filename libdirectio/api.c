@@ -326,15 +326,16 @@ dispatch (struct dio_ofd *f, bool write, int flags, const struct iovec *iov,
 }
 
 /* A failed read's or write's reason: the offset and, for a soft mount's
- * timeout, which server did not answer and for how long (errno alone
- * says only "Connection timed out"). */
+ * timeout, which server and how long (errno alone says only "Connection
+ * timed out"; whether the server was silent or kept answering JUKEBOX is
+ * not known here). */
 static void
 io_error (const struct dio_ofd *f, off_t offset, int err)
 {
   char why[256];
 
   if (err == ETIMEDOUT && dio_mount_soft_ms (f->ino->mount) > 0) {
-    dio_mount_soft_reason (f->ino->mount, why, sizeof why);
+    dio_mount_soft_reason (f->ino->mount, false, why, sizeof why);
     dio_error (err, "offset %jd: %s", (intmax_t) offset, why);
   }
   else

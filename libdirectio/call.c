@@ -25,13 +25,6 @@ call_start (struct dio_job *job, struct dio_conn *conn)
   return call->issue (call, conn);
 }
 
-/* libnfs's error text, which is NULL when it has none. */
-static const char *
-or_empty (const char *s)
-{
-  return s ? s : "";
-}
-
 static void
 call_fail (struct dio_job *job, int err)
 {
@@ -41,11 +34,12 @@ call_fail (struct dio_job *job, int err)
   /* A timeout is the reason, whatever an attempt cancelled on the way
    * (the connection replaced under it) left in msg. */
   if (err == ETIMEDOUT)
-    dio_mount_soft_reason (call->m, call->msg, sizeof call->msg);
+    dio_mount_soft_reason (call->m, job->delays > 0, call->msg,
+                           sizeof call->msg);
   if (call->job.conn && call->msg[0] == '\0'
       && dio_conn_nfs (call->job.conn))
     snprintf (call->msg, sizeof call->msg, "%s",
-              or_empty (nfs_get_error (dio_conn_nfs (call->job.conn))));
+              dio_text (nfs_get_error (dio_conn_nfs (call->job.conn))));
   dio_waiter_signal (&call->w);
 }
 
@@ -114,7 +108,7 @@ dio_call_rpc_errno (struct dio_call *call, int rpc_status, const void *data)
 {
   if (rpc_status != RPC_STATUS_SUCCESS) {
     snprintf (call->msg, sizeof call->msg, "%s",
-              or_empty (rpc_get_error (dio_conn_rpc (call->job.conn))));
+              dio_text (rpc_get_error (dio_conn_rpc (call->job.conn))));
     if (rpc_status == RPC_STATUS_TIMEOUT)
       dio_count (call->m->stats->timeouts, 1);
     return dio_rpcstatus_errno (rpc_status);

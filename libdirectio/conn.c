@@ -440,8 +440,7 @@ attempt_failed (struct dio_conn *c, int err, const char *msg)
 {
   if (!c->ever_up && c->start_err == 0) {
     c->start_err = err;
-    /* nfs_get_error () is NULL when libnfs has no text. */
-    snprintf (c->start_msg, sizeof c->start_msg, "%s", msg ? msg : "");
+    snprintf (c->start_msg, sizeof c->start_msg, "%s", dio_text (msg));
   }
   destroy_context (c);
   c->state = CONN_DOWN;

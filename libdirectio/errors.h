@@ -48,6 +48,14 @@ int dio_error_before (const char *fmt, ...)
  * is waiting for), and for the unit tests. */
 const char *dio_error_reason (void);
 
+/* libnfs's error text (nfs_get_error, rpc_get_error, a callback's data
+ * on failure), or "" where libnfs gives NULL. */
+static inline const char *
+dio_text (const void *libnfs_text)
+{
+  return libnfs_text ? (const char *) libnfs_text : "";
+}
+
 /* Forget the thread's message (successful calls do not clear it; callers
  * read it only after a failure, as with errno). */
 void dio_error_clear (void);

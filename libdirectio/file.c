@@ -172,7 +172,7 @@ open_cb (int err, struct nfs_context *nfs, void *data, void *priv)
   struct open_args *a = call->arg;
 
   if (err < 0) {
-    snprintf (call->msg, sizeof call->msg, "%s", (char *) data);
+    snprintf (call->msg, sizeof call->msg, "%s", dio_text (data));
     dio_call_done (call, dio_libnfs_errno (-err, call->msg));
     return;
   }
@@ -279,7 +279,7 @@ excl_dir_cb (int err, struct nfs_context *nfs, void *data, void *priv)
   CREATE3args args;
 
   if (err < 0) {
-    snprintf (call->msg, sizeof call->msg, "%s", (char *) data);
+    snprintf (call->msg, sizeof call->msg, "%s", dio_text (data));
     dio_call_done (call, dio_libnfs_errno (-err, call->msg));
     return;
   }

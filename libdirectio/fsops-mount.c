@@ -131,7 +131,7 @@ root_cb (int err, struct nfs_context *nfs, void *data, void *priv)
   struct libnfs4_fh *fh;
 
   if (err < 0) {
-    snprintf (call->msg, sizeof call->msg, "%s", (char *) data);
+    snprintf (call->msg, sizeof call->msg, "%s", dio_text (data));
     dio_call_done (call, -err);
     return;
   }

@@ -186,16 +186,20 @@ dio_mount_soft_ms (const struct dio_mount *m)
 }
 
 void
-dio_mount_soft_reason (const struct dio_mount *m, char *buf, size_t n)
+dio_mount_soft_reason (const struct dio_mount *m, bool jukebox, char *buf,
+                       size_t n)
 {
   uint64_t ms = dio_mount_soft_ms (m);
+  const char *why = jukebox
+    ? ", which kept answering NFS3ERR_JUKEBOX (try again later)" : "";
 
-  if (ms == 0)                  /* hard: a first mount's retry= ran out */
-    snprintf (buf, n, "server %s did not answer", m->server);
+  if (ms == 0)                  /* not expected: hard mounts wait for ever */
+    snprintf (buf, n, "no reply from server %s%s", m->server, why);
   else
-    snprintf (buf, n, "server %s did not answer within the soft timeout "
-              "(timeo=%u, retrans=%u: %" PRIu64 ".%" PRIu64 " s)", m->server,
-              m->opts.timeo, m->opts.retrans, ms / 1000, ms % 1000 / 100);
+    snprintf (buf, n, "the soft timeout (timeo=%u, retrans=%u: %" PRIu64
+              ".%" PRIu64 " s) ran out waiting for server %s%s",
+              m->opts.timeo, m->opts.retrans, ms / 1000, ms % 1000 / 100,
+              m->server, why);
 }
 
 static int

@@ -123,7 +123,7 @@ ns_cb (int err, struct nfs_context *nfs, void *data, void *priv)
   struct dio_call *call = priv;
 
   if (err < 0) {
-    snprintf (call->msg, sizeof call->msg, "%s", (char *) data);
+    snprintf (call->msg, sizeof call->msg, "%s", dio_text (data));
     dio_call_done (call, dio_libnfs_errno (-err, call->msg));
     return;
   }

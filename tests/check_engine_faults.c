@@ -118,8 +118,8 @@ START_TEST (test_soft_timeout)
   ck_assert_int_eq (got, -1);
   ck_assert_msg (err == ETIMEDOUT, "errno %d", err);
   ck_assert_msg (took >= 0.9 && took < 3.0, "timed out after %.2f s", took);
-  snprintf (words, sizeof words, "offset 0: server %s did not answer "
-            "within the soft timeout (timeo=10, retrans=1: 1.0 s): %s",
+  snprintf (words, sizeof words, "offset 0: the soft timeout (timeo=10, "
+            "retrans=1: 1.0 s) ran out waiting for server %s: %s",
             getenv ("DIO_TEST_SERVER"), strerror (ETIMEDOUT));
   test_assert_message ("dio_pread",
                        test_url ("soft", "&soft&timeo=10&retrans=1"), words);
@@ -131,8 +131,8 @@ START_TEST (test_soft_timeout)
   test_ganesha ("resume");
   ck_assert_int_eq (got, -1);
   ck_assert_msg (err == ETIMEDOUT, "errno %d", err);
-  snprintf (words, sizeof words, ": GETATTR: %s: server %s did not answer "
-            "within the soft timeout (timeo=10, retrans=1: 1.0 s)",
+  snprintf (words, sizeof words, ": GETATTR: %s: the soft timeout "
+            "(timeo=10, retrans=1: 1.0 s) ran out waiting for server %s",
             strerror (ETIMEDOUT), getenv ("DIO_TEST_SERVER"));
   ck_assert_msg (strstr (msg, words) != NULL, "\"%s\" lacks \"%s\"", msg,
                  words);

@@ -359,6 +359,41 @@ START_TEST (test_jukebox)
 }
 END_TEST
 
+/* A soft mount whose server keeps saying NFS3ERR_JUKEBOX: the call fails
+ * with ETIMEDOUT at the soft deadline, and its message says the server
+ * kept answering "try again later" (not that it was silent). */
+START_TEST (test_jukebox_soft_timeout)
+{
+  struct relay *r = relay_start (query_port ("nfsport="), 1);
+  struct dio_stats a, b;
+  struct stat st;
+  int fd, got, err;
+
+  ck_assert_msg (r != NULL, "relay_start: %s", strerror (errno));
+  fd = dio_open (relay_url (r, "jukebox-soft",
+                            "&nconnect=1&soft&timeo=5&retrans=1"),
+                 O_RDWR | O_CREAT | O_TRUNC, 0644);
+  ck_assert_msg (fd >= 0, "dio_open: %s", dio_last_error ());
+  ck_assert_int_eq (dio_stats (fd, &a), 0);
+  relay_set_jukebox (r, 1000);  /* more than 0.5 s of delays can use */
+  got = dio_ftruncate (fd, 4096);
+  err = errno;
+  relay_set_jukebox (r, 0);
+  ck_assert_int_eq (got, -1);
+  ck_assert_msg (err == ETIMEDOUT, "errno %d: %s", err, dio_last_error ());
+  ck_assert_msg (strstr (dio_last_error (), "the soft timeout (timeo=5, "
+                         "retrans=1: 0.5 s) ran out waiting for server ")
+                 && strstr (dio_last_error (), ", which kept answering "
+                            "NFS3ERR_JUKEBOX (try again later)"),
+                 "%s", dio_last_error ());
+  ck_assert_int_eq (dio_stats (fd, &b), 0);
+  ck_assert_uint_gt (b.jukebox_delays, a.jukebox_delays);
+  ck_assert_msg (dio_fstat (fd, &st) == 0, "%s", dio_last_error ());
+  ck_assert_int_eq (dio_close (fd), 0);
+  relay_stop (r);
+}
+END_TEST
+
 /* Connections cut while dio_open's LOOKUPs are in flight (libnfs's
  * high-level calls, which libnfs 4.0 fails with EFAULT, "Failed to
  * reconnect async", before it marks the socket closed): on a hard mount
@@ -408,6 +443,7 @@ suite_faults_relay (void)
   tcase_set_timeout (tc, 900);
   tcase_add_test (tc, test_cut_inside_requests);
   tcase_add_test (tc, test_jukebox);
+  tcase_add_test (tc, test_jukebox_soft_timeout);
   suite_add_tcase (s, tc);
   tc = tcase_create ("relay_lookups");
   tcase_set_timeout (tc, 600);

@@ -289,7 +289,7 @@ wait "$pid" || st=$?
 "$DIO_GANESHA" resume
 [ "$st" = 1 ] || fail "a copy to a stopped server exited $st: $(cat "$tmp/stall.err")"
 # The reason is the engine's, without its own "offset N: " (cp says it).
-timed_out="server $DIO_TEST_SERVER did not answer within the soft timeout \\(timeo=10, retrans=1: 1\\.0 s\\): Connection timed out$"
+timed_out="the soft timeout \\(timeo=10, retrans=1: 1\\.0 s\\) ran out waiting for server $DIO_TEST_SERVER: Connection timed out$"
 grep -Eq "^directio cp: destination nfs://.*stall.bin.*: write at offset (0|1048576): $timed_out" \
   "$tmp/stall.err" || fail "stall: $(cat "$tmp/stall.err")"
 
