@@ -34,8 +34,13 @@ $nbdkit -U - "$nfsdirect" "$(dio_url qemu.img)" --run '
 same_bytes "$tmp/src.img" "$DIO_TEST_DIR/qemu.img"
 same_bytes "$tmp/src.img" "$tmp/back.img"
 
-# compare notices a difference too (it is not just saying yes).
-printf 'X' | dd of="$DIO_TEST_DIR/qemu.img" bs=1 seek=1000 conv=notrunc
+# compare notices a difference too (it is not just saying yes): byte
+# 1000 becomes one that differs from the source's (a fixed 'X' was the
+# source's own byte once in 256 runs, and then there was no difference).
+byte=$(od -An -tu1 -j1000 -N1 "$tmp/src.img" | tr -d ' ')
+printf "\\$(printf %03o $(( (byte + 1) % 256 )))" |
+  dd of="$DIO_TEST_DIR/qemu.img" bs=1 seek=1000 conv=notrunc
+cmp -s "$tmp/src.img" "$DIO_TEST_DIR/qemu.img" && fail "byte 1000 was not changed"
 status=0
 $nbdkit -U - "$nfsdirect" "$(dio_url qemu.img)" --run '
   qemu-img compare -f raw -F raw "$tmp/src.img" "nbd+unix://?socket=$unixsocket"
