@@ -334,10 +334,8 @@ io_error (const struct dio_ofd *f, off_t offset, int err)
 {
   char why[256];
 
-  if (err == ETIMEDOUT && dio_mount_soft_ms (f->ino->mount) > 0) {
-    dio_mount_soft_reason (f->ino->mount, false, why, sizeof why);
+  if (dio_mount_timeout_reason (f->ino->mount, err, false, why, sizeof why))
     dio_error (err, "offset %jd: %s", (intmax_t) offset, why);
-  }
   else
     dio_error (err, "offset %jd", (intmax_t) offset);
 }

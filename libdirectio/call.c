@@ -33,9 +33,8 @@ call_fail (struct dio_job *job, int err)
   call->err = err;
   /* A timeout is the reason, whatever an attempt cancelled on the way
    * (the connection replaced under it) left in msg. */
-  if (err == ETIMEDOUT)
-    dio_mount_soft_reason (call->m, job->delays > 0, call->msg,
-                           sizeof call->msg);
+  dio_mount_timeout_reason (call->m, err, job->delays > 0, call->msg,
+                            sizeof call->msg);
   if (call->job.conn && call->msg[0] == '\0'
       && dio_conn_nfs (call->job.conn))
     snprintf (call->msg, sizeof call->msg, "%s",

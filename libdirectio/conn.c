@@ -1141,7 +1141,6 @@ dio_conn_start (const struct dio_conn_params *p)
     err = c->start_err ? c->start_err : EIO;
     dio_error_msg (err, "mount %s:%s failed: %s", c->server, c->export,
                    c->start_msg[0] ? c->start_msg : strerror (err));
-    err = errno;
     conn_free (c);
     errno = err;
     return NULL;

@@ -185,21 +185,20 @@ dio_mount_soft_ms (const struct dio_mount *m)
     ? (uint64_t) m->opts.timeo * 100 * DIO_MAX (m->opts.retrans, 1u) : 0;
 }
 
-void
-dio_mount_soft_reason (const struct dio_mount *m, bool jukebox, char *buf,
-                       size_t n)
+bool
+dio_mount_timeout_reason (const struct dio_mount *m, int err, bool jukebox,
+                          char *buf, size_t n)
 {
   uint64_t ms = dio_mount_soft_ms (m);
-  const char *why = jukebox
-    ? ", which kept answering NFS3ERR_JUKEBOX (try again later)" : "";
 
-  if (ms == 0)                  /* not expected: hard mounts wait for ever */
-    snprintf (buf, n, "no reply from server %s%s", m->server, why);
-  else
-    snprintf (buf, n, "the soft timeout (timeo=%u, retrans=%u: %" PRIu64
-              ".%" PRIu64 " s) ran out waiting for server %s%s",
-              m->opts.timeo, m->opts.retrans, ms / 1000, ms % 1000 / 100,
-              m->server, why);
+  if (err != ETIMEDOUT || ms == 0)
+    return false;
+  snprintf (buf, n, "the soft timeout (timeo=%u, retrans=%u: %" PRIu64
+            ".%" PRIu64 " s) ran out waiting for server %s%s",
+            m->opts.timeo, m->opts.retrans, ms / 1000, ms % 1000 / 100,
+            m->server, jukebox
+            ? ", which kept answering NFS3ERR_JUKEBOX (try again later)" : "");
+  return true;
 }
 
 static int

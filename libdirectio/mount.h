@@ -63,12 +63,13 @@ void dio_mount_put (struct dio_mount *m);
  * (timeo x retrans), in ms; 0 on a hard mount. */
 uint64_t dio_mount_soft_ms (const struct dio_mount *m);
 
-/* Why a call failed with ETIMEDOUT, into buf: "the soft timeout
- * (timeo=T, retrans=R: S s) ran out waiting for server H", true whether
- * the server was silent or, as jukebox says it was, kept answering
- * NFS3ERR_JUKEBOX (then said too). */
-void dio_mount_soft_reason (const struct dio_mount *m, bool jukebox,
-                            char *buf, size_t n);
+/* Why a call failed, when err is a soft mount's ETIMEDOUT: "the soft
+ * timeout (timeo=T, retrans=R: S s) ran out waiting for server H" into
+ * buf, true whether the server was silent or, as jukebox says it was,
+ * kept answering NFS3ERR_JUKEBOX (then said too).  False, buf untouched,
+ * for any other err. */
+bool dio_mount_timeout_reason (const struct dio_mount *m, int err,
+                               bool jukebox, char *buf, size_t n);
 
 /* The mount's counters in the process's stats file (statsfile.c):
  * attach claims a slot for a new mount (or points stats at own_stats),

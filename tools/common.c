@@ -440,16 +440,13 @@ side_close (struct side *s, char *why, size_t whylen)
 static const char *
 skip_offset (const char *reason)
 {
-  const char *p = reason;
+  const char *p;
+  uint64_t offset;
 
-  if (strncmp (p, "offset ", 7) != 0)
+  if (strncmp (reason, "offset ", 7) != 0)
     return reason;
-  p += 7 + (p[7] == '-');
-  if (*p < '0' || *p > '9')
-    return reason;
-  while (*p >= '0' && *p <= '9')
-    p++;
-  return strncmp (p, ": ", 2) == 0 ? p + 2 : reason;
+  p = parse_digits (reason + 7 + (reason[7] == '-'), &offset);
+  return p && strncmp (p, ": ", 2) == 0 ? p + 2 : reason;
 }
 
 static bool
