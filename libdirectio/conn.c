@@ -219,12 +219,11 @@ queue_front (struct dio_conn *c, struct dio_job *job)
 }
 
 static bool start_inline (struct dio_conn *c, struct dio_job *job);
+static void wake_locked (struct dio_conn *c);
 
 void
 dio_conn_submit (struct dio_conn *c, struct dio_job *job)
 {
-  uint64_t one = 1;
-
   job->next = NULL;
   job->expired = false;
   job->error_retries = 0;
@@ -245,11 +244,7 @@ dio_conn_submit (struct dio_conn *c, struct dio_job *job)
   /* One wake-up per sleep is enough; an awake thread looks at the queue
    * before it next sleeps.  Written under the lock: once it is dropped
    * the job may complete and the connection be stopped and freed. */
-  if (c->sleeping) {
-    c->sleeping = false;
-    if (write (c->wakefd, &one, sizeof one) != sizeof one)
-      abort ();                 /* an eventfd write cannot fail here */
-  }
+  wake_locked (c);
   pthread_mutex_unlock (&c->lock);
 }
 
@@ -638,6 +633,7 @@ wake_locked (struct dio_conn *c)
     c->sleeping = false;
     if (write (c->wakefd, &one, sizeof one) != sizeof one)
       abort ();                 /* an eventfd write cannot fail here */
+    dio_count (c->stats->wakeups, 1);
   }
 }
 
@@ -696,8 +692,11 @@ start_inline (struct dio_conn *c, struct dio_job *job)
       c->need_reset = true;
     queue_front (c, job);
   }
-  else if (nfs_service (c->nfs, POLLOUT) < 0)
-    c->need_reset = true;
+  else {
+    dio_count (c->stats->caller_sends, 1);
+    if (nfs_service (c->nfs, POLLOUT) < 0)
+      c->need_reset = true;
+  }
   pthread_mutex_lock (&c->lock);
   wake = err != 0 || c->need_reset
     || (nfs_which_events (c->nfs) & POLLOUT)
@@ -910,7 +909,12 @@ serve_once (struct dio_conn *c)
   pthread_mutex_lock (&c->lock);
   c->sleeping = false;
   pthread_mutex_unlock (&c->lock);
-  pthread_mutex_lock (&c->ctx_lock);
+  /* A caller may be sending on the context (start_inline): counted,
+   * since waiting for it costs this thread another sleep. */
+  if (pthread_mutex_trylock (&c->ctx_lock) != 0) {
+    dio_count (c->stats->lock_waits, 1);
+    pthread_mutex_lock (&c->ctx_lock);
+  }
   c->woke_ns = woke_ns;
   if (p[0].revents & POLLIN)
     drain_wakefd (c);

@@ -106,7 +106,15 @@ struct dio_stats {
                                    (concurrent ones share a COMMIT) */
   uint64_t jukebox_delays;      /* RPCs sent again later because the
                                    server said NFS3ERR_JUKEBOX */
-  uint64_t reserved[10];
+  uint64_t caller_sends;        /* RPCs sent by the calling thread itself
+                                   (its connection idle), not handed to
+                                   the connection's service thread */
+  uint64_t wakeups;             /* times a caller woke a sleeping service
+                                   thread (two context switches each) */
+  uint64_t lock_waits;          /* times a service thread, woken by a
+                                   reply, waited for a caller that was
+                                   sending on the same connection */
+  uint64_t reserved[7];
 };
 
 /* Counters of the mount behind fd. */

@@ -28,6 +28,9 @@ dio_mount_stats_copy (const struct dio_mount_stats *f, struct dio_stats *t)
   t->errors = dio_load (f->errors);
   t->cache_read_bytes = dio_load (f->cache_read_bytes);
   t->cache_write_bytes = dio_load (f->cache_write_bytes);
+  t->caller_sends = dio_load (f->caller_sends);
+  t->wakeups = dio_load (f->wakeups);
+  t->lock_waits = dio_load (f->lock_waits);
 }
 
 uint64_t

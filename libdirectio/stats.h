@@ -44,6 +44,10 @@ struct dio_mount_stats {
   uint64_t cache_misses;        /* buffered reads that waited for a READ */
   uint64_t spin_hits;           /* waits that polling caught (spin=) */
   uint64_t spin_misses;         /* polls that gave up, then slept */
+  uint64_t caller_sends;        /* RPCs sent by their caller's thread */
+  uint64_t wakeups;             /* service threads woken by a caller */
+  uint64_t lock_waits;          /* a woken service thread waited for a
+                                   caller sending on its connection */
   struct dio_op_stats op[DIO_OP_COUNT];
 };
 

@@ -39,7 +39,9 @@
 #include "stats.h"
 
 #define DIO_STATSFILE_MAGIC "DIOSTATS"        /* 8 bytes, no NUL */
-#define DIO_STATSFILE_VERSION 2         /* 2: spin_hits, spin_misses */
+#define DIO_STATSFILE_VERSION 3         /* 2: spin_hits, spin_misses;
+                                           3: caller_sends, wakeups,
+                                           lock_waits */
 #define DIO_STATSFILE_SLOTS 64
 #define DIO_STATSFILE_SUFFIX ".stats"
 

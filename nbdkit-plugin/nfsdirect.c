@@ -852,11 +852,13 @@ nfsdirect_cleanup (void)
     nbdkit_debug ("%s: READ %" PRIu64 " WRITE %" PRIu64 " COMMIT %" PRIu64
                   " (for %" PRIu64 " writes) other %" PRIu64 " resends %"
                   PRIu64 " verifier changes %" PRIu64 " reconnects %" PRIu64
-                  " jukebox delays %" PRIu64 " errors %" PRIu64, path,
+                  " jukebox delays %" PRIu64 " errors %" PRIu64
+                  " sent by the caller %" PRIu64 " service wake-ups %" PRIu64
+                  " lock waits %" PRIu64, path,
                   st.read_rpcs, st.write_rpcs, st.commit_rpcs,
                   st.commit_joins, st.other_rpcs, st.resends,
                   st.verifier_mismatches, st.reconnects, st.jukebox_delays,
-                  st.errors);
+                  st.errors, st.caller_sends, st.wakeups, st.lock_waits);
   dio_close (file_fd);
   file_fd = -1;
 }

@@ -93,6 +93,10 @@ for op in ("read", "write"):
     assert 0 < o["avg_rtt_ms"] <= o["avg_exe_ms"] < 10000, (op, o)
     assert o["ops_per_s"] > 0 and o["kb_per_s"] > 0, (op, o)
 assert m["ops"]["other"]["ops"] >= 1, m  # LOOKUP/CREATE of the open
+# Each RPC went out once: sent by its caller or by a service thread.
+rpcs = sum(o["ops"] for o in m["ops"].values())
+assert all(isinstance(m[k], int) for k in ("wakeups", "lock_waits")), m
+assert 0 <= m["caller_sends"] <= rpcs, (rpcs, m)
 assert m["url"].startswith("nfs://127.0.0.1/export"), m
 assert m["seconds"] > 0
 PY
@@ -100,7 +104,8 @@ PY
 # The text form names the mount and each kind of RPC.
 expect_status 0 directio stat "$pid"
 for word in "nfs://127.0.0.1/export" "pid $pid" "avg RTT" read write commit \
-            other resends "spin 0 us" "spin: caught 0, gave up 0"; do
+            other resends "spin 0 us" "spin: caught 0, gave up 0" \
+            "threads: sent by the caller"; do
   grep -q -- "$word" "$tmp/out" || fail "text report lacks '$word': $(cat "$tmp/out")"
 done
 grep -Eq '^  read +[0-9.]+ +[0-9.]+ +64\.000 +0 ' "$tmp/out" ||

@@ -279,6 +279,9 @@ print_text_mount (const struct snap *sn, const struct dio_statsfile_slot *s,
   printf ("  cache reads: hits %" PRIu64 ", misses %" PRIu64
           "; spin: caught %" PRIu64 ", gave up %" PRIu64 "\n",
           d->cache_hits, d->cache_misses, d->spin_hits, d->spin_misses);
+  printf ("  threads: sent by the caller %" PRIu64 ", service threads woken %"
+          PRIu64 ", waited for a caller %" PRIu64 "\n", d->caller_sends,
+          d->wakeups, d->lock_waits);
   printf ("  resends %" PRIu64 ", verifier changes %" PRIu64 ", reconnects %"
           PRIu64 ", timeouts %" PRIu64 ", jukebox waits %" PRIu64
           ", commit joins %" PRIu64 ", errors %" PRIu64 "\n\n",
@@ -319,7 +322,8 @@ print_json_mount (const struct snap *sn, const struct dio_statsfile_slot *s,
           PRIu64 ",\"cache_read_bytes\":%" PRIu64 ",\"cache_write_bytes\":%"
           PRIu64 ",\"cache_hits\":%" PRIu64 ",\"cache_misses\":%" PRIu64
           ",\"spin_hits\":%" PRIu64 ",\"spin_misses\":%" PRIu64
-          ",\"read_rpcs\":%" PRIu64 ",\"write_rpcs\":%" PRIu64
+          ",\"caller_sends\":%" PRIu64 ",\"wakeups\":%" PRIu64
+          ",\"lock_waits\":%" PRIu64 ",\"read_rpcs\":%" PRIu64 ",\"write_rpcs\":%" PRIu64
           ",\"commit_rpcs\":%" PRIu64 ",\"other_rpcs\":%" PRIu64
           ",\"resends\":%" PRIu64 ",\"verifier_mismatches\":%" PRIu64
           ",\"reconnects\":%" PRIu64 ",\"timeouts\":%" PRIu64
@@ -327,7 +331,8 @@ print_json_mount (const struct snap *sn, const struct dio_statsfile_slot *s,
           ",\"errors\":%" PRIu64 "}",
           d->direct_read_bytes, d->direct_write_bytes, d->cache_read_bytes,
           d->cache_write_bytes, d->cache_hits, d->cache_misses,
-          d->spin_hits, d->spin_misses, d->read_rpcs, d->write_rpcs, d->commit_rpcs,
+          d->spin_hits, d->spin_misses, d->caller_sends, d->wakeups,
+          d->lock_waits, d->read_rpcs, d->write_rpcs, d->commit_rpcs,
           d->other_rpcs, d->resends, d->verifier_mismatches, d->reconnects,
           d->timeouts, d->jukebox_delays, d->commit_joins, d->errors);
 }
