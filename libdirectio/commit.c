@@ -133,6 +133,7 @@ commit_start (struct dio_job *job, struct dio_conn *conn)
     .count = g->count,
   };
   job->op = DIO_OP_COMMIT;
+  job->durable = true;
   dio_count (g->ino->mount->stats->commit_rpcs, 1);
   return rpc_nfs3_commit_async (dio_conn_rpc (conn), commit_cb, &a, g) == 0
     ? 0 : EIO;

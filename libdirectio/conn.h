@@ -54,6 +54,9 @@ struct dio_job {
   uint64_t due_ms;              /* delayed: start again at this time */
   unsigned op;                  /* enum dio_op, for the per-RPC counters
                                    (start() may set it; 0: other) */
+  bool durable;                 /* a WRITE of a durable write request
+                                   (not DIO_WRITE_UNSTABLE), a COMMIT:
+                                   start() sets it; conn.c, set_cork */
   uint64_t queued_ns, sent_ns;  /* submitted, last started (conn.c) */
 };
 

@@ -442,6 +442,7 @@ start_write (struct dio_chunk *c, struct rpc_context *rpc)
     .data = { .data_len = c->count, .data_val = data },
   };
   c->job.op = DIO_OP_WRITE;
+  c->job.durable = d->writer;
   dio_count (d->m->stats->write_rpcs, 1);
   return rpc_nfs3_write_async (rpc, write_cb, &a, c) == 0 ? 0 : EIO;
 }
