@@ -323,7 +323,8 @@ print_json_mount (const struct snap *sn, const struct dio_statsfile_slot *s,
           PRIu64 ",\"cache_hits\":%" PRIu64 ",\"cache_misses\":%" PRIu64
           ",\"spin_hits\":%" PRIu64 ",\"spin_misses\":%" PRIu64
           ",\"caller_sends\":%" PRIu64 ",\"wakeups\":%" PRIu64
-          ",\"lock_waits\":%" PRIu64 ",\"read_rpcs\":%" PRIu64 ",\"write_rpcs\":%" PRIu64
+          ",\"lock_waits\":%" PRIu64 ",\"read_rpcs\":%" PRIu64
+          ",\"write_rpcs\":%" PRIu64
           ",\"commit_rpcs\":%" PRIu64 ",\"other_rpcs\":%" PRIu64
           ",\"resends\":%" PRIu64 ",\"verifier_mismatches\":%" PRIu64
           ",\"reconnects\":%" PRIu64 ",\"timeouts\":%" PRIu64
