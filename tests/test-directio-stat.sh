@@ -236,6 +236,15 @@ start_user f 1 1 4096
 stop_user f
 chmod 0700 "$rundir"
 
+# --- Nothing publishes: one report says so, and with an INTERVAL says
+# which (the PID of a process that has gone reads as one).
+expect_status 0 directio stat
+grep -qx "no process publishes engine counters in $rundir" "$tmp/out" ||
+  fail "no report of nothing published: $(cat "$tmp/out")"
+expect_status 0 directio stat 0.1 2
+grep -q "publishes engine counters in $rundir yet: looking again every 0.1 s" \
+  "$tmp/out" || fail "the interval is not named: $(cat "$tmp/out")"
+
 # --- Usage errors: exit 2 with a message; --help.
 expect_status 0 directio stat --help
 grep -q 'Usage: directio stat' "$tmp/out" || fail "no usage in --help"
