@@ -250,6 +250,11 @@ def main(path):
             b = statistics.median(cpu[(test, "nfs-cp")])
             print(f"CPU s of directio cp vs nfs-cp ({test}): {a:.2f} vs {b:.2f} "
                   f"({'ok' if a <= b else 'MISSED'})")
+    touched = [med.get(("copy-in-touched", t)) for t in ("directio-cp", "nfs-cp")]
+    if all(touched):
+        print(f"copy-in into pages the guest had just touched (not a target): "
+              f"directio cp {touched[0]:.0f} MiB/s, nfs-cp {touched[1]:.0f}: "
+              f"{touched[0] / touched[1]:.2f}x")
     small_cost(rows)
     one_connection(rows, med)
     nbd_rss = [v for (test, tool), v in rss.items() if tool == "directio-nbd"]
