@@ -207,11 +207,13 @@ def main(path):
     cpu = defaultdict(list)
     rss = defaultdict(list)
     unit = {}
+    by_rep = defaultdict(dict)
     with open(path) as f:
         rows = list(csv.DictReader(f))
     for row in rows:
         key = (row["test"], row["tool"])
         samples[key].append(float(row["value"]))
+        by_rep[key][row["rep"]] = float(row["value"])
         cpu[key].append(float(row["cpu_s"]))
         rss[key].append(int(float(row["maxrss_kib"])))
         unit[row["test"]] = row["unit"]
@@ -224,9 +226,6 @@ def main(path):
               f"{max(rss[(test, tool)]):>7} KiB")
 
     print()
-    by_rep = defaultdict(dict)
-    for row in rows:
-        by_rep[(row["test"], row["tool"])][row["rep"]] = float(row["value"])
     print(f"{'ratio (ours / peer)':44} {'ratio':>7} {'target':>7}"
           "      (per round: median, range)")
     missed = 0

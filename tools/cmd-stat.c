@@ -493,13 +493,14 @@ round_once (const struct stat_opts *o, struct snap **prev, unsigned *nprev,
   }
   if (o->json)
     printf ("]}\n");
-  else if (nsnap == 0 && o->npids == 0 && round == 1 && o->interval == 0)
-    printf ("no process publishes engine counters in %s\n", dir);
-  else if (nsnap == 0 && o->npids == 0 && round == 1)
-    /* Say what INTERVAL was understood: "directio stat PID" of a process
-     * that has exited reads its PID as one. */
-    printf ("no process publishes engine counters in %s yet: looking "
-            "again every %g s\n", dir, o->interval);
+  else if (nsnap == 0 && o->npids == 0 && round == 1) {
+    if (o->interval == 0)
+      printf ("no process publishes engine counters in %s\n", dir);
+    else                        /* say what INTERVAL was understood: the
+                                   PID of a process gone reads as one */
+      printf ("no process publishes engine counters in %s yet: looking "
+              "again every %g s\n", dir, o->interval);
+  }
   fflush (stdout);
   free (*prev);
   *prev = snaps;
