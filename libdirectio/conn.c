@@ -886,14 +886,29 @@ service_socket (struct dio_conn *c, int fd, int revents)
     c->need_reset = true;
 }
 
-/* The end of a pass (dio_conn_pass_hook). */
-static void
-run_pass_hook (void)
+/* The end of a pass (dio_conn_pass_hook): true if the hook kept work
+ * back, which it may only while may_hold. */
+static bool
+run_pass_hook (bool may_hold)
 {
   dio_conn_pass_fn hook = __atomic_load_n (&pass_hook, __ATOMIC_ACQUIRE);
 
-  if (hook)
-    hook ();
+  return hook && hook (may_hold) && may_hold;
+}
+
+/* Before the service thread sleeps: what the hook kept back. */
+static void
+release_held (void)
+{
+  run_pass_hook (false);
+}
+
+/* Replies are due and the thread will poll for them before it sleeps:
+ * the pass hook may wait for more of them (dio_conn_pass_hook). */
+static bool
+may_hold (const struct dio_conn *c)
+{
+  return c->inflight > 0 && c->spin.budget_ns > 0;
 }
 
 static void
@@ -902,9 +917,9 @@ serve_once (struct dio_conn *c)
   struct pollfd p[4];
   uint64_t woke_ns;
   int timeout;
-  bool busy;
+  bool busy, held;
 
-  run_pass_hook ();             /* what this pass's work left */
+  held = run_pass_hook (may_hold (c));  /* what this pass's work left */
   p[0].fd = c->wakefd;
   p[0].events = POLLIN;
   p[0].revents = 0;
@@ -932,7 +947,8 @@ serve_once (struct dio_conn *c)
   /* Waiting (spinning or asleep), the context is free for submitters
    * to send on; they wake a spinning thread as a sleeping one. */
   pthread_mutex_unlock (&c->ctx_lock);
-  if (dio_spin_poll (&c->spin, p, 4, timeout, busy) == -1 && errno != EINTR)
+  if (dio_spin_poll (&c->spin, p, 4, timeout, busy,
+                     held ? release_held : NULL) == -1 && errno != EINTR)
     abort ();                   /* EFAULT/EINVAL/ENOMEM: nothing to retry */
   woke_ns = dio_now_ns ();
   pthread_mutex_lock (&c->lock);
@@ -956,7 +972,7 @@ serve_once (struct dio_conn *c)
     service_socket (c, p[1].fd, p[1].revents);
   /* What the replies' callbacks left goes out before the watch reads
    * more work (directio nbd: replies before the next payloads). */
-  run_pass_hook ();
+  run_pass_hook (may_hold (c));
   run_watch (c, &p[3]);
 }
 
@@ -1074,7 +1090,7 @@ service_thread (void *arg)
     resend_lost (c);
     expire_jobs (c);
     if (should_stop (c)) {
-      run_pass_hook ();         /* what the last pass left */
+      run_pass_hook (false);    /* what the last pass left */
       break;
     }
     serve_once (c);

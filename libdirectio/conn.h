@@ -152,14 +152,17 @@ void dio_conn_watch (struct dio_conn *c, int fd, dio_conn_watch_fn fn,
 bool dio_conn_on_service_thread (void);
 
 /* Run fn on every service thread after it has read a batch of replies
- * (and before it runs its watch), again just before it polls (and may
- * sleep), and once more when the thread ends.  Completion callbacks can
- * so leave work to be done once for all of them, such as sending their
- * replies to a client together (tools/nbd-serve.c).  fn runs with the
- * context lock held and must not call the engine.  One hook per
- * process; NULL removes it (a pass already in it may still finish its
- * call). */
-typedef void (*dio_conn_pass_fn) (void);
+ * (and before it runs its watch), again just before it polls, and once
+ * more when the thread ends.  Completion callbacks can so leave work to
+ * be done once for all of them, such as sending their replies to a
+ * client together (tools/nbd-serve.c).  may_hold is true when more
+ * replies are due and the thread will poll for them without sleeping
+ * (spin=): fn may then keep some of its work for a later call, and
+ * returns true if it did; before the thread sleeps it calls fn again
+ * with may_hold false.  fn runs with the context lock held and must not
+ * call the engine.  One hook per process; NULL removes it (a pass
+ * already in it may still finish its call). */
+typedef bool (*dio_conn_pass_fn) (bool may_hold);
 void dio_conn_pass_hook (dio_conn_pass_fn fn);
 
 /* spin= for mounts that do not say (any thread; 0 at start): the

@@ -176,13 +176,16 @@ int dio__fd_watch (int dio_fd, int fd, dio__fs_watch_fn fn, void *arg);
 /* Run fn on every engine thread after each batch of replies it reads
  * (before its watch runs) and before it waits for more: work that
  * completion callbacks left for it, such as replies to send together.
- * fn must not call the engine.  One
+ * With may_hold true more replies are due and the thread polls for
+ * them without sleeping: fn may keep work back for a later call and
+ * then returns true; the thread calls fn (may_hold false) before it
+ * sleeps.  fn must not call the engine.  One
  * hook per process; NULL removes it, though a thread already in its
  * pass may still call the old fn once.  dio__engine_thread says
  * whether a callback runs on such a thread (and so whether fn will run
  * on it before it sleeps).  directio nbd batches replies so
  * (tools/nbd-serve.c). */
-typedef void (*dio__pass_fn) (void);
+typedef bool (*dio__pass_fn) (bool may_hold);
 void dio__engine_pass_hook (dio__pass_fn fn);
 bool dio__engine_thread (void);
 

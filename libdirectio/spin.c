@@ -62,15 +62,29 @@ spin (const struct dio_spin *s, struct pollfd *p, nfds_t n, uint64_t start)
   return ready;
 }
 
+/* poll (p, n, timeout_ms), with before_sleep first if it may sleep. */
+static int
+sleep_poll (struct pollfd *p, nfds_t n, int timeout_ms,
+            void (*before_sleep) (void))
+{
+  int ready;
+
+  if (before_sleep == NULL || timeout_ms == 0)
+    return poll (p, n, timeout_ms);
+  before_sleep ();
+  ready = poll (p, n, 0);       /* what came meanwhile */
+  return ready != 0 ? ready : poll (p, n, timeout_ms);
+}
+
 int
 dio_spin_poll (struct dio_spin *s, struct pollfd *p, nfds_t n,
-               int timeout_ms, bool busy)
+               int timeout_ms, bool busy, void (*before_sleep) (void))
 {
   uint64_t start;
   int ready = 0;
 
   if (!busy || s->max_ns == 0 || timeout_ms == 0)
-    return poll (p, n, timeout_ms);
+    return sleep_poll (p, n, timeout_ms, before_sleep);
   start = dio_now_ns ();
   if (s->budget_ns > 0) {
     ready = spin (s, p, n, start);
@@ -85,7 +99,7 @@ dio_spin_poll (struct dio_spin *s, struct pollfd *p, nfds_t n,
     if (s->stats)
       dio_count (s->stats->spin_misses, 1);
   }
-  ready = poll (p, n, timeout_ms);
+  ready = sleep_poll (p, n, timeout_ms, before_sleep);
   dio_spin_learn (s, dio_now_ns () - start);
   return ready;
 }

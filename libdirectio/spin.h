@@ -23,9 +23,11 @@ void dio_spin_init (struct dio_spin *s, uint32_t max_us);
 
 /* poll (p, n, timeout_ms), but when busy (replies are due) first poll
  * without sleeping for up to the budget; then learn from how long the
- * wait took.  Returns what poll returns. */
+ * wait took.  before_sleep, if not NULL, runs before a poll that may
+ * sleep (after a spin that found nothing), and what it let happen is
+ * looked at again without sleeping.  Returns what poll returns. */
 int dio_spin_poll (struct dio_spin *s, struct pollfd *p, nfds_t n,
-                   int timeout_ms, bool busy);
+                   int timeout_ms, bool busy, void (*before_sleep) (void));
 
 /* The budget's rule alone (for unit tests): a wait took waited_ns. */
 void dio_spin_learn (struct dio_spin *s, uint64_t waited_ns);

@@ -69,6 +69,8 @@
 #define ZERO_BUF_SIZE (1024 * 1024)
 #define ZERO_IOVS 32
 #define REPLIES_PER_SEND 32     /* a header and maybe data each */
+#define HOLD_REPLIES 4          /* an engine thread gathers up to 4... */
+#define HOLD_MAX_NS 50000       /* ...for at most 50 us */
 #define MAX_LOGGED_ERRORS 10    /* per client */
 
 struct nbd_client;
@@ -112,6 +114,7 @@ struct nbd_client {
   bool out_armed;               /* ...waiting for EPOLLOUT */
   bool deferred;                /* ...in an engine thread's deferred list */
   struct nbd_client *deferred_next;
+  uint64_t held_since_ns;       /* ...kept back since then (0: not) */
   bool out_closed;              /* no longer watched: drop, not wait */
   bool send_failed;
   uint64_t lost_seen;           /* guarded by the server's wlock */
@@ -252,7 +255,10 @@ finish (struct nbd_req *r)
  * A reply goes on its client's queue and is sent without waiting: by
  * the worker at once, by an engine thread after the batch of replies it
  * is reading (send_deferred, the engine's pass hook: one sendmsg per
- * client for the batch).  What the socket does not take waits on the
+ * client for the batch).  While the engine thread polls for more
+ * replies without sleeping, and the client has more requests out, it
+ * may gather up to HOLD_REPLIES for at most HOLD_MAX_NS first
+ * (hold_back).  What the socket does not take waits on the
  * queue, the client's socket
  * asks for EPOLLOUT, and the watcher sends the rest when there is room:
  * a client that does not read its replies holds up nobody but itself
@@ -382,24 +388,66 @@ defer (struct nbd_client *c)
   deferred = c;
 }
 
-/* The engine's pass hook: send what the batch's completions left. */
-static void
-send_deferred (void)
+/* Whether c's queued replies should wait for more (caller holds
+ * send_lock).  Why: each send wakes the client, which on a small
+ * machine then takes the CPU from this thread, to send one request
+ * back; four replies a send wake it a quarter as often (4 KiB writes
+ * at iodepth 16: 0.77 -> 0.29 preemptions a request, 13% more IOPS,
+ * bench/README.md "Replies four at a time").  Only while at least as
+ * many more requests are out, so a client at a low queue depth is not
+ * made to wait for replies that its next requests depend on. */
+static bool
+hold_back (struct nbd_client *c, uint64_t now)
 {
-  struct nbd_client *c;
+  unsigned queued = 0;
+  bool more_out;
+
+  for (struct nbd_req *r = c->out_head; r && queued < HOLD_REPLIES;
+       r = r->next)
+    queued++;
+  if (queued >= HOLD_REPLIES || c->out_armed)
+    return false;
+  if (c->held_since_ns != 0 && now - c->held_since_ns >= HOLD_MAX_NS)
+    return false;
+  pthread_mutex_lock (&c->lock);       /* 1: defer's hold on c */
+  more_out = c->inflight >= 1 + queued + HOLD_REPLIES;
+  pthread_mutex_unlock (&c->lock);
+  if (!more_out)
+    return false;
+  if (c->held_since_ns == 0)
+    c->held_since_ns = now;
+  return true;
+}
+
+/* The engine's pass hook: send what the batch's completions left, or
+ * with may_hold keep some back; true if it did. */
+static bool
+send_deferred (bool may_hold)
+{
+  struct nbd_client *c, *kept = NULL;
+  uint64_t now = may_hold ? now_ns () : 0;
 
   while ((c = deferred) != NULL) {
     struct nbd_req *done = NULL;
 
     deferred = c->deferred_next;
     pthread_mutex_lock (&c->send_lock);
+    if (may_hold && hold_back (c, now)) {
+      pthread_mutex_unlock (&c->send_lock);
+      c->deferred_next = kept;
+      kept = c;
+      continue;
+    }
     c->deferred = false;
+    c->held_since_ns = 0;
     if (!c->out_armed)
       send_queued (c, &done);
     pthread_mutex_unlock (&c->send_lock);
     finish_all (done);
     count_out (c, 0);           /* defer's hold */
   }
+  deferred = kept;
+  return kept != NULL;
 }
 
 /* Answer r with nbd_err: a header, and the data of a successful read.
