@@ -257,8 +257,8 @@ finish (struct nbd_req *r)
  * is reading (send_deferred, the engine's pass hook: one sendmsg per
  * client for the batch).  While the engine thread polls for more
  * replies without sleeping, and the client has more requests out, it
- * may gather up to HOLD_REPLIES for at most HOLD_MAX_NS first
- * (hold_back).  What the socket does not take waits on the
+ * may gather up to HOLD_REPLIES first: for HOLD_MAX_NS at most, and
+ * never past the poll's end (hold_back).  What the socket does not take waits on the
  * queue, the client's socket
  * asks for EPOLLOUT, and the watcher sends the rest when there is room:
  * a client that does not read its replies holds up nobody but itself
@@ -392,7 +392,7 @@ defer (struct nbd_client *c)
  * send_lock).  Why: each send wakes the client, which on a small
  * machine then takes the CPU from this thread, to send one request
  * back; four replies a send wake it a quarter as often (4 KiB writes
- * at iodepth 16: 0.77 -> 0.29 preemptions a request, 13% more IOPS,
+ * at iodepth 16: 0.74 -> 0.29 preemptions a request, 11% more IOPS,
  * bench/README.md "Replies four at a time").  Only while at least as
  * many more requests are out, so a client at a low queue depth is not
  * made to wait for replies that its next requests depend on. */
@@ -409,8 +409,8 @@ hold_back (struct nbd_client *c, uint64_t now)
     return false;
   if (c->held_since_ns != 0 && now - c->held_since_ns >= HOLD_MAX_NS)
     return false;
-  pthread_mutex_lock (&c->lock);       /* 1: defer's hold on c */
-  more_out = c->inflight >= 1 + queued + HOLD_REPLIES;
+  pthread_mutex_lock (&c->lock);
+  more_out = c->inflight >= 1 + queued + HOLD_REPLIES;  /* 1: defer's */
   pthread_mutex_unlock (&c->lock);
   if (!more_out)
     return false;
