@@ -904,11 +904,14 @@ release_held (void)
 }
 
 /* Replies are due and the thread will poll for them before it sleeps:
- * the pass hook may wait for more of them (dio_conn_pass_hook). */
+ * the pass hook may wait for more of them (dio_conn_pass_hook).  Not
+ * on a connection that is going down: its replies will not come, and
+ * a reconnect (a name lookup, a mount) may take seconds. */
 static bool
 may_hold (const struct dio_conn *c)
 {
-  return c->inflight > 0 && c->spin.budget_ns > 0;
+  return c->inflight > 0 && c->spin.budget_ns > 0 && c->state == CONN_UP
+    && !c->need_reset;
 }
 
 static void

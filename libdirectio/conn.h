@@ -159,9 +159,10 @@ bool dio_conn_on_service_thread (void);
  * replies are due and the thread will poll for them without sleeping
  * (spin=): fn may then keep some of its work for a later call, and
  * returns true if it did; before the thread sleeps it calls fn again
- * with may_hold false.  fn runs with the context lock held and must not
- * call the engine.  One hook per process; NULL removes it (a pass
- * already in it may still finish its call). */
+ * with may_hold false (that call, from the poll, without the context
+ * lock; every other with it held).  fn must not call the engine.  One
+ * hook per process; NULL removes it (a pass already in it may still
+ * finish its call). */
 typedef bool (*dio_conn_pass_fn) (bool may_hold);
 void dio_conn_pass_hook (dio_conn_pass_fn fn);
 

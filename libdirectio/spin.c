@@ -62,18 +62,18 @@ spin (const struct dio_spin *s, struct pollfd *p, nfds_t n, uint64_t start)
   return ready;
 }
 
-/* poll (p, n, timeout_ms), with before_sleep first if it may sleep. */
-static int
-sleep_poll (struct pollfd *p, nfds_t n, int timeout_ms,
-            void (*before_sleep) (void))
+/* Run before_sleep, if any, ahead of a poll that may sleep, and look
+ * at once at what it let happen (a reply sent may bring a request):
+ * true if that poll found something (its result in *ready). */
+static bool
+before_sleeping (struct pollfd *p, nfds_t n, int timeout_ms,
+                 void (*before_sleep) (void), int *ready)
 {
-  int ready;
-
   if (before_sleep == NULL || timeout_ms == 0)
-    return poll (p, n, timeout_ms);
+    return false;
   before_sleep ();
-  ready = poll (p, n, 0);       /* what came meanwhile */
-  return ready != 0 ? ready : poll (p, n, timeout_ms);
+  *ready = poll (p, n, 0);
+  return *ready != 0;
 }
 
 int
@@ -83,8 +83,11 @@ dio_spin_poll (struct dio_spin *s, struct pollfd *p, nfds_t n,
   uint64_t start;
   int ready = 0;
 
-  if (!busy || s->max_ns == 0 || timeout_ms == 0)
-    return sleep_poll (p, n, timeout_ms, before_sleep);
+  if (!busy || s->max_ns == 0 || timeout_ms == 0) {
+    if (before_sleeping (p, n, timeout_ms, before_sleep, &ready))
+      return ready;
+    return poll (p, n, timeout_ms);
+  }
   start = dio_now_ns ();
   if (s->budget_ns > 0) {
     ready = spin (s, p, n, start);
@@ -99,7 +102,11 @@ dio_spin_poll (struct dio_spin *s, struct pollfd *p, nfds_t n,
     if (s->stats)
       dio_count (s->stats->spin_misses, 1);
   }
-  ready = sleep_poll (p, n, timeout_ms, before_sleep);
+  /* What before_sleep let happen says nothing of the server's pace:
+   * not learnt from, or the budget would grow to catch it. */
+  if (before_sleeping (p, n, timeout_ms, before_sleep, &ready))
+    return ready;
+  ready = poll (p, n, timeout_ms);
   dio_spin_learn (s, dio_now_ns () - start);
   return ready;
 }

@@ -70,7 +70,7 @@
 #define ZERO_IOVS 32
 #define REPLIES_PER_SEND 32     /* a header and maybe data each */
 #define HOLD_REPLIES 4          /* an engine thread gathers up to 4... */
-#define HOLD_MAX_NS 50000       /* ...for at most 50 us */
+#define HOLD_MAX_NS 50000       /* ...until its first pass after 50 us */
 #define MAX_LOGGED_ERRORS 10    /* per client */
 
 struct nbd_client;
@@ -113,7 +113,7 @@ struct nbd_client {
   struct nbd_req *out_head, *out_tail;  /* replies not all sent */
   bool out_armed;               /* ...waiting for EPOLLOUT */
   bool deferred;                /* ...in an engine thread's deferred list */
-  struct nbd_client *deferred_next;
+  struct nbd_client *deferred_next;     /* that thread's alone */
   uint64_t held_since_ns;       /* ...kept back since then (0: not) */
   bool out_closed;              /* no longer watched: drop, not wait */
   bool send_failed;
@@ -257,8 +257,8 @@ finish (struct nbd_req *r)
  * is reading (send_deferred, the engine's pass hook: one sendmsg per
  * client for the batch).  While the engine thread polls for more
  * replies without sleeping, and the client has more requests out, it
- * may gather up to HOLD_REPLIES first: for HOLD_MAX_NS at most, and
- * never past the poll's end (hold_back).  What the socket does not take waits on the
+ * may gather up to HOLD_REPLIES first, until its first pass after
+ * HOLD_MAX_NS or until it would sleep (hold_back).  What the socket does not take waits on the
  * queue, the client's socket
  * asks for EPOLLOUT, and the watcher sends the rest when there is room:
  * a client that does not read its replies holds up nobody but itself
@@ -405,7 +405,8 @@ hold_back (struct nbd_client *c, uint64_t now)
   for (struct nbd_req *r = c->out_head; r && queued < HOLD_REPLIES;
        r = r->next)
     queued++;
-  if (queued >= HOLD_REPLIES || c->out_armed)
+  if (queued == 0 || queued >= HOLD_REPLIES || c->out_armed
+      || c->send_failed)
     return false;
   if (c->held_since_ns != 0 && now - c->held_since_ns >= HOLD_MAX_NS)
     return false;
@@ -1004,8 +1005,6 @@ client_free (struct nbd_client *c)
   for (pp = &s->clients; *pp != c; pp = &(*pp)->next)
     ;
   *pp = c->next;
-  if (--s->nclients == 0)
-    pthread_cond_broadcast (&s->idle);
   pthread_mutex_unlock (&s->lock);
   if (s->e->verbose)
     error_msg ("%s: %s: disconnected", s->e->name, c->peer);
@@ -1014,8 +1013,16 @@ client_free (struct nbd_client *c)
   pthread_mutex_destroy (&c->lock);
   pthread_mutex_destroy (&c->send_lock);
   free (c);
-  /* Fails only when the count is full, which is readable anyway. */
+  /* Last, and under the lock: once the count is 0 nbd_server_stop may
+   * free s, and whoever reads gone_fd looks at the count.  The write
+   * does not block (EFD_NONBLOCK), and fails only when the count is
+   * full, which is readable anyway. */
+  pthread_mutex_lock (&s->lock);
+  s->nclients--;
   (void) !write (s->gone_fd, &one, sizeof one);
+  if (s->nclients == 0)
+    pthread_cond_broadcast (&s->idle);
+  pthread_mutex_unlock (&s->lock);
 }
 
 int
