@@ -258,8 +258,8 @@ finish (struct nbd_req *r)
  * client for the batch).  While the engine thread polls for more
  * replies without sleeping, and the client has more requests out, it
  * may gather up to HOLD_REPLIES first, until its first pass after
- * HOLD_MAX_NS or until it would sleep (hold_back).  What the socket does not take waits on the
- * queue, the client's socket
+ * HOLD_MAX_NS or until it would sleep (hold_back).  What the socket
+ * does not take waits on the queue, the client's socket
  * asks for EPOLLOUT, and the watcher sends the rest when there is room:
  * a client that does not read its replies holds up nobody but itself
  * (its queued replies still count in flight, so it is soon paused). */
