@@ -10,14 +10,16 @@
 # bench/README.md, "Adaptive polling", was measured so.
 #
 # Usage: bench/nbd-ab.sh [--base BUILDDIR] [--rounds N] [--time S]
-#                        [--query ARGS] [JOB...]
+#                        [--query ARGS] [--base-query ARGS] [JOB...]
 # JOB is RW:BS:IODEPTH[:unstable|:fsync|:fsync-unstable] (default:
 # randwrite:4k:16 write:1M:16 randread:4k:16 randwrite:4k:16:fsync);
 # unstable (the default) serves --writes=unstable against qemu-nbd's
 # uncommitted writes, fsync serves durable writes to fio --fsync=1,
 # fsync-unstable serves --writes=unstable to fio --fsync=1 (each flush
 # a COMMIT, as qemu-nbd does it).  --query adds
-# nfs:// URL arguments to ours (and base), e.g. "spin=0&window=2".
+# nfs:// URL arguments to ours (and base), e.g. "spin=0&window=2";
+# --base-query gives base its own instead (--base may then name this
+# build, to compare two settings of one build).
 # Needs root and a built tree (or BUILD=DIR); the loopback ganesha is
 # started by tests/with-ganesha.sh.
 set -euo pipefail
@@ -27,14 +29,15 @@ top=$(dirname "$here")
 if [ "${1:-}" = --inside ]; then
   shift
 else
-  base='' rounds=3 runtime=8 query=''
+  base='' rounds=3 runtime=8 query='' base_query=-
   while [ $# -gt 0 ]; do
     case $1 in
       --base) base=$2; shift 2 ;;
       --rounds) rounds=$2; shift 2 ;;
       --time) runtime=$2; shift 2 ;;
       --query) query=$2; shift 2 ;;
-      -h|--help) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+      --base-query) base_query=$2; shift 2 ;;
+      -h|--help) sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
       -*) echo "nbd-ab.sh: unknown option: $1 (try --help)" >&2; exit 2 ;;
       *) break ;;
     esac
@@ -51,7 +54,8 @@ else
   for c in qemu-nbd fio nbdinfo python3; do
     command -v "$c" >/dev/null || { echo "nbd-ab.sh: $c not found" >&2; exit 1; }
   done
-  export BUILD base rounds runtime query
+  [ "$base_query" != - ] || base_query=$query
+  export BUILD base rounds runtime query base_query
   exec "$top/tests/with-ganesha.sh" "$0" --inside "$@"
 fi
 
@@ -63,13 +67,20 @@ cleanup () { [ -z "$server" ] || kill "$server" 2>/dev/null || true; rm -rf "$wo
 trap cleanup EXIT
 gpid=$($DIO_GANESHA pid)
 url="nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/ab.img?$DIO_TEST_QUERY${query:+&$query}"
+base_url="nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/ab.img?$DIO_TEST_QUERY${base_query:+&$base_query}"
 qemu_url="nfs://$DIO_TEST_SERVER$DIO_TEST_EXPORT/ab.img"
 head -c $((1024 << 20)) /dev/urandom > "$DIO_TEST_DIR/ab.img"
 
 cpu_of () { awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f", ($14 + $15) / hz}' "/proc/$1/stat"; }
-migrations_of () { cat /proc/"$1"/task/*/sched 2>/dev/null | awk '/nr_migrations/ {s += $3} END {print s + 0}'; }
+# Each of ganesha's threads' migrations ("TID COUNT" lines) into $2.
+# Threads come and go, so a sum over the threads alive at each end
+# could fall: migrations_since counts, for each thread alive at the
+# end, what it did since the start (all of it if it is new).
+migrations_to () { for t in /proc/"$1"/task/*; do awk -v t="${t##*/}" '/nr_migrations/ {print t, $3}' "$t/sched" 2>/dev/null; done > "$2"; }
+migrations_since () { migrations_to "$1" "$work/mig.after"; awk 'NR == FNR {b[$1] = $2; next} {s += $2 - b[$1]} END {print s + 0}' "$work/mig.before" "$work/mig.after"; }
 switches_of () { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt/ {v += $2} /^nonvoluntary_ctxt/ {n += $2} END {print v + 0, n + 0}'; }
-sample () { echo "$(cpu_of "$gpid") $(migrations_of "$gpid") $(cpu_of "$1") $(switches_of "$1")"; }
+sample_before () { migrations_to "$gpid" "$work/mig.before"; echo "$(cpu_of "$gpid") 0 $(cpu_of "$1") $(switches_of "$1")"; }
+sample_after () { echo "$(cpu_of "$gpid") $(migrations_since "$gpid") $(cpu_of "$1") $(switches_of "$1")"; }
 
 start () # WHO MODE
 {
@@ -78,7 +89,7 @@ start () # WHO MODE
   rm -f "$sock"
   case $1 in
     ours) "$BUILD/tools/directio" nbd -U "$sock" "$mode" "$url" & ;;
-    base) "$base/tools/directio" nbd -U "$sock" "$mode" "$url" & ;;
+    base) "$base/tools/directio" nbd -U "$sock" "$mode" "$base_url" & ;;
     qemu) qemu-nbd --persistent --shared=16 -k "$sock" -f raw --cache=none "$qemu_url" & ;;
   esac
   server=$!
@@ -97,12 +108,12 @@ for job in "$@"; do
   for round in $(seq "$rounds"); do
     for who in ours ${base:+base} qemu; do
       start "$who" "$mode"
-      before=$(sample "$server")
+      before=$(sample_before "$server")
       fio --name=ab --ioengine=nbd --uri="nbd+unix:///?socket=$sock" \
         --rw="$rw" --bs="$bs" --iodepth="$qd" --size=1024m --time_based \
         --runtime="$runtime" $(case $mode in fsync*) echo --fsync=1 ;; esac) \
         --output-format=json > "$work/fio.json"
-      after=$(sample "$server")
+      after=$(sample_after "$server")
       kill "$server"; wait "$server" 2>/dev/null || true; server=
       python3 - "$round" "$who" "$work/fio.json" $before $after <<'PY'
 import json, sys

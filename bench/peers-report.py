@@ -154,20 +154,31 @@ def blocking_floor(rows, med, missed_tests):
 
 def small_cost(rows):
     """Issue 14's per-request targets for directio nbd: CPU and context
-    switches of the server per 4 KiB request."""
+    switches of the server per 4 KiB request.  The 18 us was set on
+    another machine, as half of what nbdkit nfsdirect (the issue's
+    "today") spent there and about qemu-nbd's own cost; so beside it,
+    ours as a share of both in this run, which a slower or faster
+    machine does not move."""
     by = defaultdict(list)
     for r in rows:
-        if r["tool"] == "directio-nbd" and r["test"].startswith("rand") \
-           and float(r.get("ops") or 0) > 0:
-            by[r["test"]].append(r)
-    for test in sorted(by):
-        cpu, _, _ = per_request_us(by[test])
-        sw = ctxsw_per_request(by[test])
+        if r["test"].startswith("rand") and float(r.get("ops") or 0) > 0:
+            by[(r["test"], r["tool"])].append(r)
+    for test, tool in sorted(by):
+        if tool != "directio-nbd":
+            continue
+        cpu, _, _ = per_request_us(by[(test, tool)])
+        sw = ctxsw_per_request(by[(test, tool)])
         ok = cpu <= SMALL_CPU_US and (sw is None or sw <= SMALL_CTXSW)
+        shares = [f"{cpu / peer:.2f} of {name}'s {peer:.1f} us"
+                  for name, peer in ((p, per_request_us(by[(test, p)])[0])
+                                     for p in ("nbdkit", "qemu-nbd")
+                                     if (test, p) in by)
+                  if peer > 0]
         print(f"directio nbd {test}: {cpu:.1f} us and "
               + (f"{sw:.2f}" if sw is not None else "-")
               + f" switches per request ({'ok' if ok else 'over'}: <= "
-              f"{SMALL_CPU_US:.0f} us, <= {SMALL_CTXSW})")
+              f"{SMALL_CPU_US:.0f} us, <= {SMALL_CTXSW})"
+              + (f"; {', '.join(shares)}" if shares else ""))
 
 
 def one_connection(rows, med):
