@@ -192,10 +192,40 @@ ctxsw_stop ()
 }
 
 # fio_job TEST SERVER REP RW BS QD [EXTRA...]: one fio run on the server.
+# What paces durable small writes: directio nbd's own counters (directio
+# stat, read from the file it publishes, outside the measured window)
+# over one fio run: WRITE and COMMIT calls, the writes that joined a
+# COMMIT, and the calls' mean round trips, a line per round in
+# peers-*-commits.csv (bench/README.md).
+commits_csv="${csv%.csv}-commits.csv"
+stat_json () { "$directio" stat --json "$server_pid" 2>/dev/null || true; }
+commits_record () # REP BEFORE-JSON AFTER-JSON
+{
+  [ -s "$commits_csv" ] ||
+    echo "rep,seconds,write_rpcs,commits,joins,write_rtt_ms,commit_rtt_ms" > "$commits_csv"
+  python3 - "$@" >> "$commits_csv" <<'PY' || true
+import json, sys
+rep, a, b = sys.argv[1], sys.argv[2], sys.argv[3]
+a, b = (json.loads(x)["mounts"][0] for x in (a, b))
+def calls(op):
+    n = b["ops"][op]["ops"] - a["ops"][op]["ops"]
+    rtt = (b["ops"][op]["ops"] * b["ops"][op]["avg_rtt_ms"]
+           - a["ops"][op]["ops"] * a["ops"][op]["avg_rtt_ms"])
+    return n, rtt / n if n else 0.0
+writes, write_rtt = calls("write")
+commits, commit_rtt = calls("commit")
+print(f"{rep},{b['seconds'] - a['seconds']:.3f},{writes},{commits},"
+      f"{b['commit_joins'] - a['commit_joins']},{write_rtt:.3f},{commit_rtt:.3f}")
+PY
+}
+
 fio_job ()
 {
   local test=$1 server=$2 rep=$3 rw=$4 bs=$5 qd=$6 t0 t1 g0 value unit fcpu ops sw
+  local stat0=''
   shift 6
+  [ "$server/$test" != directio-nbd/randwrite-4K-qd16-durable ] ||
+    stat0=$(stat_json)
   ctxsw_start
   t0=$(cpu_of "$server_pid")
   g0=$(cpu_of "$ganesha_pid")
@@ -206,6 +236,7 @@ fio_job ()
     { cat "$work/fio.err" >&2; return 1; }
   t1=$(cpu_of "$server_pid")
   sw=$(ctxsw_stop)
+  [ -z "$stat0" ] || commits_record "$rep" "$stat0" "$(stat_json)"
   read -r value unit fcpu ops < <(python3 - "$work/fio.json" "$bs" <<'PY'
 import json, sys
 text = open(sys.argv[1]).read()   # fio's nbd engine prints a line first

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Medians, ratios and targets from a bench/peers.sh CSV file."""
 import csv
+import os
 import statistics
 import sys
 from collections import defaultdict
@@ -181,6 +182,34 @@ def small_cost(rows):
               + (f"; {', '.join(shares)}" if shares else ""))
 
 
+def durable_pace(path, med):
+    """What paces directio nbd's durable 4 KiB writes (fio --fsync=1,
+    qd16), from its own counters over each round (peers-*-commits.csv,
+    medians): writes per COMMIT, and from the measured rate how often a
+    COMMIT went and how much of that time one was on the wire, beside a
+    WRITE's and a COMMIT's round trips.  (The counters' window is wider
+    than fio's run, so rates come from fio, ratios from the counters.)"""
+    commits_path = path[:-len(".csv")] + "-commits.csv"
+    test = "randwrite-4K-qd16-durable"
+    rate = med.get((test, "directio-nbd"))
+    if not rate or not os.path.exists(commits_path):
+        return
+    with open(commits_path) as f:
+        rounds = [r for r in csv.DictReader(f) if int(r["commits"]) > 0]
+    if not rounds:
+        return
+    per_commit = statistics.median(int(r["joins"]) / int(r["commits"])
+                                   for r in rounds)
+    write_rtt = statistics.median(float(r["write_rtt_ms"]) for r in rounds)
+    commit_rtt = statistics.median(float(r["commit_rtt_ms"]) for r in rounds)
+    period = per_commit / rate * 1000
+    print(f"{test}, directio nbd ({len(rounds)} rounds): {per_commit:.1f} "
+          f"writes per COMMIT, so at {rate:.0f} IOPS a COMMIT every "
+          f"{period:.2f} ms, on the wire {commit_rtt / period:.0%} of the "
+          f"time ({commit_rtt:.2f} ms each); a WRITE's round trip "
+          f"{write_rtt:.2f} ms")
+
+
 def one_connection(rows, med):
     """1 MiB writes at qd16, neither committed, by the client's number of
     connections: directio nbd's default nconnect=2, its nconnect=1 run
@@ -280,6 +309,7 @@ def main(path):
               f"directio cp {touched[0]:.0f} MiB/s, nfs-cp {touched[1]:.0f}: "
               f"{touched[0] / touched[1]:.2f}x")
     small_cost(rows)
+    durable_pace(path, med)
     one_connection(rows, med)
     nbd_rss = [v for (test, tool), v in rss.items() if tool == "directio-nbd"]
     if nbd_rss:
