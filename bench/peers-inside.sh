@@ -191,7 +191,6 @@ ctxsw_stop ()
   fi
 }
 
-# fio_job TEST SERVER REP RW BS QD [EXTRA...]: one fio run on the server.
 # What paces durable small writes: directio nbd's own counters (directio
 # stat, read from the file it publishes, outside the measured window)
 # over one fio run: WRITE and COMMIT calls, the writes that joined a
@@ -219,6 +218,7 @@ print(f"{rep},{b['seconds'] - a['seconds']:.3f},{writes},{commits},"
 PY
 }
 
+# fio_job TEST SERVER REP RW BS QD [EXTRA...]: one fio run on the server.
 fio_job ()
 {
   local test=$1 server=$2 rep=$3 rw=$4 bs=$5 qd=$6 t0 t1 g0 value unit fcpu ops sw

@@ -164,17 +164,16 @@ def small_cost(rows):
     for r in rows:
         if r["test"].startswith("rand") and float(r.get("ops") or 0) > 0:
             by[(r["test"], r["tool"])].append(r)
-    for test, tool in sorted(by):
-        if tool != "directio-nbd":
-            continue
-        cpu, _, _ = per_request_us(by[(test, tool)])
-        sw = ctxsw_per_request(by[(test, tool)])
+    for test in sorted(t for t, tool in by if tool == "directio-nbd"):
+        cpu, _, _ = per_request_us(by[(test, "directio-nbd")])
+        sw = ctxsw_per_request(by[(test, "directio-nbd")])
         ok = cpu <= SMALL_CPU_US and (sw is None or sw <= SMALL_CTXSW)
-        shares = [f"{cpu / peer:.2f} of {name}'s {peer:.1f} us"
-                  for name, peer in ((p, per_request_us(by[(test, p)])[0])
-                                     for p in ("nbdkit", "qemu-nbd")
-                                     if (test, p) in by)
-                  if peer > 0]
+        shares = []
+        for peer in ("nbdkit", "qemu-nbd"):
+            their = (per_request_us(by[(test, peer)])[0]
+                     if (test, peer) in by else 0)
+            if their > 0:
+                shares.append(f"{cpu / their:.2f} of {peer}'s {their:.1f} us")
         print(f"directio nbd {test}: {cpu:.1f} us and "
               + (f"{sw:.2f}" if sw is not None else "-")
               + f" switches per request ({'ok' if ok else 'over'}: <= "
